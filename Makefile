@@ -1,0 +1,47 @@
+# The two commands of the README: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEV_STAMP     := $(VENV)/.dev-installed
+
+.PHONY: demo test bench install lint postgis clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(RUNTIME_STAMP): $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/pip install -q -c constraints.txt -e .
+	touch $@
+
+$(DEV_STAMP): $(RUNTIME_STAMP)
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+install: $(RUNTIME_STAMP)
+
+## Set up everything and run the platform on the embedded SQLite database with the gaza-2025 scenario.
+demo: $(RUNTIME_STAMP)
+	$(BIN)/cmcc demo
+
+## PostgreSQL's PostGIS extension for the at-scale tests (installed with apt when missing).
+postgis:
+	@bash scripts/ensure-postgis.sh
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+## Every check and every test, on SQLite and on PostgreSQL/PostGIS.
+test: $(DEV_STAMP) postgis lint
+	$(BIN)/pytest
+
+## Benchmarks (not part of `make test`): print figures, never assert timings.
+bench: $(DEV_STAMP) postgis
+	$(BIN)/python bench/forces_bench.py
+
+clean:
+	rm -rf $(VENV) .cmcc .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from cmcc.cli import main
+
+main()

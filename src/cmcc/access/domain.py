@@ -1,0 +1,96 @@
+"""Organizations, roles and what each role may do. Pure rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from cmcc.core.errors import Forbidden
+from cmcc.core.releasability import Viewer
+
+
+class OrgKind(StrEnum):
+    NATION = "nation"
+    ISF_HQ = "isf_hq"
+    CMCC = "cmcc"
+    UN_AGENCY = "un_agency"
+    NGO = "ngo"
+    DONOR = "donor"
+    OTHER = "other"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    STAFF_OFFICER = "staff_officer"
+    LIAISON_OFFICER = "liaison_officer"
+    HUMANITARIAN_PARTNER = "humanitarian_partner"
+    DONOR = "donor"
+    AUDITOR = "auditor"
+
+
+class Permission(StrEnum):
+    MANAGE_ACCESS = "manage_access"  # organizations, users, tokens of others
+    WRITE_FORCES = "write_forces"  # any force generation record the caller can see
+    WRITE_OWN_FORCES = "write_own_forces"  # force records owned by the caller's organization
+    FORCE_TRANSITION = "force_transition"  # skip or reverse a pipeline step
+    READ_AUDIT = "read_audit"
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission),
+    Role.STAFF_OFFICER: frozenset({Permission.WRITE_FORCES, Permission.WRITE_OWN_FORCES}),
+    Role.LIAISON_OFFICER: frozenset({Permission.WRITE_OWN_FORCES}),
+    Role.HUMANITARIAN_PARTNER: frozenset(),
+    Role.DONOR: frozenset(),
+    Role.AUDITOR: frozenset({Permission.READ_AUDIT}),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: a user of one organization with one role."""
+
+    user_id: int | None
+    username: str
+    org_id: int | None
+    org_code: str | None
+    org_is_member: bool
+    role: Role | None
+    system: bool = False  # the local operator at the CLI (scenario loading, init)
+
+    @classmethod
+    def system_operator(cls, org_id: int | None = None, org_code: str | None = None) -> Principal:
+        return cls(None, "system", org_id, org_code, True, Role.ADMIN, system=True)
+
+    @classmethod
+    def anonymous(cls) -> Principal:
+        return cls(None, "anonymous", None, None, False, None)
+
+    @property
+    def viewer(self) -> Viewer:
+        return Viewer(self.org_id, self.org_code, self.org_is_member, sees_all=self.system)
+
+    def can(self, permission: Permission) -> bool:
+        return self.system or (self.role is not None and permission in ROLE_PERMISSIONS[self.role])
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this caller."""
+        return f"{self.username}@{self.org_code}" if self.org_code else self.username
+
+
+def require(principal: Principal, permission: Permission) -> None:
+    if not principal.can(permission):
+        raise Forbidden(f"the role {principal.role or 'anonymous'} may not {permission.value}")
+
+
+def require_write(
+    principal: Principal, owner_org_id: int, any_record: Permission, own_record: Permission
+) -> None:
+    """Writers with `any_record` may change every record they can see; writers with
+    `own_record` only the records their organization owns."""
+    if principal.can(any_record):
+        return
+    if principal.can(own_record) and owner_org_id == principal.org_id:
+        return
+    raise Forbidden("your organization does not own this record, and your role may not change it")

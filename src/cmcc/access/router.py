@@ -1,0 +1,65 @@
+"""REST routes of access: health, login, the caller, organizations."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, status
+from sqlalchemy import text
+
+from cmcc import __version__
+from cmcc.access import service
+from cmcc.access.domain import Permission, require
+from cmcc.access.schemas import (
+    Health,
+    Login,
+    Me,
+    OrganizationCreate,
+    OrganizationPublic,
+    TokenPublic,
+)
+from cmcc.api.deps import CurrentPrincipal, LoggedIn, PlatformDep, SessionDep
+
+router = APIRouter(prefix="/api/v1", tags=["access"])
+
+
+@router.get("/health", response_model=Health)
+def health(session: SessionDep) -> Health:
+    session.execute(text("SELECT 1"))
+    return Health(status="ok", database=session.get_bind().dialect.name, version=__version__)
+
+
+@router.post("/auth/login", response_model=TokenPublic, status_code=status.HTTP_201_CREATED)
+def login(body: Login, session: SessionDep, platform: PlatformDep) -> TokenPublic:
+    ttl = platform.settings.token_ttl_days
+    session.info["actor"] = body.username
+    token = service.login(
+        session, body.username, body.password, platform.settings.secret_key.get_secret_value(), ttl
+    )
+    return TokenPublic(token=token, expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=ttl))
+
+
+@router.get("/auth/me", response_model=Me)
+def me(principal: CurrentPrincipal) -> Me:
+    return Me(
+        username=principal.username,
+        organization=principal.org_code,
+        role=principal.role,
+        member=principal.org_is_member,
+    )
+
+
+@router.get("/organizations", response_model=list[OrganizationPublic])
+def list_organizations(session: SessionDep, _principal: LoggedIn) -> list[OrganizationPublic]:
+    return [OrganizationPublic.model_validate(o) for o in service.list_organizations(session)]
+
+
+@router.post("/organizations", response_model=OrganizationPublic, status_code=201)
+def create_organization(
+    body: OrganizationCreate, session: SessionDep, principal: LoggedIn
+) -> OrganizationPublic:
+    require(principal, Permission.MANAGE_ACCESS)
+    org = service.create_organization(
+        session, body.code, body.name, body.kind, is_member=body.is_member
+    )
+    return OrganizationPublic.model_validate(org)

@@ -1,0 +1,64 @@
+"""Typed dependencies, defined once: the platform, the unit of work, the caller, page params."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from sqlalchemy.orm import Session
+
+from cmcc.access.domain import Principal
+from cmcc.access.service import authenticate
+from cmcc.bootstrap import Platform
+from cmcc.core.errors import Unauthorized
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_platform(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+
+
+def get_session(request: Request, platform: PlatformDep) -> Iterator[Session]:
+    """One transaction per request; writes take the write lock on SQLite up front."""
+    write = request.method not in READ_METHODS
+    with platform.unit_of_work(Principal.anonymous(), write=write) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_principal(request: Request, session: SessionDep, platform: PlatformDep) -> Principal:
+    """The caller named by `Authorization: Bearer <token>`; anonymous callers see public records."""
+    header = request.headers.get("authorization")
+    if not header:
+        return Principal.anonymous()
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("use Authorization: Bearer <token>")
+    principal = authenticate(
+        session, token.strip(), platform.settings.secret_key.get_secret_value()
+    )
+    session.info["actor"] = principal.actor
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require_login(principal: CurrentPrincipal) -> Principal:
+    if principal.user_id is None:
+        raise Unauthorized("this resource needs a token: Authorization: Bearer <token>")
+    return principal
+
+
+LoggedIn = Annotated[Principal, Depends(require_login)]
+
+Cursor = Annotated[str | None, Query(description="Cursor from the previous page's next_cursor")]
+Limit = Annotated[int, Query(ge=1, le=500, description="Page size (1-500)")]

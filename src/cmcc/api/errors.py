@@ -1,0 +1,84 @@
+"""One error handler: every failure leaves as RFC 9457 problem+json with field paths."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from cmcc.bootstrap import integrity_message
+from cmcc.core.errors import Conflict, DomainError, FieldError, VersionConflict
+
+PROBLEM = "application/problem+json"
+TYPE_BASE = "https://cmcc.example/problems/"  # a name, never fetched
+
+
+def problem(
+    status: int, code: str, title: str, detail: str, instance: str, errors: list[FieldError]
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+    }
+    if errors:
+        body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def _domain(request: Request, exc: DomainError) -> JSONResponse:
+    return problem(exc.http_status, exc.code, exc.title, exc.detail, request.url.path, exc.errors)
+
+
+def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = []
+    malformed = False
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ()))
+        if err.get("type") == "json_invalid":
+            malformed = True
+            ctx = err.get("ctx") or {}
+            errors.append(FieldError("body", f"malformed JSON: {ctx.get('error', err['msg'])}"))
+        else:
+            errors.append(FieldError(loc, err.get("msg", "invalid")))
+    if malformed:
+        return problem(
+            400,
+            "malformed-json",
+            "Malformed JSON",
+            "the body is not valid JSON",
+            request.url.path,
+            errors,
+        )
+    detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
+    return problem(422, "invalid-input", "Invalid input", detail, request.url.path, errors)
+
+
+def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    code = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized"}.get(
+        exc.status_code, "http-error"
+    )
+    return problem(exc.status_code, code, str(exc.detail), str(exc.detail), request.url.path, [])
+
+
+def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
+    return _domain(request, VersionConflict("the record was changed by someone else; reload it"))
+
+
+def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+    return _domain(request, Conflict(integrity_message(exc)))
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
+    app.add_exception_handler(StaleDataError, _stale)  # type: ignore[arg-type]
+    app.add_exception_handler(IntegrityError, _integrity)  # type: ignore[arg-type]

@@ -1,0 +1,68 @@
+"""The composition root: the one place that picks the database and wires the audit hook."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, event
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from cmcc.access.domain import Principal
+from cmcc.audit.service import record_flush
+from cmcc.config import Settings
+from cmcc.core.db import WRITE_OPTION, make_engine
+from cmcc.core.errors import Conflict, VersionConflict
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    @contextmanager
+    def unit_of_work(self, principal: Principal, *, write: bool = False) -> Iterator[Session]:
+        """One transaction: commits when the block ends, rolls back on any error.
+
+        Every row it writes is audited under the principal's name, in the same transaction.
+        """
+        bind = self.engine.execution_options(**{WRITE_OPTION: write})
+        session = self.sessions(bind=bind)
+        session.info["actor"] = principal.actor
+        try:
+            with session.begin():
+                yield session
+        except StaleDataError as exc:
+            raise VersionConflict(
+                "the record was changed by someone else since you read it; reload and retry"
+            ) from exc
+        except IntegrityError as exc:
+            raise Conflict(integrity_message(exc)) from exc
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def integrity_message(exc: IntegrityError) -> str:
+    text = str(exc.orig).lower()
+    if "unique" in text or "duplicate" in text:
+        return "a record with the same identifying value already exists"
+    if "foreign key" in text:
+        return "the record refers to a record that does not exist"
+    return "the change conflicts with stored records"
+
+
+def bootstrap(settings: Settings | None = None) -> Platform:
+    settings = settings or Settings()
+    if settings.is_sqlite and not settings.database_url:
+        settings.home.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.effective_database_url)
+    sessions = sessionmaker(expire_on_commit=False)
+    event.listen(sessions, "after_flush", record_flush)
+    return Platform(settings, engine, sessions)

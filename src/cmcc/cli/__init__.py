@@ -1,0 +1,25 @@
+"""`cmcc`: the command line. Thin: every command calls a service through the platform."""
+
+from __future__ import annotations
+
+import typer
+
+from cmcc.cli import access, audit, forces, scenario, server
+
+app = typer.Typer(
+    name="cmcc",
+    help="CMCC: coordination platform of the stabilization force and its coordination centre.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+server.register(app)
+app.add_typer(scenario.app, name="scenario")
+app.add_typer(access.user_app, name="user")
+app.add_typer(access.token_app, name="token")
+app.add_typer(audit.app, name="audit")
+app.add_typer(forces.app, name="forces")
+app.add_typer(server.config_app, name="config")
+
+
+def main() -> None:
+    app()

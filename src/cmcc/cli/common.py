@@ -1,0 +1,43 @@
+"""What every command shares: the platform, the console, and turning domain errors into exits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+from sqlalchemy.orm import Session
+
+from cmcc.access.domain import Principal
+from cmcc.bootstrap import Platform, bootstrap
+from cmcc.core.errors import DomainError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@contextmanager
+def platform() -> Iterator[Platform]:
+    try:
+        p = bootstrap()
+    except ValueError as exc:  # settings refused
+        err_console.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    try:
+        yield p
+    finally:
+        p.dispose()
+
+
+@contextmanager
+def operator_session(p: Platform, *, write: bool, actor: str) -> Iterator[Session]:
+    """A unit of work for the local operator (who sees every record), with domain errors
+    printed as one clear line and a non-zero exit."""
+    try:
+        with p.unit_of_work(Principal.system_operator(), write=write) as session:
+            session.info["actor"] = actor
+            yield session
+    except DomainError as exc:
+        err_console.print(f"[red]error:[/red] {exc.detail}")
+        raise typer.Exit(1) from None

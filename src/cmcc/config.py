@@ -1,0 +1,63 @@
+"""One Settings object for the whole platform, read from CMCC_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "development-only-change-me"  # noqa: S105 - refused outside development
+
+
+class Settings(BaseSettings):
+    """Platform settings. Every field is documented in docs/operations/settings.md."""
+
+    model_config = SettingsConfigDict(env_prefix="CMCC_", env_file=None, extra="ignore")
+
+    environment: Literal["development", "production", "test"] = Field(
+        "development", description="development allows the default secret; production refuses it."
+    )
+    home: Path = Field(Path(".cmcc"), description="Folder for the embedded database and files.")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL. Unset: SQLite file CMCC_HOME/cmcc.sqlite3. "
+        "At scale: postgresql+psycopg://user@host:5432/dbname (PostGIS required).",
+    )
+    secret_key: SecretStr = Field(
+        SecretStr(DEFAULT_SECRET),
+        description="Server-side secret (pepper for hashes). Must be set outside development.",
+    )
+    host: str = Field("127.0.0.1", description="Address `cmcc serve` binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `cmcc serve` binds to.")
+    max_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest request body accepted, in bytes (413 above)."
+    )
+    page_size_default: int = Field(50, ge=1, le=1000, description="Default page size of lists.")
+    page_size_max: int = Field(500, ge=1, le=10000, description="Largest page size of lists.")
+    token_ttl_days: int = Field(
+        30, ge=1, le=3650, description="Lifetime of tokens issued by password login."
+    )
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.environment == "production" and (
+            self.secret_key.get_secret_value() == DEFAULT_SECRET
+            or len(self.secret_key.get_secret_value()) < 32
+        ):
+            raise ValueError(
+                "CMCC_SECRET_KEY must be set to a random value of at least 32 characters "
+                "when CMCC_ENVIRONMENT=production"
+            )
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'cmcc.sqlite3').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")

@@ -1,0 +1,51 @@
+"""Cursor pagination over id-ordered queries: stable under inserts, no OFFSET scans."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from cmcc.core.errors import InvalidInput
+
+T = TypeVar("T")
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    count: int
+    next_cursor: str | None
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, value = raw.partition(":")
+        if kind != "id":
+            raise ValueError(kind)
+        return int(value)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput.field("query.cursor", "not a cursor this server issued") from None
+
+
+def paginate(
+    session: Session, stmt: Select[T], id_column: Any, cursor: str | None, limit: int
+) -> Page[T]:
+    """One page of `stmt` ordered by `id_column`, the total count, and the next cursor."""
+    count = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    if cursor:
+        stmt = stmt.where(id_column > decode_cursor(cursor))
+    items = list(session.scalars(stmt.order_by(id_column).limit(limit + 1)).unique())
+    more = len(items) > limit
+    items = items[:limit]
+    next_cursor = encode_cursor(getattr(items[-1], id_column.key)) if more and items else None
+    return Page(items, count, next_cursor)

@@ -1,0 +1,56 @@
+"""Columns every releasable record carries: owner, marking, optimistic version, timestamps."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+
+from cmcc.core.clock import utcnow
+from cmcc.core.db import UTCDateTime
+from cmcc.core.releasability import Marking
+
+if TYPE_CHECKING:
+    from cmcc.access.models import Organization
+
+
+class Timestamped:
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Releasable(Timestamped):
+    """Mixin for every record that is released by marking (see cmcc.core.releasability)."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    releasability: Mapped[str] = mapped_column(String(8), default="mission")
+    release_to: Mapped[str | None] = mapped_column(String(1000), default=None)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.version}
+
+    @declared_attr
+    def owner(cls) -> Mapped[Organization]:
+        return relationship("Organization", lazy="joined", innerjoin=True)
+
+    @property
+    def owner_code(self) -> str:
+        return self.owner.code
+
+    @property
+    def marking(self) -> Marking:
+        return Marking.from_stored(self.releasability, self.release_to)
+
+    @marking.setter
+    def marking(self, value: Marking) -> None:
+        self.releasability = value.kind.value
+        self.release_to = value.stored_list
+
+    @property
+    def marking_text(self) -> str:
+        return str(self.marking)

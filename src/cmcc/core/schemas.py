@@ -1,0 +1,71 @@
+"""Schema pieces every module's API shares: the marking field, record metadata, list pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from cmcc.core.releasability import Marking, MarkingError
+
+T = TypeVar("T")
+
+
+def _marking(value: str) -> str:
+    try:
+        return str(Marking.parse(value))
+    except MarkingError as exc:
+        raise ValueError(str(exc)) from None
+
+
+MarkingText = Annotated[
+    str,
+    Field(
+        max_length=1000,
+        description="Releasability: public, mission, owner, or rel:<nation/organization codes>",
+        examples=["mission", "rel:GBR,IDN"],
+    ),
+    AfterValidator(_marking),
+]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ReleasableCreate(Input):
+    releasability: MarkingText = "mission"
+
+
+class VersionedUpdate(Input):
+    version: int = Field(
+        ge=1, description="The version you read; a stale version is refused with 409."
+    )
+    releasability: MarkingText | None = None
+
+
+class RecordPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    owner: str = Field(validation_alias="owner_code", description="Owning organization code")
+    releasability: str = Field(validation_alias="marking_text")
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ListPublic(BaseModel, Generic[T]):
+    data: list[T]
+    count: int = Field(description="How many records match (all pages)")
+    next_cursor: str | None = Field(None, description="Pass as ?cursor= for the next page")
+
+
+def page_public(schema: type[BaseModel], page: Any) -> dict[str, Any]:
+    """A cmcc.core.pagination.Page rendered as a ListPublic body."""
+    return {
+        "data": [schema.model_validate(item) for item in page.items],
+        "count": page.count,
+        "next_cursor": page.next_cursor,
+    }

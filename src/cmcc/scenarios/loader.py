@@ -1,0 +1,245 @@
+"""Load a scenario (a folder of TOML files, each fact with its source) through the services.
+
+Loading is idempotent: records are keyed by their natural key (organization code, state
+transition step and date, pledge and SUR reference, target name, fact key), and what is stored
+already is left as it is. The whole scenario loads in one transaction: all or nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from collections import Counter
+from collections.abc import Callable
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cmcc.access.domain import OrgKind, Principal
+from cmcc.access.models import Organization
+from cmcc.access.service import org_by_code, resolve_marking, upsert_organization
+from cmcc.core.errors import InvalidInput, NotFound
+from cmcc.forces import service as forces
+from cmcc.forces.models import (
+    Contribution,
+    ForceTarget,
+    Pledge,
+    Requirement,
+    State,
+    StateTransition,
+)
+from cmcc.forces.schemas import (
+    ContributionCreate,
+    PledgeCreate,
+    RequirementCreate,
+    TargetCreate,
+    TransitionCreate,
+)
+from cmcc.scenarios.models import ReportedFact
+
+Progress = Callable[[str], None]
+FILES = ("organizations", "states", "requirements", "targets", "pledges", "contributions", "facts")
+
+
+def scenario_dir(name_or_path: str) -> Path:
+    path = Path(name_or_path)
+    if path.is_dir():
+        return path
+    packaged = resources.files("cmcc.scenarios").joinpath(name_or_path)
+    if packaged.is_dir():
+        return Path(str(packaged))
+    raise NotFound(f"no scenario named {name_or_path!r} and no such folder")
+
+
+def read_scenario(folder: Path) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for name in ("scenario", *FILES):
+        path = folder / f"{name}.toml"
+        if not path.exists():
+            data[name] = {}
+            continue
+        try:
+            data[name] = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise InvalidInput.field(path.name, f"not valid TOML: {exc}") from None
+    return data
+
+
+def _parse(schema: type[BaseModel], record: dict[str, Any], where: str) -> Any:
+    try:
+        return schema.model_validate(record)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise InvalidInput.field(f"{where}.{loc}", first["msg"]) from None
+
+
+def _source(record: dict[str, Any]) -> str:
+    tags = [t for t in ("approx", "illustrative") if record.get(t)]
+    source = str(record.get("source", ""))
+    return source + (f" [{', '.join(tags)}]" if tags else "")
+
+
+def _as(org: Organization) -> Principal:
+    return Principal.system_operator(org.id, org.code)
+
+
+class Loader:
+    def __init__(self, session: Session, data: dict[str, Any], progress: Progress) -> None:
+        self.session = session
+        self.data = data
+        self.progress = progress
+        self.home = org_by_code(session, "CMCC")
+        self.added: Counter[str] = Counter()
+
+    def records(self, file: str) -> list[tuple[str, dict[str, Any]]]:
+        items = self.data.get(file, {}).get(file, [])
+        return [(f"{file}.toml[{i}]", item) for i, item in enumerate(items)]
+
+    def run(self) -> Counter[str]:
+        for step in FILES:
+            self.progress(step)
+            getattr(self, f"load_{step}")()
+        return self.added
+
+    def load_organizations(self) -> None:
+        for where, rec in self.records("organizations"):
+            try:
+                kind = OrgKind(rec["kind"])
+            except (KeyError, ValueError):
+                raise InvalidInput.field(f"{where}.kind", "unknown organization kind") from None
+            exists = self.session.scalars(
+                select(Organization.id).where(Organization.code == rec["code"].upper())
+            ).first()
+            if exists is None:
+                upsert_organization(
+                    self.session,
+                    rec["code"],
+                    rec["name"],
+                    kind,
+                    is_member=rec.get("is_member", True),
+                )
+                self.added["organizations"] += 1
+
+    def load_states(self) -> None:
+        for where, rec in self.records("states"):
+            state = self.session.scalars(select(State).where(State.iso3 == rec["iso3"])).first()
+            if state is None:
+                raise InvalidInput.field(f"{where}.iso3", f"unknown state {rec['iso3']!r}")
+            done = {
+                (t.to_status, t.date)
+                for t in self.session.scalars(
+                    select(StateTransition).where(StateTransition.state_id == state.id)
+                )
+            }
+            for i, step in enumerate(rec.get("transitions", [])):
+                body = _parse(
+                    TransitionCreate, {**step, "source": _source(step)}, f"{where}.transitions[{i}]"
+                )
+                if (body.to.value, body.date) in done:
+                    continue
+                forces.transition_state(self.session, _as(self.home), state.iso3, body)
+                self.added["state transitions"] += 1
+            if "releasability" in rec:
+                marking = resolve_marking(self.session, rec["releasability"])
+                if state.marking != marking:
+                    state.marking = marking
+
+    def load_requirements(self) -> None:
+        for where, rec in self.records("requirements"):
+            if self._exists(Requirement.code, rec.get("code")):
+                continue
+            body = _parse(RequirementCreate, self._clean(rec), where)
+            forces.create_requirement(self.session, _as(self.home), body)
+            self.added["requirements"] += 1
+
+    def load_targets(self) -> None:
+        for where, rec in self.records("targets"):
+            if self._exists(ForceTarget.name, rec.get("name")):
+                continue
+            forces.create_target(
+                self.session, _as(self.home), _parse(TargetCreate, self._clean(rec), where)
+            )
+            self.added["targets"] += 1
+
+    def load_pledges(self) -> None:
+        for where, rec in self.records("pledges"):
+            if self._exists(Pledge.ref, rec.get("ref")):
+                continue
+            fields = self._clean(rec, drop=("requirement",))
+            body = _parse(PledgeCreate, fields, where)
+            owner = self._nation_or_home(body.state)
+            pledge = forces.create_pledge(self.session, _as(owner), body)
+            self.added["pledges"] += 1
+            if rec.get("requirement"):
+                req = self.session.scalars(
+                    select(Requirement).where(Requirement.code == rec["requirement"])
+                ).first()
+                if req is None:
+                    raise InvalidInput.field(
+                        f"{where}.requirement", f"unknown SUR {rec['requirement']!r}"
+                    )
+                forces.match_pledge(self.session, _as(self.home), req.id, pledge.id)
+
+    def load_contributions(self) -> None:
+        for where, rec in self.records("contributions"):
+            if self._exists(Contribution.ref, rec.get("ref")):
+                continue
+            body = _parse(ContributionCreate, self._clean(rec), where)
+            forces.create_contribution(self.session, _as(self._nation_or_home(body.state)), body)
+            self.added["contributions"] += 1
+
+    def load_facts(self) -> None:
+        scenario = self.data.get("scenario", {}).get("name", "")
+        for where, rec in self.records("facts"):
+            if self._exists(ReportedFact.key, rec.get("key")):
+                continue
+            try:
+                fact = ReportedFact(
+                    key=rec["key"],
+                    scenario=scenario,
+                    topic=rec["topic"],
+                    statement=rec["statement"],
+                    value=Decimal(str(rec["value"])) if rec.get("value") is not None else None,
+                    unit=rec.get("unit", ""),
+                    as_of=dt.date.fromisoformat(rec["as_of"]) if rec.get("as_of") else None,
+                    source=rec["source"],
+                    approx=bool(rec.get("approx", False)),
+                    owner_org_id=self.home.id,
+                )
+            except (KeyError, ValueError) as exc:
+                raise InvalidInput.field(where, f"bad fact: {exc}") from None
+            fact.marking = resolve_marking(self.session, rec.get("releasability", "public"))
+            self.session.add(fact)
+            self.added["facts"] += 1
+        self.session.flush()
+
+    def _exists(self, column: Any, value: Any) -> bool:
+        return (
+            value is not None
+            and self.session.scalars(select(column).where(column == value)).first() is not None
+        )
+
+    def _nation_or_home(self, iso3: str) -> Organization:
+        org = self.session.scalars(select(Organization).where(Organization.code == iso3)).first()
+        return org or self.home
+
+    @staticmethod
+    def _clean(rec: dict[str, Any], drop: tuple[str, ...] = ()) -> dict[str, Any]:
+        out = {k: v for k, v in rec.items() if k not in {"approx", "illustrative", *drop}}
+        if "source" in rec or rec.get("approx") or rec.get("illustrative"):
+            out["source"] = _source(rec)
+        return out
+
+
+def load_scenario(
+    session: Session, name_or_path: str, progress: Progress = lambda _step: None
+) -> Counter[str]:
+    """Load into an open write session (the caller's unit of work commits or rolls back)."""
+    session.info["actor"] = f"scenario:{name_or_path}"
+    return Loader(session, read_scenario(scenario_dir(name_or_path)), progress).run()

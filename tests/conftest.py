@@ -1,0 +1,109 @@
+"""Fixtures shared by every tier: a platform on SQLite and on PostgreSQL/PostGIS, an API client.
+
+Integration tests take the `platform` fixture and run once per backend. PostgreSQL must be
+reachable (CMCC_TEST_POSTGRES_URL, default the test machines' 127.0.0.1:5432 with trust auth):
+a missing server fails the run; it never skips. Only CMCC_TEST_BACKENDS=sqlite leaves it out.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from cmcc.api.app import create_app
+from cmcc.bootstrap import Platform, bootstrap
+from cmcc.config import Settings
+from cmcc.initialize import initialize
+from cmcc.schema import metadata
+
+PG_ADMIN_URL = os.environ.get(
+    "CMCC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+BACKENDS = [b for b in os.environ.get("CMCC_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
+SECRET = "test-secret-" + "x" * 32
+
+
+def _pg_url(dbname: str) -> str:
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    return base.replace("postgresql://", "postgresql+psycopg://", 1) + "/" + dbname
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run, with PostGIS; dropped at the end."""
+    name = f"cmcc_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.fail(
+            f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({exc}); start it, or set "
+            "CMCC_TEST_BACKENDS=sqlite to leave the PostgreSQL tier out knowingly",
+            pytrace=False,
+        )
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _pg_url(name)
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated and seeded SQLite file that each test copies."""
+    folder = tmp_path_factory.mktemp("template")
+    platform = bootstrap(Settings(home=folder, secret_key=SECRET, environment="test"))
+    initialize(platform)
+    platform.dispose()
+    return folder / "cmcc.sqlite3"
+
+
+_pg_ready: dict[str, bool] = {}
+
+
+def _reset_postgres(url: str) -> Platform:
+    platform = bootstrap(Settings(database_url=url, secret_key=SECRET, environment="test"))
+    if not _pg_ready.get(url):
+        initialize(platform)
+        _pg_ready[url] = True
+    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    with platform.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        conn.execute(
+            text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": "0" * 64}
+        )
+    initialize(platform)
+    return platform
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def platform(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Platform]:
+    """A platform with the schema, the CMCC organization and the states, on each backend."""
+    if backend == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        shutil.copy(template, tmp_path / "cmcc.sqlite3")
+        p = bootstrap(Settings(home=tmp_path, secret_key=SECRET, environment="test"))
+    else:
+        p = _reset_postgres(request.getfixturevalue("pg_database"))
+    yield p
+    p.dispose()
+
+
+@pytest.fixture
+def client(platform: Platform) -> Iterator[TestClient]:
+    with TestClient(create_app(platform)) as c:
+        yield c

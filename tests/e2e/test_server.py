@@ -1,0 +1,82 @@
+"""The real server over HTTP: `cmcc demo --no-serve` then `cmcc serve`, on both backends."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from cmcc.bootstrap import Platform
+
+pytestmark = pytest.mark.e2e
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(platform: Platform, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    env = {
+        **os.environ,
+        "CMCC_HOME": str(tmp_path),
+        "CMCC_DATABASE_URL": platform.engine.url.render_as_string(hide_password=False),
+        "CMCC_SECRET_KEY": platform.settings.secret_key.get_secret_value(),
+        "COLUMNS": "400",
+    }
+    demo = subprocess.run(
+        [sys.executable, "-m", "cmcc", "demo", "--no-serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert demo.returncode == 0, demo.stderr
+    match = re.search(r"staff\s+│\s+CMCC\s+│\s+staff_officer\s+│\s+(cmcc_\S+)", demo.stdout)
+    assert match, demo.stdout
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cmcc", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(base + "/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the server did not start")
+        yield base, match.group(1)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_demo_server_answers_over_http(server: tuple[str, str], backend: str) -> None:
+    base, token = server
+    headers = {"Authorization": f"Bearer {token}"}
+    assert httpx.get(f"{base}/api/v1/health").json()["database"] == backend
+    gaps = httpx.get(f"{base}/api/v1/forces/gaps", headers=headers).json()
+    assert gaps["rows"]
+    proj = httpx.get(f"{base}/api/v1/forces/projection", headers=headers).json()
+    assert {t["name"] for t in proj["committed_targets"]} >= {"early 2026", "end 2026"}
+    usa = httpx.get(f"{base}/api/v1/pledges", params={"state": "USA"}, headers=headers).json()
+    assert usa["data"][0]["strength"] == 200
+    assert httpx.get(f"{base}/api/v1/pledges", params={"state": "USA"}).json()["count"] == 0
+    assert httpx.get(f"{base}/docs").status_code == 404  # no CDN-loaded pages

@@ -1,0 +1,289 @@
+"""The release policy through every list and get endpoint, against its reference rule.
+
+A property-based test creates records of every releasable kind with random owners and
+markings, then asks as random callers of random organizations (and as nobody): each caller
+must see exactly the records `may_see` allows, lists and gets alike, and a hidden record must
+answer 404 exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cmcc.access.domain import OrgKind, Principal, Role
+from cmcc.access.models import Organization
+from cmcc.bootstrap import Platform
+from cmcc.core.records import Releasable
+from cmcc.core.releasability import Marking, MarkingKind, Viewer, may_see
+from cmcc.forces import service as forces
+from cmcc.forces.models import Contribution, ForceTarget, Pledge, Requirement, State
+from cmcc.forces.schemas import ContributionCreate, PledgeCreate, RequirementCreate, TargetCreate
+from tests.factories import Caller, caller
+
+ORGS = {  # code: (kind, mission member)
+    "CMCC": (OrgKind.CMCC, True),
+    "GBR": (OrgKind.NATION, True),
+    "IDN": (OrgKind.NATION, True),
+    "FRA": (OrgKind.NATION, True),
+    "TUR": (OrgKind.NATION, False),
+    "MSF": (OrgKind.NGO, False),
+}
+CODES = sorted(ORGS)
+
+
+@dataclass(frozen=True)
+class Resource:
+    name: str
+    model: type[Releasable]
+    list_path: str
+    item_path: str | None  # with {key}
+    key: Callable[[Any], str]
+
+
+RESOURCES = [
+    Resource("states", State, "/api/v1/states", "/api/v1/states/{key}", lambda r: r.iso3),
+    Resource("pledges", Pledge, "/api/v1/pledges", "/api/v1/pledges/{key}", lambda r: str(r.id)),
+    Resource(
+        "requirements",
+        Requirement,
+        "/api/v1/requirements",
+        "/api/v1/requirements/{key}",
+        lambda r: str(r.id),
+    ),
+    Resource(
+        "contributions",
+        Contribution,
+        "/api/v1/contributions",
+        "/api/v1/contributions/{key}",
+        lambda r: str(r.id),
+    ),
+    Resource("targets", ForceTarget, "/api/v1/forces/targets", None, lambda r: str(r.id)),
+]
+
+markings = st.one_of(
+    st.sampled_from(["public", "mission", "owner"]),
+    st.lists(st.sampled_from(CODES), min_size=1, max_size=3, unique=True).map(
+        lambda codes: "rel:" + ",".join(codes)
+    ),
+)
+records = st.lists(
+    st.tuples(
+        st.sampled_from(["pledge", "requirement", "contribution", "target", "state"]),
+        st.sampled_from(CODES),
+        markings,
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+_counter = iter(range(1, 10**9))
+
+
+def _create(session: Session, kind: str, owner: Organization, marking: str) -> None:
+    who = Principal.system_operator(owner.id, owner.code)
+    n = next(_counter)
+    if kind == "pledge":
+        forces.create_pledge(
+            session,
+            who,
+            PledgeCreate(
+                ref=f"RP-{n}",
+                state="IDN",
+                capability="engineers",
+                strength=100 + n,
+                registered_on=dt.date(2026, 1, 1),
+                earliest_deployment=dt.date(2026, 2, 1),
+                releasability=marking,
+            ),
+        )
+    elif kind == "requirement":
+        forces.create_requirement(
+            session,
+            who,
+            RequirementCreate(
+                code=f"RS-{n}",
+                title="t",
+                capability="engineers",
+                units=1 + n % 3,
+                strength_per_unit=100,
+                releasability=marking,
+            ),
+        )
+    elif kind == "contribution":
+        forces.create_contribution(
+            session,
+            who,
+            ContributionCreate(
+                state="QAT",
+                status="paid",
+                amount=Decimal("1000.00"),
+                currency="USD",
+                date=dt.date(2026, 1, 1),
+                releasability=marking,
+            ),
+        )
+    elif kind == "target":
+        forces.create_target(
+            session,
+            who,
+            TargetCreate(
+                name=f"target {n}", strength=1000, due=dt.date(2026, 12, 31), releasability=marking
+            ),
+        )
+    else:  # re-mark a state and hand it to the owner
+        state = session.scalars(select(State).order_by(State.id).offset(n % 190).limit(1)).one()
+        state.owner_org_id = owner.id
+        state.marking = Marking.parse(marking)
+    session.flush()
+
+
+def _sample(
+    res: Resource, truth: set[tuple[str, bool]], touched: set[str]
+) -> list[tuple[str, bool]]:
+    """Every record, except the ~190 untouched states: those that were re-marked, and three."""
+    if res.name != "states":
+        return sorted(truth)
+    untouched = sorted(t for t in truth if t[0] not in touched)[:3]
+    return sorted(t for t in truth if t[0] in touched) + untouched
+
+
+def _all_ids(client: TestClient, res: Resource, headers: dict[str, str]) -> set[str]:
+    seen: set[str] = set()
+    if res.name == "targets":
+        r = client.get(res.list_path, headers=headers)
+        assert r.status_code == 200
+        return {str(t["id"]) for t in r.json()}
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 500}
+        if cursor:
+            params["cursor"] = cursor
+        r = client.get(res.list_path, headers=headers, params=params)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        for item in body["data"]:
+            seen.add(item["iso3"] if res.name == "states" else str(item["id"]))
+        cursor = body["next_cursor"]
+        if not cursor:
+            assert body["count"] == len(seen)
+            return seen
+
+
+@pytest.fixture
+def callers(platform: Platform) -> dict[str | None, Caller | None]:
+    out: dict[str | None, Caller | None] = {None: None}
+    for code, (kind, member) in ORGS.items():
+        out[code] = caller(platform, code, Role.DONOR, kind=kind, member=member)
+    return out
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(batch=records, viewer_code=st.sampled_from([None, *CODES]))
+def test_callers_see_exactly_what_the_policy_releases(
+    platform: Platform,
+    client: TestClient,
+    callers: dict[str | None, Caller | None],
+    batch: list[tuple[str, str, str]],
+    viewer_code: str | None,
+) -> None:
+    with platform.unit_of_work(Principal.system_operator(), write=True) as s:
+        orgs = {o.code: o for o in s.scalars(select(Organization))}
+        for kind, owner, marking in batch:
+            _create(s, kind, orgs[owner], marking)
+        touched_states = set(
+            s.scalars(
+                select(State.iso3).where(
+                    (State.releasability != "mission") | (State.owner_org_id != orgs["CMCC"].id)
+                )
+            )
+        )
+    who = callers[viewer_code]
+    headers = who.headers if who else {}
+    viewer = (
+        Viewer(orgs[viewer_code].id, viewer_code, orgs[viewer_code].is_member)
+        if viewer_code
+        else Viewer.public()
+    )
+    with platform.unit_of_work(Principal.system_operator()) as s:
+        truth = {
+            res.name: {
+                (res.key(r), may_see(r.marking, r.owner_org_id, viewer))
+                for r in s.scalars(select(res.model))
+            }
+            for res in RESOURCES
+        }
+        req_units = {
+            res_id: units for res_id, units in s.execute(select(Requirement.id, Requirement.units))
+        }
+    for res in RESOURCES:
+        expected = {key for key, ok in truth[res.name] if ok}
+        assert _all_ids(client, res, headers) == expected, res.name
+        if res.item_path is None:
+            continue
+        for key, ok in _sample(res, truth[res.name], touched_states):
+            r = client.get(res.item_path.format(key=key), headers=headers)
+            assert r.status_code == (200 if ok else 404), (res.name, key, r.text)
+    # Reports count only what the caller may see.
+    gaps = client.get("/api/v1/forces/gaps", headers=headers).json()
+    visible_reqs = {key for key, ok in truth["requirements"] if ok}
+    assert sum(row["required_units"] for row in gaps["rows"]) == sum(
+        req_units[int(k)] for k in visible_reqs
+    )
+
+
+def test_hidden_and_missing_records_answer_alike(platform: Platform, client: TestClient) -> None:
+    gbr = caller(platform, "GBR", Role.LIAISON_OFFICER)
+    idn = caller(platform, "IDN", Role.LIAISON_OFFICER)
+    body = {
+        "ref": "IDN-SECRET",
+        "state": "IDN",
+        "capability": "engineers",
+        "strength": 300,
+        "registered_on": "2026-02-19",
+        "releasability": "owner",
+    }
+    created = client.post("/api/v1/pledges", json=body, headers=idn.headers)
+    assert created.status_code == 201, created.text
+    pid = created.json()["id"]
+    hidden = client.get(f"/api/v1/pledges/{pid}", headers=gbr.headers)
+    missing = client.get("/api/v1/pledges/999999", headers=gbr.headers)
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json()["title"] == missing.json()["title"]
+    # Writes to a hidden record are 404 too, not 403: nothing tells that it exists.
+    patch = client.patch(
+        f"/api/v1/pledges/{pid}", json={"version": 1, "strength": 1}, headers=gbr.headers
+    )
+    assert patch.status_code == 404
+
+
+def test_rel_marking_needs_known_codes(platform: Platform, client: TestClient) -> None:
+    idn = caller(platform, "IDN", Role.LIAISON_OFFICER)
+    cases = (("rel:GBR,XKX", True), ("rel:ZZZ", False), ("secret", False), ("rel:", False))
+    for i, (marking, ok) in enumerate(cases):
+        body = {
+            "ref": f"M-{i}",
+            "state": "IDN",
+            "capability": "engineers",
+            "strength": 10,
+            "registered_on": "2026-02-19",
+            "releasability": marking,
+        }
+        r = client.post("/api/v1/pledges", json=body, headers=idn.headers)
+        assert r.status_code == (201 if ok else 422), (marking, r.text)
+        if not ok:
+            assert r.json()["errors"][0]["field"] == "body.releasability"

@@ -1,0 +1,136 @@
+"""The gaza-2025 scenario loads through the services, with sources, and loading twice changes
+nothing; the CLI commands work against both backends."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from cmcc.access.domain import Principal
+from cmcc.audit.models import AuditEntry
+from cmcc.bootstrap import Platform
+from cmcc.cli import app
+from cmcc.forces.models import Pledge, Requirement, State, StateTransition
+from cmcc.scenarios.models import ReportedFact
+from cmcc.schema import metadata
+
+
+def _env(platform: Platform) -> dict[str, str]:
+    return {
+        "CMCC_DATABASE_URL": platform.engine.url.render_as_string(hide_password=False),
+        "CMCC_SECRET_KEY": platform.settings.secret_key.get_secret_value(),
+    }
+
+
+def _row_counts(platform: Platform) -> dict[str, int]:
+    with platform.unit_of_work(Principal.system_operator()) as s:
+        return {
+            t.name: int(s.scalar(select(func.count()).select_from(t)) or 0)
+            for t in metadata.sorted_tables
+        }
+
+
+def test_scenario_loads_once_with_sources(platform: Platform) -> None:
+    runner = CliRunner()
+    first = runner.invoke(app, ["scenario", "load", "gaza-2025"], env=_env(platform))
+    assert first.exit_code == 0, first.output
+    after_first = _row_counts(platform)
+    second = runner.invoke(app, ["scenario", "load", "gaza-2025"], env=_env(platform))
+    assert second.exit_code == 0, second.output
+    assert "nothing changed" in second.output
+    assert _row_counts(platform) == after_first  # audit log included: not one write
+
+    with platform.unit_of_work(Principal.system_operator()) as s:
+        pledges = list(s.scalars(select(Pledge)))
+        assert pledges and all(p.source for p in pledges)
+        usa = [p for p in pledges if p.state.iso3 == "USA"]
+        assert usa and usa[0].strength == 200
+        assert "gaza_strip" in usa[0].caveats["forbidden_zone_kinds"]
+        idn = sum(p.strength for p in pledges if p.state.iso3 == "IDN")
+        assert idn <= 8000
+        assert s.scalar(select(func.count()).select_from(Requirement)) >= 10
+        facts = {f.key: f for f in s.scalars(select(ReportedFact))}
+        assert all(f.source for f in facts.values())
+        assert any(f.value == 19 for f in facts.values())
+        assert any(f.value == 70 and f.approx for f in facts.values())
+        aze = s.scalars(select(State).where(State.iso3 == "AZE")).one()
+        assert aze.status == "declined"
+        assert s.scalar(select(func.count()).select_from(StateTransition)) > 10
+        actors = set(s.scalars(select(AuditEntry.actor).distinct()))
+    assert "scenario:gaza-2025" in actors
+
+
+def test_scenario_files_carry_a_source_on_every_record() -> None:
+    folder = resources.files("cmcc.scenarios").joinpath("gaza-2025")
+    for name in (
+        "organizations",
+        "states",
+        "pledges",
+        "requirements",
+        "targets",
+        "facts",
+        "contributions",
+    ):
+        data = tomllib.loads(folder.joinpath(f"{name}.toml").read_text(encoding="utf-8"))
+        for record in data[name]:
+            assert record.get("source"), (name, record)
+
+
+def test_a_bad_scenario_is_refused_whole(platform: Platform, tmp_path: object) -> None:
+    from pathlib import Path
+
+    folder = Path(str(tmp_path)) / "bad"
+    folder.mkdir()
+    (folder / "requirements.toml").write_text(
+        '[[requirements]]\ncode = "OK-1"\ntitle = "fine"\ncapability = "engineers"\nunits = 1\n'
+        'strength_per_unit = 100\nsource = "test"\n\n'
+        '[[requirements]]\ncode = "BAD-1"\ntitle = "bad"\ncapability = "engineers"\nunits = -1\n'
+        'strength_per_unit = 100\nsource = "test"\n'
+    )
+    before = _row_counts(platform)
+    result = CliRunner().invoke(app, ["scenario", "load", str(folder)], env=_env(platform))
+    assert result.exit_code == 1
+    assert "requirements.toml[1].units" in result.output
+    assert _row_counts(platform) == before
+
+
+def test_user_token_and_report_commands(platform: Platform) -> None:
+    runner = CliRunner()
+    env = _env(platform)
+    added = runner.invoke(
+        app, ["user", "add", "watch1", "--org", "CMCC", "--role", "staff_officer"], env=env
+    )
+    assert added.exit_code == 0, added.output
+    dup = runner.invoke(
+        app, ["user", "add", "watch1", "--org", "CMCC", "--role", "staff_officer"], env=env
+    )
+    assert dup.exit_code == 1 and "already exists" in dup.output
+    bad_org = runner.invoke(app, ["user", "add", "x", "--org", "NOPE", "--role", "admin"], env=env)
+    assert bad_org.exit_code == 1
+    token = runner.invoke(app, ["token", "create", "watch1"], env=env)
+    assert token.exit_code == 0
+    assert token.output.strip().startswith("cmcc_") and len(token.output.strip().split()) == 1
+    runner.invoke(app, ["scenario", "load", "gaza-2025"], env=env)
+    report = runner.invoke(app, ["forces", "report"], env=env)
+    assert report.exit_code == 0, report.output
+    for words in (
+        "Outreach pipeline",
+        "Gaps by capability",
+        "infantry_battalion",
+        "Targets",
+        "Projected deployed strength",
+    ):
+        assert words in report.output, words
+    as_ngo = runner.invoke(app, ["forces", "report", "--as", "PRCS"], env=env)
+    assert as_ngo.exit_code == 0, as_ngo.output
+
+
+def test_config_check_refuses_default_secret_in_production() -> None:
+    runner = CliRunner()
+    ok = runner.invoke(app, ["config", "check"], env={"CMCC_ENVIRONMENT": "development"})
+    assert ok.exit_code == 0 and "CMCC_DATABASE_URL" in ok.output
+    bad = runner.invoke(app, ["config", "check"], env={"CMCC_ENVIRONMENT": "production"})
+    assert bad.exit_code == 2 and "CMCC_SECRET_KEY" in bad.output
