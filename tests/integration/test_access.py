@@ -40,7 +40,8 @@ def test_tokens_are_stored_only_as_hashes(platform: Platform, client: TestClient
         user = s.scalars(select(User).where(User.username == staff.username)).one()
     assert staff.token not in hashes
     assert all(len(h) == 64 for h in hashes)
-    assert user.password_hash is not None and user.password_hash.startswith("$argon2id$")
+    assert user.password_hash is not None
+    assert user.password_hash.startswith("$argon2id$")
     assert client.get("/api/v1/auth/me", headers=staff.headers).json()["role"] == "staff_officer"
 
 

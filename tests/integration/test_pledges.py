@@ -65,7 +65,8 @@ def test_bad_input_names_the_field_and_writes_nothing(
         headers=staff,
         json=pledge_body(registered_on="2026-03-01", earliest_deployment="2026-02-01"),
     )
-    assert order.status_code == 422 and "earliest_deployment" in order.json()["detail"]
+    assert order.status_code == 422
+    assert "earliest_deployment" in order.json()["detail"]
     malformed = client.post(
         "/api/v1/pledges",
         content=b'{"ref": "x",',
@@ -96,7 +97,8 @@ def test_stale_version_is_refused(platform: Platform, client: TestClient) -> Non
     first = client.patch(
         f"/api/v1/pledges/{pid}", json={"version": 1, "strength": 850}, headers=staff
     )
-    assert first.status_code == 200 and first.json()["version"] == 2
+    assert first.status_code == 200
+    assert first.json()["version"] == 2
     stale = client.patch(
         f"/api/v1/pledges/{pid}", json={"version": 1, "strength": 900}, headers=staff
     )
@@ -139,9 +141,11 @@ def test_readiness_climbs_one_pcrs_step_at_a_time(platform: Platform, client: Te
         )
 
     skip = raise_to("level_3", "sur_alignment", 1)
-    assert skip.status_code == 409 and "skips" in skip.json()["detail"]
+    assert skip.status_code == 409
+    assert "skips" in skip.json()["detail"]
     wrong = raise_to("level_2", "verification_visit", 1)
-    assert wrong.status_code == 409 and "assessment_advisory_visit" in wrong.json()["detail"]
+    assert wrong.status_code == 409
+    assert "assessment_advisory_visit" in wrong.json()["detail"]
     assert raise_to("level_2", "assessment_advisory_visit", 1).status_code == 201
     assert raise_to("level_3", "sur_alignment", 2).status_code == 201
     assert raise_to("rapid_deployment", "verification_visit", 3).status_code == 201

@@ -25,7 +25,7 @@ from cmcc.access.domain import OrgKind, Principal, Role
 from cmcc.access.models import Organization
 from cmcc.bootstrap import Platform
 from cmcc.core.records import Releasable
-from cmcc.core.releasability import Marking, MarkingKind, Viewer, may_see
+from cmcc.core.releasability import Marking, Viewer, may_see
 from cmcc.forces import service as forces
 from cmcc.forces.models import Contribution, ForceTarget, Pledge, Requirement, State
 from cmcc.forces.schemas import ContributionCreate, PledgeCreate, RequirementCreate, TargetCreate
@@ -228,7 +228,7 @@ def test_callers_see_exactly_what_the_policy_releases(
             for res in RESOURCES
         }
         req_units = {
-            res_id: units for res_id, units in s.execute(select(Requirement.id, Requirement.units))
+            row.id: row.units for row in s.execute(select(Requirement.id, Requirement.units))
         }
     for res in RESOURCES:
         expected = {key for key, ok in truth[res.name] if ok}

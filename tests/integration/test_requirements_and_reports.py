@@ -80,15 +80,19 @@ def test_matching_checks_capability_caveats_and_size(
         )
 
     cap = match(engineers["id"])
-    assert cap.status_code == 409 and "engineers" in cap.json()["detail"]
+    assert cap.status_code == 409
+    assert "engineers" in cap.json()["detail"]
     gaza = match(no_gaza["id"])
-    assert gaza.status_code == 409 and "forbids gaza_strip" in gaza.json()["detail"]
+    assert gaza.status_code == 409
+    assert "forbids gaza_strip" in gaza.json()["detail"]
     idf = match(idf_only["id"])
-    assert idf.status_code == 409 and "allows only area_under_idf_control" in idf.json()["detail"]
+    assert idf.status_code == 409
+    assert "allows only area_under_idf_control" in idf.json()["detail"]
     assert match(good[0]["id"]).json()["requirement_id"] == inside
     _ok(match(good[1]["id"]))
     full = match(good[2]["id"])
-    assert full.status_code == 409 and "needs 2 units" in full.json()["detail"]
+    assert full.status_code == 409
+    assert "needs 2 units" in full.json()["detail"]
 
     candidates = client.get(f"/api/v1/requirements/{inside}/candidates", headers=staff).json()
     by_id = {c["pledge"]["id"]: c for c in candidates}
@@ -228,7 +232,8 @@ def test_projection_against_targets(platform: Platform, client: TestClient) -> N
         headers=staff,
         params={"start": "2027-01-01", "end": "2026-01-01"},
     )
-    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.end"
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "query.end"
 
 
 def test_contributions_and_totals(platform: Platform, client: TestClient) -> None:

@@ -45,9 +45,11 @@ def test_scenario_loads_once_with_sources(platform: Platform) -> None:
 
     with platform.unit_of_work(Principal.system_operator()) as s:
         pledges = list(s.scalars(select(Pledge)))
-        assert pledges and all(p.source for p in pledges)
+        assert pledges
+        assert all(p.source for p in pledges)
         usa = [p for p in pledges if p.state.iso3 == "USA"]
-        assert usa and usa[0].strength == 200
+        assert usa
+        assert usa[0].strength == 200
         assert "gaza_strip" in usa[0].caveats["forbidden_zone_kinds"]
         idn = sum(p.strength for p in pledges if p.state.iso3 == "IDN")
         assert idn <= 8000
@@ -107,12 +109,14 @@ def test_user_token_and_report_commands(platform: Platform) -> None:
     dup = runner.invoke(
         app, ["user", "add", "watch1", "--org", "CMCC", "--role", "staff_officer"], env=env
     )
-    assert dup.exit_code == 1 and "already exists" in dup.output
+    assert dup.exit_code == 1
+    assert "already exists" in dup.output
     bad_org = runner.invoke(app, ["user", "add", "x", "--org", "NOPE", "--role", "admin"], env=env)
     assert bad_org.exit_code == 1
     token = runner.invoke(app, ["token", "create", "watch1"], env=env)
     assert token.exit_code == 0
-    assert token.output.strip().startswith("cmcc_") and len(token.output.strip().split()) == 1
+    assert token.output.strip().startswith("cmcc_")
+    assert len(token.output.strip().split()) == 1
     runner.invoke(app, ["scenario", "load", "gaza-2025"], env=env)
     report = runner.invoke(app, ["forces", "report"], env=env)
     assert report.exit_code == 0, report.output
@@ -131,6 +135,8 @@ def test_user_token_and_report_commands(platform: Platform) -> None:
 def test_config_check_refuses_default_secret_in_production() -> None:
     runner = CliRunner()
     ok = runner.invoke(app, ["config", "check"], env={"CMCC_ENVIRONMENT": "development"})
-    assert ok.exit_code == 0 and "CMCC_DATABASE_URL" in ok.output
+    assert ok.exit_code == 0
+    assert "CMCC_DATABASE_URL" in ok.output
     bad = runner.invoke(app, ["config", "check"], env={"CMCC_ENVIRONMENT": "production"})
-    assert bad.exit_code == 2 and "CMCC_SECRET_KEY" in bad.output
+    assert bad.exit_code == 2
+    assert "CMCC_SECRET_KEY" in bad.output

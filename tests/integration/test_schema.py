@@ -19,3 +19,15 @@ def test_backend_specifics(platform: Platform, backend: str) -> None:
         else:
             assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
             assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_the_database_refuses_malformed_markings(platform: Platform) -> None:
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    for kind, release_to in (("secret", None), ("rel", None), ("mission", "|GBR|")):
+        with pytest.raises(IntegrityError), platform.engine.begin() as conn:
+            conn.execute(
+                text("UPDATE states SET releasability = :k, release_to = :r WHERE iso3 = 'IDN'"),
+                {"k": kind, "r": release_to},
+            )

@@ -35,7 +35,8 @@ def test_un_member_states_are_preloaded(platform: Platform, client: TestClient) 
     assert idn["name"] == "Indonesia"
     assert idn["status"] == "not_approached"
     page = client.get("/api/v1/states", params={"limit": 10}, headers=staff.headers).json()
-    assert len(page["data"]) == 10 and page["next_cursor"]
+    assert len(page["data"]) == 10
+    assert page["next_cursor"]
     second = client.get(
         "/api/v1/states", params={"limit": 10, "cursor": page["next_cursor"]}, headers=staff.headers
     ).json()
@@ -55,7 +56,8 @@ def test_pipeline_moves_one_dated_step_at_a_time(platform: Platform, client: Tes
     assert skip.status_code == 409
     assert "skips committed, deploying" in skip.json()["detail"]
     back = _step(client, staff, "MAR", "approached", "2026-03-01")
-    assert back.status_code == 409 and "backwards" in back.json()["detail"]
+    assert back.status_code == 409
+    assert "backwards" in back.json()["detail"]
     early = _step(client, staff, "MAR", "committed", "2026-01-01")
     assert early.status_code == 422
     assert early.json()["errors"][0]["field"] == "body.date"
@@ -76,7 +78,8 @@ def test_decline_and_withdraw_only_from_their_steps(platform: Platform, client: 
     assert _step(client, staff, "AZE", "interested", "2025-11-10").status_code == 201
     assert _step(client, staff, "AZE", "declined", "2026-01-15").status_code == 201
     reopened = _step(client, staff, "AZE", "interested", "2026-02-01")
-    assert reopened.status_code == 409 and "forced" in reopened.json()["detail"]
+    assert reopened.status_code == 409
+    assert "forced" in reopened.json()["detail"]
 
 
 def test_only_admins_force_a_step_and_it_is_audited(platform: Platform, client: TestClient) -> None:

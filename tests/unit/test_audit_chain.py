@@ -7,16 +7,16 @@ from cmcc.audit.chain import canonical_json, entry_hash
 
 
 def test_hash_depends_on_every_field_and_the_previous_hash() -> None:
-    base = dict(
-        seq=1,
-        at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-        actor="a",
-        action="create",
-        entity="pledges",
-        record_id="1",
-        changes="{}",
-        prev_hash="0" * 64,
-    )
+    base = {
+        "seq": 1,
+        "at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        "actor": "a",
+        "action": "create",
+        "entity": "pledges",
+        "record_id": "1",
+        "changes": "{}",
+        "prev_hash": "0" * 64,
+    }
     h = entry_hash(**base)  # type: ignore[arg-type]
     for key, other in (
         ("seq", 2),

@@ -60,7 +60,8 @@ def test_regular_steps(a: StateStatus, b: StateStatus) -> None:
 )
 def test_irregular_steps(a: StateStatus, b: StateStatus, words: str) -> None:
     problem = transition_problem(a, b)
-    assert problem is not None and words in problem
+    assert problem is not None
+    assert words in problem
     with pytest.raises(TransitionRefused):
         check_transition(a, b, on=D(2026, 1, 1), last_on=None, force=False)
 
@@ -94,7 +95,8 @@ def test_caveats() -> None:
     assert caveats_permit(us, [])
     assert caveats_permit(us, "crossing", "logistics")
     refused = caveats_permit(us, [ZoneKind.ISF_SECTOR, ZoneKind.GAZA_STRIP], "offensive_operations")
-    assert not refused and len(refused.reasons) == 2
+    assert not refused
+    assert len(refused.reasons) == 2
     idf_only = Caveats(only_zone_kinds=frozenset({ZoneKind.AREA_UNDER_IDF_CONTROL}))
     assert caveats_permit(idf_only, ["gaza_strip", "area_under_idf_control"])
     assert not caveats_permit(idf_only, ["gaza_strip", "isf_sector"])
@@ -125,8 +127,10 @@ def test_projection_relieves_in_place_and_ends_with_the_pledge() -> None:
     assert by_day[D(2026, 7, 15)].pledged == 5500  # strength holds across the July rotation
     assert by_day[D(2027, 1, 1)].committed == 0
     (pledged,) = result.pledged_targets
-    assert pledged.met_on == D(2026, 4, 1) and not pledged.met_by_due
+    assert pledged.met_on == D(2026, 4, 1)
+    assert not pledged.met_by_due
     assert pledged.shortfall_on_due == 4000
     months = {r.month: r for r in result.rotations}
-    assert months[D(2026, 7, 1)].contingents == 1 and months[D(2026, 7, 1)].strength == 1000
+    assert months[D(2026, 7, 1)].contingents == 1
+    assert months[D(2026, 7, 1)].strength == 1000
     assert set(months) == {D(2026, 7, 1), D(2027, 4, 1)}  # none when pledge 1 ends

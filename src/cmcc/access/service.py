@@ -174,3 +174,16 @@ def resolve_marking(session: Session, text: str) -> Marking:
                 "body.releasability", f"unknown nation or organization: {', '.join(unknown)}"
             )
     return marking
+
+
+def revoke_tokens(session: Session, user: User, label: str) -> int:
+    """Revoke the user's live tokens with this label; return how many."""
+    tokens = session.scalars(
+        select(ApiToken).where(
+            ApiToken.user_id == user.id, ApiToken.label == label, ApiToken.revoked.is_(False)
+        )
+    ).all()
+    for token in tokens:
+        token.revoked = True
+    session.flush()
+    return len(tokens)

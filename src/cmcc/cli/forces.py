@@ -36,11 +36,11 @@ def report(
             org = org_by_code(session, as_org)
             viewer = Viewer(org.id, org.code, org.is_member)
         counts = service.status_counts(session, viewer)
-        facts = [(f.statement, f.source) for f in reported(session, viewer, 'force_generation')]
+        facts = [(f.statement, f.source) for f in reported(session, viewer, "force_generation")]
         gaps = reports.gap_report(session, viewer)
         proj = reports.projection(session, viewer, step_days=30)
 
-    pipeline = Table(title="Outreach pipeline (states reached at least this step)")
+    pipeline = Table(title="Outreach pipeline (states now at this step or beyond)")
     pipeline.add_column("step")
     pipeline.add_column("states", justify="right")
     reached = 0
@@ -58,8 +58,9 @@ def report(
         console.print(f"  reported: {statement} [dim]({source})[/dim]")
 
     table = Table(title="Gaps by capability (closed by matched pledges at Level 3 or better)")
-    for col in ("capability", "required", "matched", "ready", "gap", "unmatched pledged"):
-        table.add_column(col, justify="left" if col == "capability" else "right")
+    table.add_column("capability", no_wrap=True)
+    for col in ("required", "matched", "ready", "gap", "unmatched pledged"):
+        table.add_column(col, justify="right")
     for r in gaps.rows:
         table.add_row(
             r.capability.value,

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from cmcc.access.domain import Role
-from cmcc.access.service import add_user, create_token, user_by_name
+from cmcc.access.service import add_user, create_token, revoke_tokens, user_by_name
 from cmcc.cli.common import console, err_console, operator_session, platform
 from cmcc.config import Settings
 from cmcc.core.errors import NotFound
@@ -78,8 +78,16 @@ def demo(
                     user = user_by_name(session, name)
                 except NotFound:
                     user = add_user(session, name, org, role)
+                revoke_tokens(session, user, "demo")  # one live demo token per user
                 tokens.append(
-                    (name, org, role.value, create_token(session, user, secret, label="demo"))
+                    (
+                        name,
+                        org,
+                        role.value,
+                        create_token(
+                            session, user, secret, label="demo", ttl_days=p.settings.token_ttl_days
+                        ),
+                    )
                 )
         url = f"http://{host or p.settings.host}:{port or p.settings.port}"
         loaded = ", ".join(f"{n} {k}" for k, n in added.items()) or "already loaded"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from cmcc.core.clock import utcnow
@@ -19,6 +19,12 @@ if TYPE_CHECKING:
 class Timestamped:
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+MARKING_CHECKS = (
+    CheckConstraint("releasability IN ('public', 'mission', 'rel', 'owner')", name="marking"),
+    CheckConstraint("(releasability = 'rel') = (release_to IS NOT NULL)", name="release_list"),
+)
 
 
 class Releasable(Timestamped):

@@ -545,4 +545,3 @@ def status_counts(session: Session, viewer: Viewer) -> dict[str, int]:
         .group_by(State.status)
     )
     return {status: int(n) for status, n in session.execute(stmt)}
-

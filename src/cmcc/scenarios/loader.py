@@ -138,9 +138,7 @@ class Loader:
                 )
             }
             for i, step in enumerate(rec.get("transitions", [])):
-                body = _parse(
-                    TransitionCreate, {**step, "source": _source(step)}, f"{where}.transitions[{i}]"
-                )
+                body = _parse(TransitionCreate, self._clean(step), f"{where}.transitions[{i}]")
                 if (body.to.value, body.date) in done:
                     continue
                 forces.transition_state(self.session, _as(self.home), state.iso3, body)

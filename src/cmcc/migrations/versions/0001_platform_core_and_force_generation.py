@@ -88,6 +88,14 @@ def upgrade() -> None:
         sa.Column("owner_org_id", sa.Integer(), nullable=False),
         sa.Column("releasability", sa.String(length=8), nullable=False),
         sa.Column("release_to", sa.String(length=1000), nullable=True),
+        sa.CheckConstraint(
+            "releasability IN ('public', 'mission', 'rel', 'owner')",
+            name=op.f("ck_force_targets_marking"),
+        ),
+        sa.CheckConstraint(
+            "(releasability = 'rel') = (release_to IS NOT NULL)",
+            name=op.f("ck_force_targets_release_list"),
+        ),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
@@ -119,6 +127,14 @@ def upgrade() -> None:
         sa.Column("owner_org_id", sa.Integer(), nullable=False),
         sa.Column("releasability", sa.String(length=8), nullable=False),
         sa.Column("release_to", sa.String(length=1000), nullable=True),
+        sa.CheckConstraint(
+            "releasability IN ('public', 'mission', 'rel', 'owner')",
+            name=op.f("ck_reported_facts_marking"),
+        ),
+        sa.CheckConstraint(
+            "(releasability = 'rel') = (release_to IS NOT NULL)",
+            name=op.f("ck_reported_facts_release_list"),
+        ),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
@@ -161,6 +177,14 @@ def upgrade() -> None:
         sa.Column("owner_org_id", sa.Integer(), nullable=False),
         sa.Column("releasability", sa.String(length=8), nullable=False),
         sa.Column("release_to", sa.String(length=1000), nullable=True),
+        sa.CheckConstraint(
+            "releasability IN ('public', 'mission', 'rel', 'owner')",
+            name=op.f("ck_requirements_marking"),
+        ),
+        sa.CheckConstraint(
+            "(releasability = 'rel') = (release_to IS NOT NULL)",
+            name=op.f("ck_requirements_release_list"),
+        ),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
@@ -192,6 +216,13 @@ def upgrade() -> None:
         sa.Column("owner_org_id", sa.Integer(), nullable=False),
         sa.Column("releasability", sa.String(length=8), nullable=False),
         sa.Column("release_to", sa.String(length=1000), nullable=True),
+        sa.CheckConstraint(
+            "releasability IN ('public', 'mission', 'rel', 'owner')", name=op.f("ck_states_marking")
+        ),
+        sa.CheckConstraint(
+            "(releasability = 'rel') = (release_to IS NOT NULL)",
+            name=op.f("ck_states_release_list"),
+        ),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
@@ -259,6 +290,14 @@ def upgrade() -> None:
         sa.Column("owner_org_id", sa.Integer(), nullable=False),
         sa.Column("releasability", sa.String(length=8), nullable=False),
         sa.Column("release_to", sa.String(length=1000), nullable=True),
+        sa.CheckConstraint(
+            "releasability IN ('public', 'mission', 'rel', 'owner')",
+            name=op.f("ck_contributions_marking"),
+        ),
+        sa.CheckConstraint(
+            "(releasability = 'rel') = (release_to IS NOT NULL)",
+            name=op.f("ck_contributions_release_list"),
+        ),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
@@ -307,6 +346,14 @@ def upgrade() -> None:
         sa.Column("owner_org_id", sa.Integer(), nullable=False),
         sa.Column("releasability", sa.String(length=8), nullable=False),
         sa.Column("release_to", sa.String(length=1000), nullable=True),
+        sa.CheckConstraint(
+            "releasability IN ('public', 'mission', 'rel', 'owner')",
+            name=op.f("ck_pledges_marking"),
+        ),
+        sa.CheckConstraint(
+            "(releasability = 'rel') = (release_to IS NOT NULL)",
+            name=op.f("ck_pledges_release_list"),
+        ),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
