@@ -34,8 +34,6 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         1_048_576, ge=1024, description="Largest request body accepted, in bytes (413 above)."
     )
-    page_size_default: int = Field(50, ge=1, le=1000, description="Default page size of lists.")
-    page_size_max: int = Field(500, ge=1, le=10000, description="Largest page size of lists.")
     token_ttl_days: int = Field(
         30, ge=1, le=3650, description="Lifetime of tokens issued by password login."
     )

@@ -140,3 +140,30 @@ def test_config_check_refuses_default_secret_in_production() -> None:
     bad = runner.invoke(app, ["config", "check"], env={"CMCC_ENVIRONMENT": "production"})
     assert bad.exit_code == 2
     assert "CMCC_SECRET_KEY" in bad.output
+
+
+def test_token_revoke_command(platform: Platform) -> None:
+    from fastapi.testclient import TestClient
+
+    from cmcc.api.app import create_app
+
+    runner = CliRunner()
+    env = _env(platform)
+    runner.invoke(
+        app, ["user", "add", "lo1", "--org", "CMCC", "--role", "liaison_officer"], env=env
+    )
+    token = runner.invoke(app, ["token", "create", "lo1"], env=env).output.strip()
+    with TestClient(create_app(platform)) as client:
+        headers = {"Authorization": f"Bearer {token}"}
+        assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
+        revoked = runner.invoke(app, ["token", "revoke", "lo1"], env=env)
+        assert revoked.exit_code == 0 and "1 token(s)" in revoked.output
+        assert client.get("/api/v1/auth/me", headers=headers).status_code == 401
+
+
+def test_database_errors_are_one_clear_line() -> None:
+    bad = CliRunner().invoke(
+        app, ["init"], env={"CMCC_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"}
+    )
+    assert bad.exit_code == 1
+    assert "database error:" in bad.output and "Traceback" not in bad.output

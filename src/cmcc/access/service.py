@@ -176,13 +176,12 @@ def resolve_marking(session: Session, text: str) -> Marking:
     return marking
 
 
-def revoke_tokens(session: Session, user: User, label: str) -> int:
-    """Revoke the user's live tokens with this label; return how many."""
-    tokens = session.scalars(
-        select(ApiToken).where(
-            ApiToken.user_id == user.id, ApiToken.label == label, ApiToken.revoked.is_(False)
-        )
-    ).all()
+def revoke_tokens(session: Session, user: User, label: str | None = None) -> int:
+    """Revoke the user's live tokens (those with `label`, or all); return how many."""
+    stmt = select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked.is_(False))
+    if label is not None:
+        stmt = stmt.where(ApiToken.label == label)
+    tokens = session.scalars(stmt).all()
     for token in tokens:
         token.revoked = True
     session.flush()

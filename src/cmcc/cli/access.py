@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from cmcc.access.domain import Role
-from cmcc.access.service import add_user, create_token, user_by_name
+from cmcc.access.service import add_user, create_token, revoke_tokens, user_by_name
 from cmcc.cli.common import console, operator_session, platform
 
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
@@ -45,3 +45,14 @@ def token_create(
             session, user_by_name(session, user), secret, label=label, ttl_days=days
         )
     print(token)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    user: str,
+    label: Annotated[str | None, typer.Option(help="Only tokens with this label")] = None,
+) -> None:
+    """Revoke USER's live tokens (all of them, or those with --label)."""
+    with platform() as p, operator_session(p, write=True, actor="system:cli") as session:
+        count = revoke_tokens(session, user_by_name(session, user), label)
+    console.print(f"{count} token(s) of {user} revoked")

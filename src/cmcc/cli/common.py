@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from cmcc.access.domain import Principal
@@ -26,6 +27,10 @@ def platform() -> Iterator[Platform]:
         raise typer.Exit(2) from None
     try:
         yield p
+    except DBAPIError as exc:  # e.g. the server is down, or the role may not create postgis
+        first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        err_console.print(f"[red]database error:[/red] {first}")
+        raise typer.Exit(1) from None
     finally:
         p.dispose()
 

@@ -21,10 +21,13 @@ class Timestamped:
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-MARKING_CHECKS = (
-    CheckConstraint("releasability IN ('public', 'mission', 'rel', 'owner')", name="marking"),
-    CheckConstraint("(releasability = 'rel') = (release_to IS NOT NULL)", name="release_list"),
-)
+def marking_checks() -> tuple[CheckConstraint, ...]:
+    """The database refuses a marking that no code path should produce (new objects per table:
+    a constraint belongs to one table)."""
+    return (
+        CheckConstraint("releasability IN ('public', 'mission', 'rel', 'owner')", name="marking"),
+        CheckConstraint("(releasability = 'rel') = (release_to IS NOT NULL)", name="release_list"),
+    )
 
 
 class Releasable(Timestamped):
@@ -39,6 +42,10 @@ class Releasable(Timestamped):
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:
         return {"version_id_col": cls.version}
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[CheckConstraint, ...]:
+        return marking_checks()
 
     @declared_attr
     def owner(cls) -> Mapped[Organization]:

@@ -85,6 +85,13 @@ def _source(record: dict[str, Any]) -> str:
     return source + (f" [{', '.join(tags)}]" if tags else "")
 
 
+def _date(value: Any) -> dt.date | None:
+    """A TOML date or an ISO date string."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
 def _as(org: Organization) -> Principal:
     return Principal.system_operator(org.id, org.code)
 
@@ -186,7 +193,9 @@ class Loader:
 
     def load_contributions(self) -> None:
         for where, rec in self.records("contributions"):
-            if self._exists(Contribution.ref, rec.get("ref")):
+            if not rec.get("ref"):
+                raise InvalidInput.field(f"{where}.ref", "a scenario contribution needs a ref")
+            if self._exists(Contribution.ref, rec["ref"]):
                 continue
             body = _parse(ContributionCreate, self._clean(rec), where)
             forces.create_contribution(self.session, _as(self._nation_or_home(body.state)), body)
@@ -205,8 +214,8 @@ class Loader:
                     statement=rec["statement"],
                     value=Decimal(str(rec["value"])) if rec.get("value") is not None else None,
                     unit=rec.get("unit", ""),
-                    as_of=dt.date.fromisoformat(rec["as_of"]) if rec.get("as_of") else None,
-                    source=rec["source"],
+                    as_of=_date(rec.get("as_of")),
+                    source=_source(rec),
                     approx=bool(rec.get("approx", False)),
                     owner_org_id=self.home.id,
                 )
