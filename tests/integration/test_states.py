@@ -108,3 +108,11 @@ def test_unknown_state_and_bad_values(platform: Platform, client: TestClient) ->
     bad = _step(client, staff, "IDN", "conquered", "2025-09-01")
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "body.to"
+
+
+def test_name_search_treats_wildcards_as_text(platform: Platform, client: TestClient) -> None:
+    staff = caller(platform, "CMCC", Role.STAFF_OFFICER).headers
+    found = client.get("/api/v1/states", params={"q": "indo"}, headers=staff).json()
+    assert [s["iso3"] for s in found["data"]] == ["IDN"]
+    assert client.get("/api/v1/states", params={"q": "%"}, headers=staff).json()["count"] == 0
+    assert client.get("/api/v1/states", params={"q": "gbr"}, headers=staff).json()["count"] == 1

@@ -119,7 +119,7 @@ def list_states(
     if status is not None:
         stmt = stmt.where(State.status == status.value)
     if q:
-        stmt = stmt.where(State.name.ilike(f"%{q}%", escape="\\") | (State.iso3 == q.upper()))
+        stmt = stmt.where(State.name.icontains(q, autoescape=True) | (State.iso3 == q.upper()))
     return paginate(session, stmt, State.id, cursor, limit)
 
 
