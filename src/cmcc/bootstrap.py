@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +17,11 @@ from cmcc.audit.service import record_flush
 from cmcc.config import Settings
 from cmcc.core.db import WRITE_OPTION, make_engine
 from cmcc.core.errors import Conflict, VersionConflict
+from cmcc.core.events import EventBus
+from cmcc.core.uow import pop_after_commit
+from cmcc.geo.backend import SpatialBackend, backend_for
+from cmcc.geo.geofence import GeofenceEngine
+from cmcc.zones.service import load_fence
 
 
 @dataclass
@@ -23,6 +29,22 @@ class Platform:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    spatial: SpatialBackend
+    bus: EventBus = field(default_factory=EventBus)
+    _fence: GeofenceEngine | None = None
+    _fence_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fence(self) -> GeofenceEngine:
+        """The geofence engine, filled from the zones on first use and kept current by the
+        zone services after each commit."""
+        if self._fence is None:
+            with self._fence_lock:
+                if self._fence is None:
+                    engine = GeofenceEngine()
+                    with self.unit_of_work(Principal.system_operator()) as session:
+                        load_fence(session, engine)
+                    self._fence = engine
+        return self._fence
 
     @contextmanager
     def unit_of_work(self, principal: Principal, *, write: bool = False) -> Iterator[Session]:
@@ -36,6 +58,8 @@ class Platform:
         try:
             with session.begin():
                 yield session
+            for action in pop_after_commit(session):
+                action()
         except StaleDataError as exc:
             raise VersionConflict(
                 "the record was changed by someone else since you read it; reload and retry"
@@ -65,4 +89,4 @@ def bootstrap(settings: Settings | None = None) -> Platform:
     engine = make_engine(settings.effective_database_url)
     sessions = sessionmaker(expire_on_commit=False)
     event.listen(sessions, "after_flush", record_flush)
-    return Platform(settings, engine, sessions)
+    return Platform(settings, engine, sessions, backend_for(engine))

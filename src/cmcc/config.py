@@ -34,6 +34,21 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         1_048_576, ge=1024, description="Largest request body accepted, in bytes (413 above)."
     )
+    aoi_bbox: tuple[float, float, float, float] = Field(
+        (33.5, 30.5, 35.5, 32.5),
+        description="The mission's area of interest (min lon, min lat, max lon, max lat): "
+        "geometries outside it are refused unless the request sets outside_aoi.",
+    )
+    duplicate_distance_m: float = Field(
+        500.0,
+        gt=0,
+        le=100_000,
+        description="Incidents of one type closer than this are "
+        "suggested as possible duplicates (with the time window below).",
+    )
+    duplicate_window_hours: float = Field(
+        6.0, gt=0, le=720, description="Time window for possible duplicate incidents."
+    )
     token_ttl_days: int = Field(
         30, ge=1, le=3650, description="Lifetime of tokens issued by password login."
     )

@@ -12,7 +12,9 @@ from cmcc.access import models as _access  # noqa: F401
 from cmcc.audit import models as _audit  # noqa: F401
 from cmcc.core.db import Base
 from cmcc.forces import models as _forces  # noqa: F401
+from cmcc.incidents import models as _incidents  # noqa: F401
 from cmcc.scenarios import models as _scenarios  # noqa: F401
+from cmcc.zones import models as _zones  # noqa: F401
 
 metadata: MetaData = Base.metadata
 MIGRATIONS = Path(__file__).parent / "migrations"

@@ -14,8 +14,10 @@ from cmcc.audit.models import AuditEntry
 from cmcc.bootstrap import Platform
 from cmcc.cli import app
 from cmcc.forces.models import Pledge, Requirement, State, StateTransition
+from cmcc.incidents.models import Alert, Incident
 from cmcc.scenarios.models import ReportedFact
 from cmcc.schema import metadata
+from cmcc.zones.models import Zone
 
 
 def _env(platform: Platform) -> dict[str, str]:
@@ -62,7 +64,18 @@ def test_scenario_loads_once_with_sources(platform: Platform) -> None:
         assert aze.status == "declined"
         assert s.scalar(select(func.count()).select_from(StateTransition)) > 10
         actors = set(s.scalars(select(AuditEntry.actor).distinct()))
+        zones = {z.name: z for z in s.scalars(select(Zone))}
+        assert zones["Area under IDF control behind the yellow line (notional)"].notional
+        assert sum(z.kind == "civilian_safe_zone" for z in zones.values()) == 2
+        assert sum(z.kind == "crossing" for z in zones.values()) == 5
+        assert all("[approx" in z.source for z in zones.values())  # every drawing is approximate
+        incidents = list(s.scalars(select(Incident)))
+        assert len(incidents) == 5
+        assert all("[illustrative]" in i.source for i in incidents)
+        alerts = list(s.scalars(select(Alert)))
     assert "scenario:gaza-2025" in actors
+    # The illustrative fire next to notional safe zone 1 lies inside it: one alert.
+    assert [a.kind for a in alerts] == ["incident_in_zone"]
 
 
 def test_scenario_files_carry_a_source_on_every_record() -> None:

@@ -34,13 +34,26 @@ class Permission(StrEnum):
     WRITE_OWN_FORCES = "write_own_forces"  # force records owned by the caller's organization
     FORCE_TRANSITION = "force_transition"  # skip or reverse a pipeline step
     READ_AUDIT = "read_audit"
+    WRITE_ZONES = "write_zones"  # draw, move and close zones
+    REPORT_INCIDENTS = "report_incidents"  # file incidents and add evidence
+    VERIFY_INCIDENTS = "verify_incidents"  # the verification workflow and attribution
+    MANAGE_ALERTS = "manage_alerts"  # acknowledge and close alerts
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.STAFF_OFFICER: frozenset({Permission.WRITE_FORCES, Permission.WRITE_OWN_FORCES}),
-    Role.LIAISON_OFFICER: frozenset({Permission.WRITE_OWN_FORCES}),
-    Role.HUMANITARIAN_PARTNER: frozenset(),
+    Role.STAFF_OFFICER: frozenset(
+        {
+            Permission.WRITE_FORCES,
+            Permission.WRITE_OWN_FORCES,
+            Permission.WRITE_ZONES,
+            Permission.REPORT_INCIDENTS,
+            Permission.VERIFY_INCIDENTS,
+            Permission.MANAGE_ALERTS,
+        }
+    ),
+    Role.LIAISON_OFFICER: frozenset({Permission.WRITE_OWN_FORCES, Permission.REPORT_INCIDENTS}),
+    Role.HUMANITARIAN_PARTNER: frozenset({Permission.REPORT_INCIDENTS}),
     Role.DONOR: frozenset(),
     Role.AUDITOR: frozenset({Permission.READ_AUDIT}),
 }

@@ -11,6 +11,12 @@ from cmcc.api.limits import BodyLimit
 from cmcc.audit.router import router as audit_router
 from cmcc.bootstrap import Platform, bootstrap
 from cmcc.forces.router import router as forces_router
+from cmcc.incidents.ogc import IncidentCollection
+from cmcc.incidents.router import router as incidents_router
+from cmcc.interop.ogcapi import registry
+from cmcc.interop.ogcapi.router import router as ogcapi_router
+from cmcc.zones.ogc import ZoneCollection
+from cmcc.zones.router import router as zones_router
 
 DESCRIPTION = """Coordination platform of the International Stabilization Force and the
 Civil-Military Coordination Centre. Every record carries a releasability marking; a record the
@@ -29,7 +35,16 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     )
     app.state.platform = platform
     errors.install(app)
-    for router in (access_router, forces_router, audit_router):
+    for collection in (ZoneCollection(), IncidentCollection()):
+        registry.register(collection)
+    for router in (
+        access_router,
+        forces_router,
+        zones_router,
+        incidents_router,
+        audit_router,
+        ogcapi_router,
+    ):
         app.include_router(router)
     app.add_middleware(BodyLimit, max_bytes=platform.settings.max_body_bytes)
     return app

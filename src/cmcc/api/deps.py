@@ -34,17 +34,22 @@ def get_session(request: Request, platform: PlatformDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_principal(request: Request, session: SessionDep, platform: PlatformDep) -> Principal:
-    """The caller named by `Authorization: Bearer <token>`; anonymous callers see public records."""
+def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization")
     if not header:
-        return Principal.anonymous()
+        return None
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("use Authorization: Bearer <token>")
-    principal = authenticate(
-        session, token.strip(), platform.settings.secret_key.get_secret_value()
-    )
+    return token.strip()
+
+
+def get_principal(request: Request, session: SessionDep, platform: PlatformDep) -> Principal:
+    """The caller named by `Authorization: Bearer <token>`; anonymous callers see public records."""
+    token = _bearer(request)
+    if token is None:
+        return Principal.anonymous()
+    principal = authenticate(session, token, platform.settings.secret_key.get_secret_value())
     session.info["actor"] = principal.actor
     return principal
 
@@ -62,3 +67,16 @@ LoggedIn = Annotated[Principal, Depends(require_login)]
 
 Cursor = Annotated[str | None, Query(description="Cursor from the previous page's next_cursor")]
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size (1-500)")]
+
+
+def get_principal_briefly(request: Request, platform: PlatformDep) -> Principal:
+    """The caller, authenticated in a unit of work of its own that ends at once: for long
+    responses (event streams) that must not hold a database session open."""
+    token = _bearer(request)
+    if token is None:
+        return Principal.anonymous()
+    with platform.unit_of_work(Principal.anonymous()) as session:
+        return authenticate(session, token, platform.settings.secret_key.get_secret_value())
+
+
+StreamPrincipal = Annotated[Principal, Depends(get_principal_briefly)]

@@ -15,6 +15,8 @@ def _default(value: Any) -> Any:
         return str(value)
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, bytes):  # geometries (WKB): exact, so a changed shape is provable
+        return value.hex()
     if isinstance(value, (set, frozenset)):
         return sorted(value)
     raise TypeError(f"not serializable in the audit log: {type(value).__name__}")

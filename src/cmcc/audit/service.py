@@ -65,23 +65,29 @@ def _lock_head(session: Session) -> tuple[int, str]:
 
 def record_flush(session: Session, _flush_context: Any) -> None:
     """after_flush hook: append one entry per created, changed or deleted row."""
-    items = [
-        (action, obj)
-        for action, obj in _pending(session)
-        if inspect(obj).mapper.local_table.name not in NOT_AUDITED
-    ]
-    if not items:
+    entries = []
+    for action, obj in _pending(session):
+        state = inspect(obj)
+        entity = state.mapper.local_table.name
+        if entity in NOT_AUDITED:
+            continue
+        ident = state.mapper.primary_key_from_instance(obj)
+        record_id = ",".join(str(part) for part in ident)
+        entries.append((action, entity, record_id, _row_changes(obj, action)))
+    record_entries(session, entries)
+
+
+def record_entries(session: Session, entries: list[tuple[str, str, str, dict[str, Any]]]) -> None:
+    """Append hash-chained entries (action, entity, record id, changes) under the session's
+    actor, in its transaction. For writes the ORM hook cannot see, such as bulk imports."""
+    if not entries:
         return
     actor = str(session.info.get("actor", "unknown"))
     seq, prev = _lock_head(session)
     rows = []
     now = utcnow()
-    for action, obj in items:
-        state = inspect(obj)
-        entity = state.mapper.local_table.name
-        ident = state.mapper.primary_key_from_instance(obj)
-        record_id = ",".join(str(part) for part in ident)
-        changes = canonical_json(_row_changes(obj, action))
+    for action, entity, record_id, changes_doc in entries:
+        changes = canonical_json(changes_doc)
         seq += 1
         digest = entry_hash(
             seq=seq,

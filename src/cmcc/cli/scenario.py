@@ -26,7 +26,7 @@ def load(name: str = typer.Argument(help="A packaged scenario (gaza-2025) or a f
                 progress.update(task, advance=1, description=f"loading {label}")
 
             with operator_session(p, write=True, actor=f"scenario:{name}") as session:
-                added = load_scenario(session, name, step)
+                added = load_scenario(session, name, step, aoi=p.settings.aoi_bbox, fence=p.fence())
     if added:
         for kind, n in added.items():
             console.print(f"  {n:>5} {kind}")

@@ -69,7 +69,7 @@ def demo(
     with platform() as p:
         initialize(p)
         with operator_session(p, write=True, actor="system:demo") as session:
-            added = load_scenario(session, "gaza-2025")
+            added = load_scenario(session, "gaza-2025", aoi=p.settings.aoi_bbox, fence=p.fence())
             session.info["actor"] = "system:demo"
             secret = p.settings.secret_key.get_secret_value()
             tokens = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from alembic import context
@@ -11,13 +12,26 @@ from cmcc.core.db import make_engine
 from cmcc.schema import metadata
 
 EXTENSION_TABLES = frozenset({"spatial_ref_sys", "geometry_columns", "geography_columns"})
+# Reflection does not know PostGIS's type; those columns are left out of the comparison anyway.
+warnings.filterwarnings("ignore", "Did not recognize type 'geometry'")
+RTREE_SUFFIXES = ("_rtree", "_rtree_node", "_rtree_parent", "_rtree_rowid")
 
 
 def _include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
-    """Leave PostGIS's own tables out of the comparison with the models."""
-    return not (type_ == "table" and reflected and compare_to is None and name in EXTENSION_TABLES)
+    """Leave out of the comparison with the models what the migrations add beside them on
+    purpose: PostGIS's own tables, SQLite R*Tree tables, the generated PostGIS `geom` columns
+    and their GiST indexes (named gist_*)."""
+    if not reflected or compare_to is not None or name is None:
+        return True
+    if type_ == "table":
+        return name not in EXTENSION_TABLES and not name.endswith(RTREE_SUFFIXES)
+    if type_ == "column":
+        return name != "geom"
+    if type_ == "index":
+        return not name.startswith("gist_")
+    return True
 
 
 def _run(connection: Connection) -> None:

@@ -8,6 +8,7 @@ already is left as it is. The whole scenario loads in one transaction: all or no
 from __future__ import annotations
 
 import datetime as dt
+import json
 import tomllib
 from collections import Counter
 from collections.abc import Callable
@@ -40,10 +41,28 @@ from cmcc.forces.schemas import (
     TargetCreate,
     TransitionCreate,
 )
+from cmcc.geo.geofence import GeofenceEngine
+from cmcc.geo.geometry import BBox
+from cmcc.incidents import service as incident_service
+from cmcc.incidents.models import Incident
+from cmcc.incidents.schemas import IncidentCreate
 from cmcc.scenarios.models import ReportedFact
+from cmcc.zones import service as zone_service
+from cmcc.zones.models import Zone
+from cmcc.zones.schemas import ZoneCreate
 
 Progress = Callable[[str], None]
-FILES = ("organizations", "states", "requirements", "targets", "pledges", "contributions", "facts")
+FILES = (
+    "organizations",
+    "states",
+    "requirements",
+    "targets",
+    "pledges",
+    "contributions",
+    "facts",
+    "zones",
+    "incidents",
+)
 
 
 def scenario_dir(name_or_path: str) -> Path:
@@ -60,6 +79,13 @@ def read_scenario(folder: Path) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for name in ("scenario", *FILES):
         path = folder / f"{name}.toml"
+        geojson = folder / f"{name}.geojson"
+        if geojson.exists():
+            try:
+                data[name] = json.loads(geojson.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as exc:
+                raise InvalidInput.field(geojson.name, f"not valid JSON: {exc}") from None
+            continue
         if not path.exists():
             data[name] = {}
             continue
@@ -97,10 +123,20 @@ def _as(org: Organization) -> Principal:
 
 
 class Loader:
-    def __init__(self, session: Session, data: dict[str, Any], progress: Progress) -> None:
+    def __init__(
+        self,
+        session: Session,
+        data: dict[str, Any],
+        progress: Progress,
+        *,
+        aoi: BBox,
+        fence: GeofenceEngine | None,
+    ) -> None:
         self.session = session
         self.data = data
         self.progress = progress
+        self.aoi = aoi
+        self.fence = fence
         self.home = org_by_code(session, "CMCC")
         self.added: Counter[str] = Counter()
 
@@ -226,6 +262,50 @@ class Loader:
             self.added["facts"] += 1
         self.session.flush()
 
+    def load_zones(self) -> None:
+        """zones.geojson: a FeatureCollection; a zone is known by its name and kind."""
+        for i, feature in enumerate(self.data.get("zones", {}).get("features", [])):
+            where = f"zones.geojson features[{i}]"
+            props = dict(feature.get("properties") or {})
+            known = self.session.scalars(
+                select(Zone.id).where(
+                    Zone.name == props.get("name"), Zone.kind == props.get("kind")
+                )
+            ).first()
+            if known is not None:
+                continue
+            fields = self._clean(props, drop=("key",))
+            body = _parse(ZoneCreate, {**fields, "geometry": feature.get("geometry")}, where)
+            zone_service.create_zone(
+                self.session,
+                _as(self.home),
+                body,
+                aoi=self.aoi,
+                fence=self.fence,
+                field=f"{where}.geometry",
+            )
+            self.added["zones"] += 1
+
+    def load_incidents(self) -> None:
+        # The zones of this load are flushed but not committed: check against an engine filled
+        # inside this transaction (the platform's engine learns them after the commit).
+        local = GeofenceEngine()
+        zone_service.load_fence(self.session, local)
+        for where, rec in self.records("incidents"):
+            if self._exists(Incident.external_ref, rec.get("external_ref")):
+                continue
+            body = _parse(IncidentCreate, self._clean(rec), where)
+            incident_service.create_incident(
+                self.session,
+                _as(self.home),
+                body,
+                aoi=self.aoi,
+                fence=local,
+                bus=None,
+                field=f"{where}.geometry",
+            )
+            self.added["incidents"] += 1
+
     def _exists(self, column: Any, value: Any) -> bool:
         return (
             value is not None
@@ -245,8 +325,15 @@ class Loader:
 
 
 def load_scenario(
-    session: Session, name_or_path: str, progress: Progress = lambda _step: None
+    session: Session,
+    name_or_path: str,
+    progress: Progress = lambda _step: None,
+    *,
+    aoi: BBox,
+    fence: GeofenceEngine | None = None,
 ) -> Counter[str]:
-    """Load into an open write session (the caller's unit of work commits or rolls back)."""
+    """Load into an open write session (the caller's unit of work commits or rolls back).
+    Incidents inside protected zones raise their alerts as any incident does."""
     session.info["actor"] = f"scenario:{name_or_path}"
-    return Loader(session, read_scenario(scenario_dir(name_or_path)), progress).run()
+    data = read_scenario(scenario_dir(name_or_path))
+    return Loader(session, data, progress, aoi=aoi, fence=fence).run()

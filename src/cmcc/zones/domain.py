@@ -15,3 +15,10 @@ class ZoneKind(StrEnum):
     CROSSING = "crossing"
     NOTIFIED_HUMANITARIAN_SITE = "notified_humanitarian_site"
     RESTRICTED_AREA = "restricted_area"
+    ADMINISTRATIVE_AREA = "administrative_area"  # governorates and the like
+
+
+# An incident or position inside one of these raises an alert.
+ALERTING_KINDS = frozenset(
+    {ZoneKind.CIVILIAN_SAFE_ZONE, ZoneKind.NOTIFIED_HUMANITARIAN_SITE, ZoneKind.RESTRICTED_AREA}
+)

@@ -1,0 +1,1 @@
+"""Geometry: validation, spatial columns and indexes, the geofence engine."""

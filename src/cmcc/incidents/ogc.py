@@ -1,0 +1,96 @@
+"""The `incidents` collection of the OGC API - Features endpoint (through the release policy)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cmcc.access.policy import get_visible, release_filter, visible
+from cmcc.core.errors import NotFound
+from cmcc.core.releasability import Viewer
+from cmcc.core.timeparse import Interval, as_aware
+from cmcc.geo.backend import backend_for
+from cmcc.incidents.domain import IncidentType, VerificationStatus
+from cmcc.incidents.models import Incident
+from cmcc.interop.ogcapi.provider import BBox, ItemPage, ItemQuery
+
+
+def incident_feature(i: Incident) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "id": str(i.id),
+        "geometry": i.geojson,
+        "properties": {
+            "type": i.type,
+            "acled_event_type": i.acled_event_type,
+            "occurred_at": i.occurred_at.isoformat(),
+            "reported_at": i.reported_at.isoformat(),
+            "severity": i.severity,
+            "killed_civilian": i.killed_civilian,
+            "killed_other": i.killed_other,
+            "injured_civilian": i.injured_civilian,
+            "injured_other": i.injured_other,
+            "status": i.status,
+            "attribution": i.attribution,
+            "source_reliability": i.source_reliability,
+            "info_credibility": i.info_credibility,
+            "narrative": i.narrative,
+            "releasability": i.marking_text,
+            "owner": i.owner_code,
+        },
+    }
+
+
+class IncidentCollection:
+    id = "incidents"
+    title = "Incidents"
+    description = "Incidents of the operational picture with their verification status."
+
+    def extent(self, session: Session, viewer: Viewer) -> tuple[BBox | None, Interval | None]:
+        row = session.execute(
+            select(
+                func.min(Incident.min_x),
+                func.min(Incident.min_y),
+                func.max(Incident.max_x),
+                func.max(Incident.max_y),
+                func.min(Incident.occurred_at),
+                func.max(Incident.occurred_at),
+            ).where(release_filter(Incident, viewer))
+        ).one()
+        if row[0] is None:
+            return None, None
+        start, end = (as_aware(row[4]), as_aware(row[5]))
+        return (row[0], row[1], row[2], row[3]), (start, end)
+
+    def query(self, session: Session, viewer: Viewer, q: ItemQuery) -> ItemPage:
+        stmt = visible(Incident, viewer)
+        start, end = q.interval or (None, None)
+        if q.bbox is not None:
+            stmt = stmt.where(
+                backend_for(session.get_bind()).bbox_time_filter(
+                    Incident, q.bbox, Incident.occurred_at, start, end
+                )
+            )
+        else:
+            if start is not None:
+                stmt = stmt.where(Incident.occurred_at >= start)
+            if end is not None:
+                stmt = stmt.where(Incident.occurred_at <= end)
+        matched = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = session.scalars(stmt.order_by(Incident.id).offset(q.offset).limit(q.limit))
+        return ItemPage([incident_feature(i) for i in rows], int(matched))
+
+    def get(self, session: Session, viewer: Viewer, feature_id: str) -> dict[str, Any]:
+        if not feature_id.isdigit():
+            raise NotFound(f"feature {feature_id!r} not found")
+        return incident_feature(get_visible(session, Incident, int(feature_id), viewer))
+
+    def queryables(self) -> dict[str, dict[str, Any]]:
+        return {
+            "type": {"type": "string", "enum": [t.value for t in IncidentType]},
+            "status": {"type": "string", "enum": [s.value for s in VerificationStatus]},
+            "severity": {"type": "integer", "minimum": 1, "maximum": 5},
+            "occurred_at": {"type": "string", "format": "date-time"},
+        }

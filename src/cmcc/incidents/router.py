@@ -1,0 +1,268 @@
+"""REST routes of incidents (/api/v1/incidents) and alerts (/api/v1/alerts)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from cmcc.access.domain import Principal
+from cmcc.api.deps import (
+    CurrentPrincipal,
+    Cursor,
+    Limit,
+    LoggedIn,
+    PlatformDep,
+    SessionDep,
+    StreamPrincipal,
+)
+from cmcc.bootstrap import Platform
+from cmcc.core.errors import InvalidInput, NotFound
+from cmcc.core.pagination import paginate
+from cmcc.core.schemas import ListPublic, page_public
+from cmcc.core.timeparse import parse_interval
+from cmcc.geo.geometry import parse_bbox
+from cmcc.incidents import service
+from cmcc.incidents.domain import IncidentType, VerificationStatus
+from cmcc.incidents.models import Alert, Incident
+from cmcc.incidents.schemas import (
+    AlertAction,
+    AlertPublic,
+    DuplicatePublic,
+    EvidenceCreate,
+    EvidencePublic,
+    IncidentCreate,
+    IncidentPublic,
+    IncidentUpdate,
+    VerificationCreate,
+    VerificationPublic,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["incidents"])
+HEARTBEAT_SECONDS = 15.0
+
+
+def _near(text: str | None) -> tuple[float, float, float] | None:
+    if not text:
+        return None
+    try:
+        lon, lat, metres = (float(v) for v in text.split(","))
+    except ValueError:
+        raise InvalidInput.field("query.near", "use lon,lat,metres") from None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90 and 0 < metres <= 100_000):
+        raise InvalidInput.field("query.near", "lon -180..180, lat -90..90, metres 0..100000")
+    return lon, lat, metres
+
+
+@router.get("/incidents", response_model=ListPublic[IncidentPublic])
+def list_incidents(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    platform: PlatformDep,
+    bbox: Annotated[str | None, Query(description="min lon,min lat,max lon,max lat")] = None,
+    datetime: Annotated[
+        str | None, Query(description="RFC 3339 instant or interval a/b, .. open")
+    ] = None,
+    type: Annotated[list[IncidentType] | None, Query()] = None,
+    status: VerificationStatus | None = None,
+    min_severity: Annotated[int | None, Query(ge=1, le=5)] = None,
+    zone: Annotated[int | None, Query(description="Inside this zone (id)")] = None,
+    near: Annotated[str | None, Query(description="lon,lat,metres")] = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Any:
+    start, end = parse_interval(datetime, field="query.datetime") if datetime else (None, None)
+    stmt = service.incident_statement(
+        session,
+        principal,
+        platform.spatial,
+        bbox=parse_bbox(bbox, field="query.bbox") if bbox else None,
+        start=start,
+        end=end,
+        types=type,
+        status=status,
+        min_severity=min_severity,
+        zone_id=zone,
+        near=_near(near),
+    )
+    return page_public(IncidentPublic, paginate(session, stmt, Incident.id, cursor, limit))
+
+
+@router.post("/incidents", response_model=IncidentPublic, status_code=status.HTTP_201_CREATED)
+def create_incident(
+    body: IncidentCreate, session: SessionDep, principal: LoggedIn, platform: PlatformDep
+) -> Any:
+    incident = service.create_incident(
+        session,
+        principal,
+        body,
+        aoi=platform.settings.aoi_bbox,
+        fence=platform.fence(),
+        bus=platform.bus,
+    )
+    return IncidentPublic.model_validate(incident)
+
+
+@router.get("/incidents/{incident_id}", response_model=IncidentPublic)
+def get_incident(incident_id: int, session: SessionDep, principal: CurrentPrincipal) -> Any:
+    return IncidentPublic.model_validate(service.get_incident(session, principal, incident_id))
+
+
+@router.patch("/incidents/{incident_id}", response_model=IncidentPublic)
+def update_incident(
+    incident_id: int, body: IncidentUpdate, session: SessionDep, principal: LoggedIn
+) -> Any:
+    return IncidentPublic.model_validate(
+        service.update_incident(session, principal, incident_id, body)
+    )
+
+
+@router.get("/incidents/{incident_id}/verification", response_model=list[VerificationPublic])
+def list_verification(incident_id: int, session: SessionDep, principal: CurrentPrincipal) -> Any:
+    return [
+        VerificationPublic.model_validate(s) for s in service.steps(session, principal, incident_id)
+    ]
+
+
+@router.post(
+    "/incidents/{incident_id}/verification", response_model=VerificationPublic, status_code=201
+)
+def verify_incident(
+    incident_id: int, body: VerificationCreate, session: SessionDep, principal: LoggedIn
+) -> Any:
+    return VerificationPublic.model_validate(service.verify(session, principal, incident_id, body))
+
+
+@router.get("/incidents/{incident_id}/evidence", response_model=list[EvidencePublic])
+def list_evidence(incident_id: int, session: SessionDep, principal: CurrentPrincipal) -> Any:
+    return [
+        EvidencePublic.model_validate(e) for e in service.evidence(session, principal, incident_id)
+    ]
+
+
+@router.post("/incidents/{incident_id}/evidence", response_model=EvidencePublic, status_code=201)
+def add_evidence(
+    incident_id: int, body: EvidenceCreate, session: SessionDep, principal: LoggedIn
+) -> Any:
+    return EvidencePublic.model_validate(
+        service.add_evidence(session, principal, incident_id, body)
+    )
+
+
+@router.get("/incidents/{incident_id}/duplicates", response_model=list[DuplicatePublic])
+def list_duplicates(
+    incident_id: int,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    platform: PlatformDep,
+    distance_m: Annotated[float | None, Query(gt=0, le=100_000)] = None,
+    window_hours: Annotated[float | None, Query(gt=0, le=720)] = None,
+) -> Any:
+    """Possible duplicates: the same type within a distance and a time window (defaults from
+    CMCC_DUPLICATE_DISTANCE_M and CMCC_DUPLICATE_WINDOW_HOURS)."""
+    s = platform.settings
+    found = service.duplicates(
+        session,
+        principal,
+        platform.spatial,
+        incident_id,
+        distance_m=distance_m or s.duplicate_distance_m,
+        window=dt.timedelta(hours=window_hours or s.duplicate_window_hours),
+    )
+    return [
+        DuplicatePublic(
+            incident=IncidentPublic.model_validate(i),
+            distance_m=round(d, 1),
+            hours_apart=round(h, 2),
+        )
+        for i, d, h in found
+    ]
+
+
+# --- alerts -----------------------------------------------------------------------------------
+
+
+@router.get("/alerts", response_model=ListPublic[AlertPublic])
+def list_alerts(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    status: Literal["open", "acknowledged", "closed"] | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Any:
+    stmt = service.alert_statement(principal, status)
+    return page_public(AlertPublic, paginate(session, stmt, Alert.id, cursor, limit))
+
+
+def _visible_alert(
+    platform: Platform, principal: Principal, alert_id: int
+) -> dict[str, Any] | None:
+    with platform.unit_of_work(principal) as session:
+        try:
+            alert = service.get_alert(session, principal, alert_id)
+        except NotFound:
+            return None
+        return AlertPublic.model_validate(alert).model_dump(mode="json")
+
+
+@router.get(
+    "/alerts/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def alert_stream(
+    request: Request, principal: StreamPrincipal, platform: PlatformDep
+) -> StreamingResponse:
+    """Server-sent events: one `alert` event per new alert the caller may see, and a comment
+    line every 15 s to keep the connection open."""
+    sub = platform.bus.subscribe()
+
+    async def events() -> AsyncIterator[bytes]:
+        try:
+            yield b": connected\n\n"
+            while not await request.is_disconnected():
+                try:
+                    event = await asyncio.wait_for(sub.queue.get(), HEARTBEAT_SECONDS)
+                except TimeoutError:
+                    yield b": keep-alive\n\n"
+                    continue
+                if event.get("type") != "alert":
+                    continue
+                body = await run_in_threadpool(_visible_alert, platform, principal, event["id"])
+                if body is not None:
+                    yield b"event: alert\ndata: " + orjson.dumps(body) + b"\n\n"
+        finally:
+            platform.bus.unsubscribe(sub)
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/alerts/{alert_id}", response_model=AlertPublic)
+def get_alert(alert_id: int, session: SessionDep, principal: CurrentPrincipal) -> Any:
+    return AlertPublic.model_validate(service.get_alert(session, principal, alert_id))
+
+
+@router.post("/alerts/{alert_id}/acknowledge", response_model=AlertPublic)
+def acknowledge_alert(
+    alert_id: int, body: AlertAction, session: SessionDep, principal: LoggedIn
+) -> Any:
+    return AlertPublic.model_validate(
+        service.act_on_alert(session, principal, alert_id, "acknowledge", body.version)
+    )
+
+
+@router.post("/alerts/{alert_id}/close", response_model=AlertPublic)
+def close_alert(alert_id: int, body: AlertAction, session: SessionDep, principal: LoggedIn) -> Any:
+    return AlertPublic.model_validate(
+        service.act_on_alert(session, principal, alert_id, "close", body.version)
+    )

@@ -1,0 +1,64 @@
+"""What a module implements to publish a collection: the `CollectionProvider` protocol.
+
+Providers answer in CRS84 (longitude, latitude) and apply the release policy themselves, in
+their SQL, with the `Viewer` they receive: the adapter passes the caller's viewer through and
+never filters. A record the viewer may not see is absent from `query` and raises `NotFound`
+from `get`, exactly like a record that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from cmcc.core.releasability import Viewer
+from cmcc.core.timeparse import Interval
+
+__all__ = ["BBox", "CollectionProvider", "Interval", "ItemPage", "ItemQuery"]
+
+BBox = tuple[float, float, float, float]
+"""min longitude, min latitude, max longitude, max latitude (CRS84)."""
+
+
+@dataclass(frozen=True)
+class ItemQuery:
+    """One `/items` request, validated: the provider only filters and pages."""
+
+    bbox: BBox | None
+    interval: Interval | None  # (start, end), aware UTC, None = open end; instant t -> (t, t)
+    limit: int
+    offset: int
+
+
+@dataclass
+class ItemPage:
+    """One page of GeoJSON Feature dicts (`type`, `id`, `geometry`, `properties`) and the
+    number of features that match the query across all pages."""
+
+    features: list[dict[str, Any]]
+    number_matched: int
+
+
+class CollectionProvider(Protocol):
+    id: str
+    title: str
+    description: str
+
+    def extent(self, session: Session, viewer: Viewer) -> tuple[BBox | None, Interval | None]:
+        """The bounding box and time span of what `viewer` may see (None when unknown)."""
+        ...
+
+    def query(self, session: Session, viewer: Viewer, q: ItemQuery) -> ItemPage:
+        """The features `viewer` may see that intersect `q.bbox` and `q.interval`, in a
+        stable order, `q.offset` features skipped, at most `q.limit` returned."""
+        ...
+
+    def get(self, session: Session, viewer: Viewer, feature_id: str) -> dict[str, Any]:
+        """One feature; raises `cmcc.core.errors.NotFound` when missing or not released."""
+        ...
+
+    def queryables(self) -> dict[str, dict[str, Any]]:
+        """Property name -> JSON schema of the properties a client may expect."""
+        ...
