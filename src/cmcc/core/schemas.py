@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -60,12 +60,3 @@ class ListPublic(BaseModel, Generic[T]):
     data: list[T]
     count: int = Field(description="How many records match (all pages)")
     next_cursor: str | None = Field(None, description="Pass as ?cursor= for the next page")
-
-
-def page_public(schema: type[BaseModel], page: Any) -> dict[str, Any]:
-    """A cmcc.core.pagination.Page rendered as a ListPublic body."""
-    return {
-        "data": [schema.model_validate(item) for item in page.items],
-        "count": page.count,
-        "next_cursor": page.next_cursor,
-    }

@@ -8,9 +8,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response, status
 
 from cmcc.api.deps import CurrentPrincipal, Cursor, Limit, LoggedIn, SessionDep
+from cmcc.api.responses import page_response
 from cmcc.core.errors import InvalidInput
 from cmcc.core.pagination import paginate
-from cmcc.core.schemas import ListPublic, page_public
+from cmcc.core.schemas import ListPublic
 from cmcc.forces import reports, service
 from cmcc.forces.domain import Capability, ReadinessLevel, StateStatus
 from cmcc.forces.models import Contribution, Pledge, Requirement
@@ -59,7 +60,7 @@ def list_states(
     page = service.list_states(
         session, principal.viewer, status=status, q=q, cursor=cursor, limit=limit
     )
-    return page_public(StatePublic, page)
+    return page_response(StatePublic, page)
 
 
 @router.get("/states/{iso3}", response_model=StatePublic)
@@ -115,7 +116,7 @@ def list_pledges(
         matched=matched,
         renewal_overdue=renewal_overdue,
     )
-    return page_public(PledgePublic, paginate(session, stmt, Pledge.id, cursor, limit))
+    return page_response(PledgePublic, paginate(session, stmt, Pledge.id, cursor, limit))
 
 
 @router.post("/pledges", response_model=PledgePublic, status_code=status.HTTP_201_CREATED)
@@ -167,7 +168,7 @@ def list_requirements(
     limit: Limit = 50,
 ) -> Any:
     stmt = service.requirement_statement(principal.viewer, capability=capability, sector=sector)
-    return page_public(RequirementPublic, paginate(session, stmt, Requirement.id, cursor, limit))
+    return page_response(RequirementPublic, paginate(session, stmt, Requirement.id, cursor, limit))
 
 
 @router.post("/requirements", response_model=RequirementPublic, status_code=201)
@@ -274,7 +275,9 @@ def list_contributions(
     limit: Limit = 50,
 ) -> Any:
     stmt = service.contribution_statement(principal.viewer, state=state, status=status)
-    return page_public(ContributionPublic, paginate(session, stmt, Contribution.id, cursor, limit))
+    return page_response(
+        ContributionPublic, paginate(session, stmt, Contribution.id, cursor, limit)
+    )
 
 
 @router.get("/contributions/totals", response_model=list[ContributionTotal])

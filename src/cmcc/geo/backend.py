@@ -141,7 +141,13 @@ class SQLiteBackend(SpatialBackend):
             where.append(r.c.max_t >= epoch(start) - 1)
         if end is not None:
             where.append(r.c.min_t <= epoch(end) + 1)
-        exact = SpatialBackend.bbox_time_filter(self, model, bbox, time_col, start, end)
+        # The exact test on the columns; not the inherited filter, which would reach the
+        # R*Tree a second time through this class's bbox_filter.
+        exact = SpatialBackend.bbox_filter(self, model, bbox)
+        if start is not None:
+            exact = and_(exact, time_col >= start)
+        if end is not None:
+            exact = and_(exact, time_col <= end)
         return and_(model.id.in_(select(r.c.id).where(*where)), exact)
 
 

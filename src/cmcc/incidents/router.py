@@ -22,10 +22,11 @@ from cmcc.api.deps import (
     SessionDep,
     StreamPrincipal,
 )
+from cmcc.api.responses import page_response
 from cmcc.bootstrap import Platform
 from cmcc.core.errors import InvalidInput, NotFound
 from cmcc.core.pagination import paginate
-from cmcc.core.schemas import ListPublic, page_public
+from cmcc.core.schemas import ListPublic
 from cmcc.core.timeparse import parse_interval
 from cmcc.geo.geometry import parse_bbox
 from cmcc.incidents import service
@@ -91,7 +92,7 @@ def list_incidents(
         zone_id=zone,
         near=_near(near),
     )
-    return page_public(IncidentPublic, paginate(session, stmt, Incident.id, cursor, limit))
+    return page_response(IncidentPublic, paginate(session, stmt, Incident.id, cursor, limit))
 
 
 @router.post("/incidents", response_model=IncidentPublic, status_code=status.HTTP_201_CREATED)
@@ -197,7 +198,7 @@ def list_alerts(
     limit: Limit = 50,
 ) -> Any:
     stmt = service.alert_statement(principal, status)
-    return page_public(AlertPublic, paginate(session, stmt, Alert.id, cursor, limit))
+    return page_response(AlertPublic, paginate(session, stmt, Alert.id, cursor, limit))
 
 
 def _visible_alert(

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Query, status
 from pydantic import AwareDatetime
 
 from cmcc.api.deps import CurrentPrincipal, Cursor, Limit, LoggedIn, PlatformDep, SessionDep
+from cmcc.api.responses import page_response
 from cmcc.core.pagination import paginate
-from cmcc.core.schemas import ListPublic, page_public
+from cmcc.core.schemas import ListPublic
 from cmcc.geo.geometry import parse_bbox
 from cmcc.zones import service
 from cmcc.zones.domain import ZoneKind
@@ -49,7 +50,7 @@ def list_zones(
         bbox=box,
         lineage=lineage,
     )
-    return page_public(ZonePublic, paginate(session, stmt, Zone.id, cursor, limit))
+    return page_response(ZonePublic, paginate(session, stmt, Zone.id, cursor, limit))
 
 
 @router.get("/export", response_model=FeatureCollection)
