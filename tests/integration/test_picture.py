@@ -394,8 +394,13 @@ def test_ogc_collections_serve_the_picture_through_the_release_policy(
     gbr = caller(platform, "GBR", Role.LIAISON_OFFICER).headers
     _ok(client.post("/api/v1/zones", headers=staff, json=zone()))
     shared = _ok(client.post("/api/v1/incidents", headers=staff, json=incident()))
-    secret = _ok(client.post("/api/v1/incidents", headers=staff, json=incident(
-        releasability="owner", geometry=point(34.30, 31.35))))
+    secret = _ok(
+        client.post(
+            "/api/v1/incidents",
+            headers=staff,
+            json=incident(releasability="owner", geometry=point(34.30, 31.35)),
+        )
+    )
     ids = {c["id"] for c in client.get("/ogc/collections", headers=staff).json()["collections"]}
     assert {"zones", "incidents"} <= ids
 
@@ -409,12 +414,15 @@ def test_ogc_collections_serve_the_picture_through_the_release_policy(
     assert features(gbr) == {str(shared["id"])}
     assert features(staff, bbox="34.40,31.48,34.52,31.56") == {str(shared["id"])}
     assert features(staff, datetime="2026-03-02T00:00:00Z/..") == set()
-    assert client.get(f"/ogc/collections/incidents/items/{secret['id']}",
-                      headers=gbr).status_code == 404
+    assert (
+        client.get(f"/ogc/collections/incidents/items/{secret['id']}", headers=gbr).status_code
+        == 404
+    )
     one = client.get(f"/ogc/collections/incidents/items/{shared['id']}", headers=gbr).json()
     assert one["geometry"] == {"type": "Point", "coordinates": list(GAZA_CITY)}
-    zones = client.get("/ogc/collections/zones/items", headers=staff,
-                       params={"datetime": "2026-02-01T00:00:00Z"}).json()
+    zones = client.get(
+        "/ogc/collections/zones/items", headers=staff, params={"datetime": "2026-02-01T00:00:00Z"}
+    ).json()
     assert [f["properties"]["kind"] for f in zones["features"]] == ["civilian_safe_zone"]
     extent = client.get("/ogc/collections/incidents", headers=gbr).json()["extent"]
     assert extent["spatial"]["bbox"][0] == [34.45, 31.517, 34.45, 31.517]  # GBR's view only

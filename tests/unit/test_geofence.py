@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import MultiPolygon, Polygon, box
 
-from cmcc.geo.geofence import FenceZone, GeofenceEngine
+from cmcc.geo.geofence import FenceZone, GeofenceEngine, _prepared_copies
 
 T0 = dt.datetime(2025, 10, 10, 9, 0, tzinfo=dt.UTC)
 HOUR = dt.timedelta(hours=1)
@@ -306,7 +306,7 @@ def brute_force(
     return sorted(pairs)
 
 
-@settings(max_examples=20, deadline=None, derandomize=True)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(
     seed=st.integers(0, 2**32 - 1),
     n_zones=st.integers(1, 60),
@@ -382,3 +382,18 @@ def test_concurrent_readers_see_whole_snapshots() -> None:
     assert seen
     assert set(seen) <= expected
     assert set(seen_one) <= expected_one
+
+
+def test_threads_never_share_a_prepared_geometry() -> None:
+    """GEOS prepared geometries are not thread-safe: each thread gets its own copies."""
+    engine = GeofenceEngine([FenceZone(i, "a", box(i, 0, i + 1, 1)) for i in range(5)])
+    cells = engine._snap.cells
+    mine = _prepared_copies(cells)
+    assert all(a is b for a, b in zip(mine, _prepared_copies(cells), strict=True))  # kept
+    theirs: list[shapely.Geometry] = []
+    thread = threading.Thread(target=lambda: theirs.extend(_prepared_copies(cells)))
+    thread.start()
+    thread.join()
+    assert len(theirs) == 5
+    assert not any(a is b for a, b in zip(mine, theirs, strict=True))
+    assert all(shapely.is_prepared(g) for g in theirs)

@@ -11,6 +11,7 @@ from cmcc.api.limits import BodyLimit
 from cmcc.audit.router import router as audit_router
 from cmcc.bootstrap import Platform, bootstrap
 from cmcc.forces.router import router as forces_router
+from cmcc.incidents.exchange_router import router as incidents_exchange_router
 from cmcc.incidents.ogc import IncidentCollection
 from cmcc.incidents.router import router as incidents_router
 from cmcc.interop.ogcapi import registry
@@ -41,6 +42,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
         access_router,
         forces_router,
         zones_router,
+        incidents_exchange_router,  # before /incidents/{incident_id}, which would catch /export
         incidents_router,
         audit_router,
         ogcapi_router,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cmcc.cli import access, audit, forces, scenario, server
+from cmcc.cli import access, audit, forces, imports, scenario, server
 
 app = typer.Typer(
     name="cmcc",
@@ -18,6 +18,8 @@ app.add_typer(access.user_app, name="user")
 app.add_typer(access.token_app, name="token")
 app.add_typer(audit.app, name="audit")
 app.add_typer(forces.app, name="forces")
+app.add_typer(imports.import_app, name="import")
+app.add_typer(imports.export_app, name="export")
 app.add_typer(server.config_app, name="config")
 
 

@@ -8,6 +8,9 @@ Design
 * **Snapshots.** Every query structure lives in an immutable `_Snapshot`. Readers take the
   current reference once and never lock; writers, serialized by a lock, build a new snapshot
   and swap the reference (an atomic assignment), so a reader always sees one consistent state.
+  GEOS prepared geometries are not thread-safe and shapely releases the GIL while it tests
+  points, so each thread prepares its own copy of a zone (from WKB, on first use, kept across
+  snapshots); the caller's geometries are never prepared or modified.
 * **Grid index.** Space is cut into square cells of ``2**-exp`` degrees anchored at (0, 0), so
   ``floor(lon * 2**exp)`` is exact. For each cell a CSR list holds the zones touching it, in id
   order, each flagged *full* when the zone covers the whole cell (the point is inside without
@@ -32,7 +35,8 @@ import math
 import threading
 from array import array
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -56,7 +60,8 @@ _MIN_EXP, _MAX_EXP = -8, 20  # cells from 256 degrees down to about 10 cm
 _MAX_CELLS = 1 << 22  # cells of the dense grid over all zones
 _CELLS_PER_ZONE = 256  # index budget: bounding-box cells per zone on average ...
 _MIN_BUDGET, _MAX_BUDGET = 1 << 12, 1 << 22  # ... within these bounds
-_CHUNK = 1 << 16  # points per step when check_many builds candidate pairs (cache-sized)
+_CHUNK = 1 << 14  # points per step when check_many builds candidate pairs (cache-sized)
+_INDEX_BATCH = 2048  # zones indexed at once
 _SLACK = 1e-6  # cells added around each boundary segment against rounding
 
 
@@ -98,14 +103,38 @@ def _kind_filter(kinds: Collection[str] | None) -> Collection[str] | None:
 
 @dataclass(frozen=True)
 class _ZoneCells:
-    """A zone's index entries at one cell size (cached across snapshots)."""
+    """A zone's index entries at one cell size (cached across snapshots), and its geometry as
+    WKB, from which each thread makes its own prepared copy (see `_prepared_copies`)."""
 
     geometry: shapely.Geometry  # the zone's geometry object the entries were computed from
     exp: int
-    prepared: shapely.Geometry  # the engine's own prepared copy (the caller's is untouched)
+    wkb: bytes
     ix: Ints  # absolute cell column, row of each entry
     iy: Ints
     full: Bools  # the zone covers the cell
+    local: threading.local = field(default_factory=threading.local, compare=False, repr=False)
+
+
+def _prepare(wkb: Iterable[bytes]) -> Geoms:
+    """Prepared geometries from WKB (new GEOS objects, owned by the engine)."""
+    geoms: Geoms = shapely.from_wkb(np.array(list(wkb), dtype=object))
+    shapely.prepare(geoms)
+    return geoms
+
+
+def _prepared_copies(cells: list[_ZoneCells]) -> Geoms:
+    """This thread's prepared copies of these zones' geometries, made on first use.
+
+    GEOS prepared geometries are not thread-safe (libgeos/geos#825) and shapely releases the
+    GIL while it tests points, so threads never share one: each has its own copies."""
+    geoms = [getattr(c.local, "geom", None) for c in cells]
+    missing = [k for k, g in enumerate(geoms) if g is None]
+    if missing:
+        for k, g in zip(missing, _prepare(cells[k].wkb for k in missing), strict=True):
+            cells[k].local.geom = geoms[k] = g
+    out: Geoms = np.empty(len(geoms), dtype=object)
+    out[:] = geoms
+    return out
 
 
 def _index_zones(zones: list[FenceZone], exp: int) -> list[_ZoneCells]:
@@ -113,15 +142,9 @@ def _index_zones(zones: list[FenceZone], exp: int) -> list[_ZoneCells]:
     if not zones:
         return []
     scale = 2.0**exp
-    geoms = _geom_array(z.geometry for z in zones)
-    prepared = shapely.from_wkb(shapely.to_wkb(geoms, output_dimension=2))
-    shapely.prepare(prepared)
+    wkb = shapely.to_wkb(_geom_array(z.geometry for z in zones), output_dimension=2)
+    prepared = _prepare(wkb)  # this thread's copies (the caller's geometries stay untouched)
     bounds = shapely.bounds(prepared)
-    # GEOS builds a prepared geometry's point index lazily, at the first test of a point within
-    # its envelope: do it now, before any reader (thread) can reach the geometry.
-    shapely.intersects_xy(
-        prepared, (bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2
-    )
     cells = np.floor(bounds * scale).astype(np.int64)  # exact: the scale is a power of two
     x0, y0 = cells[:, 0], cells[:, 1]
     nx, ny = cells[:, 2] - x0 + 1, cells[:, 3] - y0 + 1
@@ -149,17 +172,20 @@ def _index_zones(zones: list[FenceZone], exp: int) -> list[_ZoneCells]:
     keep[clean[inside]] = True
     zone, ix, iy, full = zone[keep], ix[keep], iy[keep], ~partial[keep]
     splits = np.cumsum(np.bincount(zone, minlength=len(zones)))[:-1]
-    return [
-        _ZoneCells(z.geometry, exp, p, cx, cy, f)
-        for z, p, cx, cy, f in zip(
+    out = [
+        _ZoneCells(z.geometry, exp, w, cx, cy, f)
+        for z, w, cx, cy, f in zip(
             zones,
-            prepared,
+            wkb,
             np.split(ix, splits),
             np.split(iy, splits),
             np.split(full, splits),
             strict=True,
         )
     ]
+    for c, p in zip(out, prepared, strict=True):
+        c.local.geom = p
+    return out
 
 
 def _spans(first: Ints, count: Ints) -> tuple[Ints, Ints]:
@@ -242,8 +268,22 @@ class _Snapshot:
 
         # Per zone: id, validity, kind, and index entries (reused when geometry and size match).
         self.ids: Ints = np.array([z.id for z in self.zones], dtype=np.int64)
-        self.valid_from = array("q", [_micros(z.valid_from, _SINCE_ALWAYS) for z in self.zones])
-        self.valid_to = array("q", [_micros(z.valid_to, _STILL_VALID) for z in self.zones])
+        self.valid_from: Ints = np.array(
+            [_micros(z.valid_from, _SINCE_ALWAYS) for z in self.zones], dtype=np.int64
+        )
+        self.valid_to: Ints = np.array(
+            [_micros(z.valid_to, _STILL_VALID) for z in self.zones], dtype=np.int64
+        )
+        # zones_at: (valid_from, valid_to, kind, zone) of each zone, Python objects.
+        self.records = list(
+            zip(
+                self.valid_from.tolist(),
+                self.valid_to.tolist(),
+                [z.kind for z in self.zones],
+                self.zones,
+                strict=True,
+            )
+        )
         self.kind_names = sorted({z.kind for z in self.zones})
         code = {name: i for i, name in enumerate(self.kind_names)}
         self.kind_code: Ints = np.array([code[z.kind] for z in self.zones], dtype=np.int64)
@@ -253,9 +293,12 @@ class _Snapshot:
             if i in zones and c.geometry is zones[i].geometry and c.exp == self.exp
         }
         fresh = [z for z in self.zones if z.id not in self.cache]
-        self.cache.update(zip([z.id for z in fresh], _index_zones(fresh, self.exp), strict=True))
-        cells = [self.cache[z.id] for z in self.zones]
-        self.geoms = _geom_array(c.prepared for c in cells)
+        for lo in range(0, len(fresh), _INDEX_BATCH):  # in batches: bounded temporary memory
+            batch = fresh[lo : lo + _INDEX_BATCH]
+            self.cache.update(
+                zip([z.id for z in batch], _index_zones(batch, self.exp), strict=True)
+            )
+        self.cells = cells = [self.cache[z.id] for z in self.zones]
         # numpy sorts 16-bit integers with a radix sort, much faster than its other sorts.
         self.zone_sort_type = np.uint16 if n <= 1 << 16 else np.int64
 
@@ -280,7 +323,6 @@ class _Snapshot:
         self.part_ptr = array("q", _ptr(np.bincount(cell[partial], minlength=n_cells)).tobytes())
         self.full_ptr = array("q", _ptr(np.bincount(cell[full], minlength=n_cells)).tobytes())
         self.part_zone: Ints32 = zone[partial]
-        self.part_geom: Geoms = self.geoms[self.part_zone]
         self.full_zone: Ints32 = zone[full]
 
     def zone_mask(self, at: dt.datetime | None, kinds: Collection[str] | None) -> Bools | None:
@@ -288,9 +330,7 @@ class _Snapshot:
         mask: Bools | None = None
         if at is not None:
             t = _micros(at, 0)
-            valid_from = np.frombuffer(self.valid_from, dtype=np.int64)
-            valid_to = np.frombuffer(self.valid_to, dtype=np.int64)
-            mask = (valid_from <= t) & (t < valid_to)
+            mask = (self.valid_from <= t) & (t < self.valid_to)
         if kinds is not None:
             wanted = [i for i, name in enumerate(self.kind_names) if name in kinds]
             by_kind = np.isin(self.kind_code, wanted)
@@ -355,18 +395,23 @@ class GeofenceEngine:
         found: list[int] = s.full_zone[s.full_ptr[cell] : s.full_ptr[cell + 1]].tolist()
         start, stop = s.part_ptr[cell], s.part_ptr[cell + 1]
         if start < stop:
-            inside = shapely.intersects_xy(s.part_geom[start:stop], lon, lat)
-            if inside.any():
-                found += s.part_zone[start:stop][inside].tolist()
+            unsure: list[int] = s.part_zone[start:stop].tolist()
+            geoms = _prepared_copies([s.cells[i] for i in unsure])
+            inside = shapely.intersects_xy(geoms, lon, lat).tolist()
+            if True in inside:
+                found += [i for i, hit in zip(unsure, inside, strict=True) if hit]
                 found.sort()
-        if at is not None and found:
-            t = _micros(at, 0)
-            found = [i for i in found if s.valid_from[i] <= t < s.valid_to[i]]
-        zones = s.zones
+        if at is None and kinds is None:
+            zones = s.zones
+            return [zones[i] for i in found]
+        t = None if at is None else _micros(at, 0)
         wanted = _kind_filter(kinds)
-        if wanted is not None:
-            return [zones[i] for i in found if zones[i].kind in wanted]
-        return [zones[i] for i in found]
+        out = []
+        for i in found:
+            valid_from, valid_to, kind, zone = s.records[i]
+            if (t is None or valid_from <= t < valid_to) and (wanted is None or kind in wanted):
+                out.append(zone)
+        return out
 
     def check_many(
         self,
@@ -383,35 +428,61 @@ class GeofenceEngine:
             raise ValueError("lons and lats must be 1-D arrays of the same length")
         s = self._snap
         mask = s.zone_mask(at, _kind_filter(kinds))
-        if not s.zones or (mask is not None and not mask.any()):
+        if not s.zones or not len(x) or (mask is not None and not mask.any()):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         if mask is not None and mask.all():
             mask = None
+        point_type = np.int32 if len(x) < 1 << 31 else np.int64  # less memory traffic
         chunks = [
-            _candidates(s, x[lo : lo + _CHUNK], y[lo : lo + _CHUNK], lo, mask)
+            _candidates(s, x[lo : lo + _CHUNK], y[lo : lo + _CHUNK], lo, point_type, mask)
             for lo in range(0, len(x), _CHUNK)
         ]
-        chunks.append((np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, bool)))
-        # The exact tests of all chunks at once, ordered by zone: consecutive tests then share
-        # one prepared geometry, which stays in the CPU cache.
-        tests = [np.flatnonzero(~sure) for _, _, sure in chunks]
-        tz = np.concatenate([z[t] for (_, z, _), t in zip(chunks, tests, strict=True)])
-        tp = np.concatenate([p[t] for (p, _, _), t in zip(chunks, tests, strict=True)])
-        order = np.argsort(tz.astype(s.zone_sort_type), kind="stable")
-        inside = np.empty(len(order), dtype=bool)
-        inside[order] = shapely.intersects_xy(s.geoms[tz[order]], x[tp[order]], y[tp[order]])
+        _exact_tests(s, x, y, chunks)
+        hits = [int(np.count_nonzero(hit)) for _, _, hit in chunks]
+        points = np.empty(sum(hits), dtype=np.int64)
+        zone_ids = np.empty(sum(hits), dtype=np.int64)
         done = 0
-        for (_, _, hit), t in zip(chunks, tests, strict=True):
-            hit[t] = inside[done : done + len(t)]
-            done += len(t)
-        points = np.concatenate([p[hit] for p, _, hit in chunks])
-        zones = np.concatenate([z[hit] for _, z, hit in chunks])
-        return points, s.ids[zones]
+        for (p, z, hit), n in zip(chunks, hits, strict=True):
+            points[done : done + n] = p[hit]
+            np.take(s.ids, z[hit], out=zone_ids[done : done + n])
+            done += n
+        return points, zone_ids
+
+
+Pairs = tuple[npt.NDArray[np.integer[Any]], Ints32, Bools]  # point index, zone index, hit
+
+
+def _exact_tests(s: _Snapshot, x: Floats, y: Floats, chunks: list[Pairs]) -> None:
+    """Settle the unsure pairs of all chunks in place (their hit flag becomes the answer).
+
+    All the tests in one call, ordered by zone: consecutive tests then share one prepared
+    geometry, which stays in the CPU cache (several times faster than in point order)."""
+    tests = [np.flatnonzero(~hit) for _, _, hit in chunks]
+    tz = np.concatenate([z[t] for (_, z, _), t in zip(chunks, tests, strict=True)])
+    tp = np.concatenate([p[t] for (p, _, _), t in zip(chunks, tests, strict=True)])
+    if not len(tz):
+        return
+    order = np.argsort(tz.astype(s.zone_sort_type), kind="stable")
+    tp = tp[order].astype(np.intp)
+    per_zone = np.bincount(tz.astype(np.intp), minlength=len(s.cells))
+    used = np.flatnonzero(per_zone)
+    geoms = np.repeat(_prepared_copies([s.cells[i] for i in used.tolist()]), per_zone[used])
+    inside = np.empty(len(order), dtype=bool)
+    inside[order] = shapely.intersects_xy(geoms, x[tp], y[tp])
+    done = 0
+    for (_, _, hit), t in zip(chunks, tests, strict=True):
+        hit[t] = inside[done : done + len(t)]
+        done += len(t)
 
 
 def _candidates(
-    s: _Snapshot, x: Floats, y: Floats, offset: int, mask: Bools | None
-) -> tuple[Ints, Ints32, Bools]:
+    s: _Snapshot,
+    x: Floats,
+    y: Floats,
+    offset: int,
+    point_type: type[np.integer[Any]],
+    mask: Bools | None,
+) -> Pairs:
     """Candidate pairs for the points from index `offset` on: point index, zone index, and
     whether the zone surely holds the point (else an exact test decides). Sorted by point
     index, then zone id; zones outside `mask` are left out."""
@@ -423,7 +494,7 @@ def _candidates(
     start = s.indptr[cell]
     count = s.indptr[cell + 1] - start
     # Each point with each entry of its cell (a cell's entries are in zone-id order).
-    pair_pt = np.repeat(pts + offset, count)
+    pair_pt = np.repeat((pts + offset).astype(point_type), count)
     ends = np.cumsum(count)
     pos = np.repeat(start - (ends - count), count) + np.arange(len(pair_pt))
     pair_zone = s.entry_zone[pos]
