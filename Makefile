@@ -39,9 +39,12 @@ lint: $(DEV_STAMP)
 test: $(DEV_STAMP) postgis lint
 	$(BIN)/pytest
 
-## Benchmarks (not part of `make test`): print figures, never assert timings.
+## Benchmarks (not part of `make test`): print figures, never assert timings. About 15 minutes.
 bench: $(DEV_STAMP) postgis
 	$(BIN)/python bench/forces_bench.py
+	$(BIN)/python bench/geofence_bench.py
+	$(BIN)/python bench/picture_query_bench.py
+	$(BIN)/python bench/import_bench.py
 
 clean:
 	rm -rf $(VENV) .cmcc .pytest_cache .mypy_cache .ruff_cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import threading
+import warnings
 from enum import StrEnum
 
 import numpy as np
@@ -169,8 +170,8 @@ def test_nan_and_infinite_points(engine: GeofenceEngine) -> None:
     assert engine.zones_at(math.nan, 1) == []
     assert engine.zones_at(1, math.nan) == []
     assert engine.zones_at(math.inf, 1) == []
-    lons = np.array([math.nan, 1.0, 1.0, -math.inf, 1.0])
-    lats = np.array([1.0, math.nan, 1.0, 1.0, 1.0])
+    lons = np.array([math.nan, 1.0, 1.0, -math.inf, 1.0, 1e308])
+    lats = np.array([1.0, math.nan, 1.0, 1.0, 1.0, 1.0])
     pts, zone_ids = engine.check_many(lons, lats)
     assert pts.tolist() == [2, 4]
     assert zone_ids.tolist() == [1, 1]
@@ -202,6 +203,14 @@ def test_check_many_input(engine: GeofenceEngine) -> None:
 def test_refuses_other_geometries(geometry: object) -> None:
     with pytest.raises(ValueError):
         FenceZone(1, "a", geometry)  # type: ignore[arg-type]
+
+
+def test_refuses_non_finite_coordinates() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # shapely warns about the NaN
+        polygon = Polygon([(0, 0), (math.nan, 0), (1, 1)])
+    with pytest.raises(ValueError):
+        FenceZone(1, "a", polygon)
 
 
 def test_refuses_naive_datetimes(engine: GeofenceEngine) -> None:

@@ -83,6 +83,8 @@ class FenceZone:
             )
         if shapely.is_empty(self.geometry):
             raise ValueError(f"zone {self.id}: the geometry is empty")
+        if not np.isfinite(shapely.get_coordinates(self.geometry)).all():
+            raise ValueError(f"zone {self.id}: the geometry has non-finite coordinates")
         _micros(self.valid_from, 0)  # refuses naive datetimes
         _micros(self.valid_to, 0)
 
@@ -122,19 +124,15 @@ def _prepare(wkb: Iterable[bytes]) -> Geoms:
     return geoms
 
 
-def _prepared_copies(cells: list[_ZoneCells]) -> Geoms:
+def _prepared_copies(cells: list[_ZoneCells]) -> list[shapely.Geometry]:
     """This thread's prepared copies of these zones' geometries, made on first use.
 
     GEOS prepared geometries are not thread-safe (libgeos/geos#825) and shapely releases the
     GIL while it tests points, so threads never share one: each has its own copies."""
-    geoms = [getattr(c.local, "geom", None) for c in cells]
-    missing = [k for k, g in enumerate(geoms) if g is None]
-    if missing:
-        for k, g in zip(missing, _prepare(cells[k].wkb for k in missing), strict=True):
-            cells[k].local.geom = geoms[k] = g
-    out: Geoms = np.empty(len(geoms), dtype=object)
-    out[:] = geoms
-    return out
+    missing = [c for c in cells if getattr(c.local, "geom", None) is None]
+    for c, geom in zip(missing, _prepare(c.wkb for c in missing), strict=True):
+        c.local.geom = geom
+    return [c.local.geom for c in cells]
 
 
 def _index_zones(zones: list[FenceZone], exp: int) -> list[_ZoneCells]:
@@ -217,8 +215,9 @@ def _boundary_cells(prepared: Geoms, scale: float) -> tuple[Ints, Ints, Ints]:
     ua, ub = np.maximum(umin[s], col), np.minimum(umax[s], col + 1)
     va, vb = v0[s] + (ua - u0[s]) * slope, v0[s] + (ub - u0[s]) * slope
     err = _SLACK + np.abs(slope) * (np.abs(ua) + 1) * 1e-15  # steep segments: u rounding
-    vlo = np.where(du == 0, vmin[s], np.maximum(np.minimum(va, vb) - err, vmin[s]))
-    vhi = np.where(du == 0, vmax[s], np.minimum(np.maximum(va, vb) + err, vmax[s]))
+    # fmax/fmin: a NaN from a degenerate slope falls back to the whole span of the segment.
+    vlo = np.where(du == 0, vmin[s], np.fmax(np.minimum(va, vb) - err, vmin[s]))
+    vhi = np.where(du == 0, vmax[s], np.fmin(np.maximum(va, vb) + err, vmax[s]))
 
     first_row = np.ceil(vlo - _SLACK).astype(np.int64) - 1
     k, row = _spans(first_row, np.floor(vhi + _SLACK).astype(np.int64) - first_row + 1)
@@ -255,7 +254,8 @@ def _ptr(counts: Ints) -> Ints:
 
 
 class _Snapshot:
-    """The query structures for one set of zones; never modified once built."""
+    """The query structures for one set of zones; never modified once built (apart from each
+    thread's own prepared geometries, see `geoms`)."""
 
     def __init__(
         self, zones: dict[int, FenceZone], cache: dict[int, _ZoneCells], exp: int | None
@@ -299,6 +299,7 @@ class _Snapshot:
                 zip([z.id for z in batch], _index_zones(batch, self.exp), strict=True)
             )
         self.cells = cells = [self.cache[z.id] for z in self.zones]
+        self.local = threading.local()  # this thread's prepared geometries: see `geoms`
         # numpy sorts 16-bit integers with a radix sort, much faster than its other sorts.
         self.zone_sort_type = np.uint16 if n <= 1 << 16 else np.int64
 
@@ -324,6 +325,18 @@ class _Snapshot:
         self.full_ptr = array("q", _ptr(np.bincount(cell[full], minlength=n_cells)).tobytes())
         self.part_zone: Ints32 = zone[partial]
         self.full_zone: Ints32 = zone[full]
+
+    def geoms(self, zones: Ints32) -> Geoms:
+        """This thread's prepared geometries of these zones (by index)."""
+        mine: Geoms | None = getattr(self.local, "geoms", None)
+        if mine is None:
+            mine = self.local.geoms = np.full(len(self.cells), None, dtype=object)
+        geoms: Geoms = mine[zones]
+        if None in geoms.tolist():
+            missing = np.unique(zones[[g is None for g in geoms.tolist()]])
+            mine[missing] = _prepared_copies([self.cells[i] for i in missing.tolist()])
+            geoms = mine[zones]
+        return geoms
 
     def zone_mask(self, at: dt.datetime | None, kinds: Collection[str] | None) -> Bools | None:
         """Which zones pass the validity and kind filters (None: every zone)."""
@@ -387,6 +400,7 @@ class GeofenceEngine:
 
         `at`: only zones valid at that moment (valid_from <= at < valid_to); None ignores
         validity. `kinds`: only zones of these kinds; None means every kind."""
+        t = None if at is None else _micros(at, 0)
         s = self._snap
         u, v = lon * s.scale, lat * s.scale
         if not (s.ix0 <= u < s.ix0 + s.nx and s.iy0 <= v < s.iy0 + s.ny):  # NaN: False
@@ -395,16 +409,14 @@ class GeofenceEngine:
         found: list[int] = s.full_zone[s.full_ptr[cell] : s.full_ptr[cell + 1]].tolist()
         start, stop = s.part_ptr[cell], s.part_ptr[cell + 1]
         if start < stop:
-            unsure: list[int] = s.part_zone[start:stop].tolist()
-            geoms = _prepared_copies([s.cells[i] for i in unsure])
-            inside = shapely.intersects_xy(geoms, lon, lat).tolist()
-            if True in inside:
-                found += [i for i, hit in zip(unsure, inside, strict=True) if hit]
+            unsure = s.part_zone[start:stop]
+            inside = shapely.intersects_xy(s.geoms(unsure), lon, lat)
+            if True in inside.tolist():
+                found += unsure[inside].tolist()
                 found.sort()
-        if at is None and kinds is None:
+        if t is None and kinds is None:
             zones = s.zones
             return [zones[i] for i in found]
-        t = None if at is None else _micros(at, 0)
         wanted = _kind_filter(kinds)
         out = []
         for i in found:
@@ -465,8 +477,8 @@ def _exact_tests(s: _Snapshot, x: Floats, y: Floats, chunks: list[Pairs]) -> Non
     order = np.argsort(tz.astype(s.zone_sort_type), kind="stable")
     tp = tp[order].astype(np.intp)
     per_zone = np.bincount(tz.astype(np.intp), minlength=len(s.cells))
-    used = np.flatnonzero(per_zone)
-    geoms = np.repeat(_prepared_copies([s.cells[i] for i in used.tolist()]), per_zone[used])
+    used = np.flatnonzero(per_zone).astype(np.int32)
+    geoms = np.repeat(s.geoms(used), per_zone[used])
     inside = np.empty(len(order), dtype=bool)
     inside[order] = shapely.intersects_xy(geoms, x[tp], y[tp])
     done = 0
@@ -486,7 +498,7 @@ def _candidates(
     """Candidate pairs for the points from index `offset` on: point index, zone index, and
     whether the zone surely holds the point (else an exact test decides). Sorted by point
     index, then zone id; zones outside `mask` are left out."""
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         cx = np.floor(x * s.scale) - s.ix0
         cy = np.floor(y * s.scale) - s.iy0
         pts = np.flatnonzero((cx >= 0) & (cx < s.nx) & (cy >= 0) & (cy < s.ny))  # NaN: out
@@ -498,7 +510,7 @@ def _candidates(
     ends = np.cumsum(count)
     pos = np.repeat(start - (ends - count), count) + np.arange(len(pair_pt))
     pair_zone = s.entry_zone[pos]
-    sure = s.entry_full[pos]
+    sure = s.entry_full[pos]  # a copy: the exact tests update it in place
     if mask is not None:
         keep = mask[pair_zone]
         pair_pt, pair_zone, sure = pair_pt[keep], pair_zone[keep], sure[keep]
