@@ -21,13 +21,10 @@ from cmcc.access.service import resolve_marking
 from cmcc.api.deps import PlatformDep, StreamPrincipal
 from cmcc.bootstrap import Platform
 from cmcc.core.errors import Forbidden, InvalidInput, Unauthorized
-from cmcc.core.timeparse import parse_interval
-from cmcc.geo.geometry import parse_bbox
 from cmcc.incidents import service
-from cmcc.incidents.domain import IncidentType, VerificationStatus
 from cmcc.incidents.exporter import FILE_NAMES, MEDIA_TYPES, Format, export_bytes
+from cmcc.incidents.filters import IncidentFiltersDep
 from cmcc.incidents.importer import ImportFormat, ImportOptions, import_incidents
-from cmcc.incidents.router import _near
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 FILE_BODY = {
@@ -78,33 +75,12 @@ def _stream(
 def export_incidents(
     principal: StreamPrincipal,
     platform: PlatformDep,
+    filters: IncidentFiltersDep,
     fmt: Annotated[Format, Query(alias="format", description="geojson, csv or hxl")] = "geojson",
-    bbox: Annotated[str | None, Query(description="min lon,min lat,max lon,max lat")] = None,
-    datetime: Annotated[
-        str | None, Query(description="RFC 3339 instant or interval a/b, .. open")
-    ] = None,
-    type: Annotated[list[IncidentType] | None, Query()] = None,
-    status: VerificationStatus | None = None,
-    min_severity: Annotated[int | None, Query(ge=1, le=5)] = None,
-    zone: Annotated[int | None, Query(description="Inside this zone (id)")] = None,
-    near: Annotated[str | None, Query(description="lon,lat,metres")] = None,
 ) -> StreamingResponse:
     """The incidents the caller may see, with the filters of the list, as one file (streamed)."""
-    start, end = parse_interval(datetime, field="query.datetime") if datetime else (None, None)
     with platform.unit_of_work(principal) as session:
-        stmt = service.incident_statement(
-            session,
-            principal,
-            platform.spatial,
-            bbox=parse_bbox(bbox, field="query.bbox") if bbox else None,
-            start=start,
-            end=end,
-            types=type,
-            status=status,
-            min_severity=min_severity,
-            zone_id=zone,
-            near=_near(near),
-        )
+        stmt = service.incident_statement(session, principal, platform.spatial, **filters.kwargs())
     return StreamingResponse(
         _stream(platform, principal, stmt, fmt),
         media_type=MEDIA_TYPES[fmt],

@@ -24,13 +24,11 @@ from cmcc.api.deps import (
 )
 from cmcc.api.responses import page_response
 from cmcc.bootstrap import Platform
-from cmcc.core.errors import InvalidInput, NotFound
+from cmcc.core.errors import NotFound
 from cmcc.core.pagination import paginate
 from cmcc.core.schemas import ListPublic
-from cmcc.core.timeparse import parse_interval
-from cmcc.geo.geometry import parse_bbox
 from cmcc.incidents import service
-from cmcc.incidents.domain import IncidentType, VerificationStatus
+from cmcc.incidents.filters import IncidentFiltersDep
 from cmcc.incidents.models import Alert, Incident
 from cmcc.incidents.schemas import (
     AlertAction,
@@ -49,49 +47,16 @@ router = APIRouter(prefix="/api/v1", tags=["incidents"])
 HEARTBEAT_SECONDS = 15.0
 
 
-def _near(text: str | None) -> tuple[float, float, float] | None:
-    if not text:
-        return None
-    try:
-        lon, lat, metres = (float(v) for v in text.split(","))
-    except ValueError:
-        raise InvalidInput.field("query.near", "use lon,lat,metres") from None
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90 and 0 < metres <= 100_000):
-        raise InvalidInput.field("query.near", "lon -180..180, lat -90..90, metres 0..100000")
-    return lon, lat, metres
-
-
 @router.get("/incidents", response_model=ListPublic[IncidentPublic])
 def list_incidents(
     session: SessionDep,
     principal: CurrentPrincipal,
     platform: PlatformDep,
-    bbox: Annotated[str | None, Query(description="min lon,min lat,max lon,max lat")] = None,
-    datetime: Annotated[
-        str | None, Query(description="RFC 3339 instant or interval a/b, .. open")
-    ] = None,
-    type: Annotated[list[IncidentType] | None, Query()] = None,
-    status: VerificationStatus | None = None,
-    min_severity: Annotated[int | None, Query(ge=1, le=5)] = None,
-    zone: Annotated[int | None, Query(description="Inside this zone (id)")] = None,
-    near: Annotated[str | None, Query(description="lon,lat,metres")] = None,
+    filters: IncidentFiltersDep,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Any:
-    start, end = parse_interval(datetime, field="query.datetime") if datetime else (None, None)
-    stmt = service.incident_statement(
-        session,
-        principal,
-        platform.spatial,
-        bbox=parse_bbox(bbox, field="query.bbox") if bbox else None,
-        start=start,
-        end=end,
-        types=type,
-        status=status,
-        min_severity=min_severity,
-        zone_id=zone,
-        near=_near(near),
-    )
+    stmt = service.incident_statement(session, principal, platform.spatial, **filters.kwargs())
     return page_response(IncidentPublic, paginate(session, stmt, Incident.id, cursor, limit))
 
 
