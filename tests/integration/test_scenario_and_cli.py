@@ -180,3 +180,47 @@ def test_database_errors_are_one_clear_line() -> None:
     )
     assert bad.exit_code == 1
     assert "database error:" in bad.output and "Traceback" not in bad.output
+
+
+def test_index_optimize_keeps_every_answer(platform: Platform) -> None:
+    """After `cmcc index optimize` (Z-order repack on SQLite, ANALYZE on PostgreSQL) the same
+    queries give the same incidents and zones."""
+    from fastapi.testclient import TestClient
+
+    from cmcc.access.domain import Role
+    from cmcc.api.app import create_app
+    from tests.factories import caller
+
+    runner = CliRunner()
+    env = _env(platform)
+    assert runner.invoke(app, ["scenario", "load", "gaza-2025"], env=env).exit_code == 0
+    staff = caller(platform, "CMCC", Role.STAFF_OFFICER).headers
+    queries = [
+        ("/api/v1/incidents", {"bbox": "34.2,31.2,34.6,31.6"}),
+        (
+            "/api/v1/incidents",
+            {
+                "bbox": "34.40,31.48,34.52,31.56",
+                "datetime": "2026-03-01T00:00:00Z/2026-03-04T00:00:00Z",
+            },
+        ),
+        ("/api/v1/incidents", {"bbox": "34.25,31.20,34.30,31.25"}),
+        ("/api/v1/zones", {"bbox": "34.42,31.50,34.45,31.53", "history": "true"}),
+    ]
+
+    def answers(client: TestClient) -> list[set[int]]:
+        out = []
+        for path, params in queries:
+            r = client.get(path, headers=staff, params={**params, "limit": 500})
+            assert r.status_code == 200, r.text
+            out.append({item["id"] for item in r.json()["data"]})
+        return out
+
+    with TestClient(create_app(platform)) as client:
+        before = answers(client)
+        done = runner.invoke(app, ["index", "optimize"], env=env)
+        assert done.exit_code == 0, done.output
+        if platform.engine.dialect.name == "sqlite":
+            assert "5 incidents, 14 zones" in done.output
+        assert answers(client) == before
+    assert all(before[:2]) and before[3]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cmcc.cli import access, audit, forces, imports, scenario, server
+from cmcc.cli import access, audit, forces, imports, index, scenario, server
 
 app = typer.Typer(
     name="cmcc",
@@ -20,6 +20,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(forces.app, name="forces")
 app.add_typer(imports.import_app, name="import")
 app.add_typer(imports.export_app, name="export")
+app.add_typer(index.app, name="index")
 app.add_typer(server.config_app, name="config")
 
 
