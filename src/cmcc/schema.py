@@ -12,8 +12,11 @@ from cmcc.access import models as _access  # noqa: F401
 from cmcc.audit import models as _audit  # noqa: F401
 from cmcc.core.db import Base
 from cmcc.forces import models as _forces  # noqa: F401
+from cmcc.hazards import models as _hazards  # noqa: F401
 from cmcc.incidents import models as _incidents  # noqa: F401
+from cmcc.remains import models as _remains  # noqa: F401
 from cmcc.scenarios import models as _scenarios  # noqa: F401
+from cmcc.tips import models as _tips  # noqa: F401
 from cmcc.zones import models as _zones  # noqa: F401
 
 metadata: MetaData = Base.metadata

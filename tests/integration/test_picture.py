@@ -195,6 +195,71 @@ def test_incident_queries_by_place_time_and_kind(platform: Platform, client: Tes
     assert dupes[0]["hours_apart"] == 1.0
 
 
+def test_incident_list_pages_show_what_the_record_shows(
+    platform: Platform, client: TestClient
+) -> None:
+    """The list reads incidents in bulk without the ORM (`incidents.readout`): every record of
+    every page must be what the single-record route (the `IncidentPublic` schema) shows, and
+    the count must be the total whichever page is asked."""
+    staff = caller(platform, "CMCC", Role.STAFF_OFFICER).headers
+    caller(platform, "UNMAS", Role.HUMANITARIAN_PARTNER)
+    bodies = [
+        incident(),
+        incident(
+            external_ref="ACLED-PSE-0001",
+            type="aid_obstruction",
+            occurred_at="2026-03-01T10:00:00.123456Z",
+            reported_at="2026-03-02T08:30:00+02:00",
+            geometry=SAFE,
+            attachments=["evidence://a.jpg", "evidence://b.pdf"],
+            narrative='Convoy held "for checks"\n\tfour hours; \u0642\u0627\u0641\u0644\u0629',
+            source="OCHA",
+            releasability="rel:UNMAS",
+        ),
+        incident(type="explosive_ordnance_found", geometry=point(34.30, 31.30), severity=5),
+    ]
+    ids = [_ok(client.post("/api/v1/incidents", headers=staff, json=b))["id"] for b in bodies]
+    _ok(
+        client.post(
+            f"/api/v1/incidents/{ids[2]}/verification",
+            headers=staff,
+            json={"to": "under_verification", "note": "team sent", "version": 1},
+        )
+    )
+    _ok(
+        client.post(
+            f"/api/v1/incidents/{ids[2]}/verification",
+            headers=staff,
+            json={
+                "to": "verified",
+                "note": "seen",
+                "version": 2,
+                "attribution": "undetermined",
+                "finding": "A mortar round, unexploded.",
+            },
+        )
+    )
+    listed, cursor, counts = [], None, []
+    while True:
+        params: dict[str, Any] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = _ok(client.get("/api/v1/incidents", headers=staff, params=params), 200)
+        listed += page["data"]
+        counts.append(page["count"])
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert [r["id"] for r in listed] == sorted(ids)
+    assert counts == [3, 3]
+    for record in listed:
+        single = _ok(client.get(f"/api/v1/incidents/{record['id']}", headers=staff), 200)
+        assert record == single
+    one_page = _ok(client.get("/api/v1/incidents", headers=staff, params={"limit": 5}), 200)
+    assert one_page["count"] == 3 and one_page["next_cursor"] is None
+    assert _ok(
+        client.get("/api/v1/incidents", headers=staff, params={"type": "aid_looting"}), 200
+    ) == {"data": [], "count": 0, "next_cursor": None}
+
+
 def test_verification_workflow(platform: Platform, client: TestClient) -> None:
     staff = caller(platform, "CMCC", Role.STAFF_OFFICER).headers
     partner = caller(platform, "UNMAS", Role.HUMANITARIAN_PARTNER)

@@ -26,6 +26,11 @@ class Role(StrEnum):
     HUMANITARIAN_PARTNER = "humanitarian_partner"
     DONOR = "donor"
     AUDITOR = "auditor"
+    MINE_ACTION_OFFICER = "mine_action_officer"  # hazards, EO spot reports, land release
+    RECOVERY_OFFICER = "recovery_officer"  # search for remains; the only role that sees the
+    # personal data of the missing and their families (of its own organization's records)
+    TIP_OFFICER = "tip_officer"  # triage of public tips; nominates and approves rewards
+    PAYOUT_OFFICER = "payout_officer"  # pays approved rewards against a claim code
 
 
 class Permission(StrEnum):
@@ -38,10 +43,18 @@ class Permission(StrEnum):
     REPORT_INCIDENTS = "report_incidents"  # file incidents and add evidence
     VERIFY_INCIDENTS = "verify_incidents"  # the verification workflow and attribution
     MANAGE_ALERTS = "manage_alerts"  # acknowledge and close alerts
+    WRITE_HAZARDS = "write_hazards"  # hazardous areas, EO spot reports, land release, accidents
+    WRITE_SEARCH = "write_search"  # search tasks, sectors and recoveries
+    READ_PERSONAL_DATA = "read_personal_data"  # the missing and their families (own org only)
+    TRIAGE_TIPS = "triage_tips"  # the tip queue: duplicates, links, outcomes
+    NOMINATE_REWARDS = "nominate_rewards"
+    APPROVE_REWARDS = "approve_rewards"  # never a reward the same person nominated
+    PAY_REWARDS = "pay_rewards"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.ADMIN: frozenset(Permission),
+    # Administrators manage everything except what only the recovery role may see.
+    Role.ADMIN: frozenset(Permission) - {Permission.READ_PERSONAL_DATA},
     Role.STAFF_OFFICER: frozenset(
         {
             Permission.WRITE_FORCES,
@@ -50,12 +63,23 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REPORT_INCIDENTS,
             Permission.VERIFY_INCIDENTS,
             Permission.MANAGE_ALERTS,
+            Permission.WRITE_HAZARDS,
+            Permission.WRITE_SEARCH,
+            Permission.TRIAGE_TIPS,
         }
     ),
     Role.LIAISON_OFFICER: frozenset({Permission.WRITE_OWN_FORCES, Permission.REPORT_INCIDENTS}),
     Role.HUMANITARIAN_PARTNER: frozenset({Permission.REPORT_INCIDENTS}),
     Role.DONOR: frozenset(),
     Role.AUDITOR: frozenset({Permission.READ_AUDIT}),
+    Role.MINE_ACTION_OFFICER: frozenset({Permission.WRITE_HAZARDS, Permission.REPORT_INCIDENTS}),
+    Role.RECOVERY_OFFICER: frozenset(
+        {Permission.WRITE_SEARCH, Permission.READ_PERSONAL_DATA, Permission.TRIAGE_TIPS}
+    ),
+    Role.TIP_OFFICER: frozenset(
+        {Permission.TRIAGE_TIPS, Permission.NOMINATE_REWARDS, Permission.APPROVE_REWARDS}
+    ),
+    Role.PAYOUT_OFFICER: frozenset({Permission.PAY_REWARDS}),
 }
 
 

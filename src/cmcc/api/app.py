@@ -11,11 +11,15 @@ from cmcc.api.limits import BodyLimit
 from cmcc.audit.router import router as audit_router
 from cmcc.bootstrap import Platform, bootstrap
 from cmcc.forces.router import router as forces_router
+from cmcc.hazards.router import router as hazards_router
 from cmcc.incidents.exchange_router import router as incidents_exchange_router
 from cmcc.incidents.ogc import IncidentCollection
 from cmcc.incidents.router import router as incidents_router
 from cmcc.interop.ogcapi import registry
 from cmcc.interop.ogcapi.router import router as ogcapi_router
+from cmcc.remains.router import router as remains_router
+from cmcc.tips.public_router import router as public_tips_router
+from cmcc.tips.router import router as tips_router
 from cmcc.zones.ogc import ZoneCollection
 from cmcc.zones.router import router as zones_router
 
@@ -44,6 +48,10 @@ def create_app(platform: Platform | None = None) -> FastAPI:
         zones_router,
         incidents_exchange_router,  # before /incidents/{incident_id}, which would catch /export
         incidents_router,
+        hazards_router,
+        remains_router,
+        tips_router,
+        public_tips_router,
         audit_router,
         ogcapi_router,
     ):

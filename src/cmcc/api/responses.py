@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from fastapi import Response
 from pydantic import BaseModel
 
@@ -22,3 +23,10 @@ def page_response(schema: type[BaseModel], page: Page[Any]) -> Response:
         next_cursor=page.next_cursor,
     )
     return Response(body.model_dump_json(), media_type="application/json")
+
+
+def records_response(records: list[dict[str, Any]], page: Page[Any]) -> Response:
+    """A list page whose records are already plain dicts shaped as the route's schema (times
+    as aware datetimes, written with a Z as pydantic writes them)."""
+    body = {"data": records, "count": page.count, "next_cursor": page.next_cursor}
+    return Response(orjson.dumps(body, option=orjson.OPT_UTC_Z), media_type="application/json")

@@ -25,7 +25,11 @@ NOT_AUDITED = frozenset({AuditEntry.__tablename__, AuditHead.__tablename__})
 
 
 def _row_changes(obj: Any, action: str) -> dict[str, Any]:
+    """The row's values (create, delete) or [old, new] of the changed columns (update). Secret
+    columns, and the columns a model lists in `__audit_redact__` (personal data, tip texts),
+    are recorded as changed without their values."""
     state = inspect(obj)
+    redact = SECRET_COLUMNS | getattr(type(obj), "__audit_redact__", frozenset())
     changes: dict[str, Any] = {}
     for attr in state.mapper.column_attrs:
         key = attr.key
@@ -38,7 +42,7 @@ def _row_changes(obj: Any, action: str) -> dict[str, Any]:
             value: Any = [old, new]
         else:
             value = getattr(obj, key)
-        changes[key] = REDACTED if key in SECRET_COLUMNS else value
+        changes[key] = REDACTED if key in redact else value
     return changes
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -38,14 +39,32 @@ def decode_cursor(cursor: str) -> int:
 
 
 def paginate(
-    session: Session, stmt: Select[T], id_column: Any, cursor: str | None, limit: int
-) -> Page[T]:
-    """One page of `stmt` ordered by `id_column`, the total count, and the next cursor."""
-    count = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    if cursor:
-        stmt = stmt.where(id_column > decode_cursor(cursor))
-    items = list(session.scalars(stmt.order_by(id_column).limit(limit + 1)).unique())
+    session: Session,
+    stmt: Select[Any],
+    id_column: Any,
+    cursor: str | None,
+    limit: int,
+    *,
+    columns: Sequence[Any] = (),
+) -> Page[Any]:
+    """One page of `stmt` ordered by `id_column`, the total count, and the next cursor.
+
+    Items are the statement's entities, or rows of `columns` when given (for bulk readers that
+    skip the ORM). The total is counted with a second query only when it is not already known:
+    a first page that holds every match is its own count."""
+    after = decode_cursor(cursor) if cursor else None
+    query = stmt if after is None else stmt.where(id_column > after)
+    query = query.order_by(None).order_by(id_column).limit(limit + 1)
+    if columns:
+        items: list[Any] = list(session.execute(query.with_only_columns(*columns)).all())
+    else:
+        items = list(session.scalars(query).unique())
     more = len(items) > limit
     items = items[:limit]
+    if after is None and not more:
+        count = len(items)
+    else:
+        total = select(func.count()).select_from(stmt.order_by(None).subquery())
+        count = session.scalar(total) or 0
     next_cursor = encode_cursor(getattr(items[-1], id_column.key)) if more and items else None
     return Page(items, count, next_cursor)

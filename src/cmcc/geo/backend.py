@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from cmcc.geo.ddl import SPATIAL_TABLES
 from cmcc.geo.geometry import BBox
 from cmcc.geo.measure import degrees_around, distances_m
 
@@ -120,7 +121,7 @@ class SQLiteBackend(SpatialBackend):
 
     def bbox_filter(self, model: Any, bbox: BBox) -> ColumnElement[bool]:
         minx, miny, maxx, maxy = bbox
-        r = self._rtree(model, model.__tablename__ == "incidents")
+        r = self._rtree(model, SPATIAL_TABLES[model.__tablename__])
         ids = select(r.c.id).where(
             r.c.max_x >= minx, r.c.min_x <= maxx, r.c.max_y >= miny, r.c.min_y <= maxy
         )

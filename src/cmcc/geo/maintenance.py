@@ -16,7 +16,8 @@ import numpy.typing as npt
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-RTREES = {"incidents": True, "zones": False}  # table: has a time dimension
+from cmcc.geo.ddl import SPATIAL_TABLES
+
 BITS = 21  # per dimension: 3 x 21 = 63 bits
 
 
@@ -57,11 +58,11 @@ def morton_order(*coords: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
 def optimize(session: Session) -> OptimizeResult:
     dialect = session.get_bind().dialect.name
     if dialect != "sqlite":
-        for table in RTREES:
+        for table in SPATIAL_TABLES:
             session.execute(text(f"ANALYZE {table}"))
         return OptimizeResult(dialect, {})
     counts = {}
-    for table, timed in RTREES.items():
+    for table, timed in SPATIAL_TABLES.items():
         cols = "id, min_x, max_x, min_y, max_y" + (", min_t, max_t" if timed else "")
         rows = session.execute(text(f"SELECT {cols} FROM {table}_rtree")).all()  # noqa: S608
         counts[table] = len(rows)

@@ -22,12 +22,12 @@ from cmcc.api.deps import (
     SessionDep,
     StreamPrincipal,
 )
-from cmcc.api.responses import page_response
+from cmcc.api.responses import page_response, records_response
 from cmcc.bootstrap import Platform
 from cmcc.core.errors import NotFound
 from cmcc.core.pagination import paginate
 from cmcc.core.schemas import ListPublic
-from cmcc.incidents import service
+from cmcc.incidents import readout, service
 from cmcc.incidents.filters import IncidentFiltersDep
 from cmcc.incidents.models import Alert, Incident
 from cmcc.incidents.schemas import (
@@ -57,7 +57,8 @@ def list_incidents(
     limit: Limit = 50,
 ) -> Any:
     stmt = service.incident_statement(session, principal, platform.spatial, **filters.kwargs())
-    return page_response(IncidentPublic, paginate(session, stmt, Incident.id, cursor, limit))
+    page = paginate(session, stmt, Incident.id, cursor, limit, columns=readout.COLUMNS)
+    return records_response(readout.public_records(session, page.items), page)
 
 
 @router.post("/incidents", response_model=IncidentPublic, status_code=status.HTTP_201_CREATED)

@@ -17,6 +17,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 from cmcc.core.db import UTCDateTime
+from cmcc.geo.ddl import postgis_statements, rtree_statements
 
 revision = "0002"
 down_revision = "0001"
@@ -24,37 +25,8 @@ branch_labels = None
 depends_on = None
 
 
-EPOCH = "((julianday({col}) - 2440587.5) * 86400.0)"
-
-
-def _rtree(table: str, time_col: str | None) -> list[str]:
-    cols = "id, min_x, max_x, min_y, max_y" + (", min_t, max_t" if time_col else "")
-    t = EPOCH.format(col=f"new.{time_col}") if time_col else ""
-    values = "new.id, new.min_x, new.max_x, new.min_y, new.max_y" + (f", {t}, {t}" if t else "")
-    sets = "min_x = new.min_x, max_x = new.max_x, min_y = new.min_y, max_y = new.max_y" + (
-        f", min_t = {t}, max_t = {t}" if t else ""
-    )
-    watched = "min_x, min_y, max_x, max_y" + (f", {time_col}" if time_col else "")
-    return [
-        f"CREATE VIRTUAL TABLE {table}_rtree USING rtree({cols})",
-        f"CREATE TRIGGER {table}_rtree_insert AFTER INSERT ON {table} "
-        f"BEGIN INSERT INTO {table}_rtree ({cols}) VALUES ({values}); END",
-        f"CREATE TRIGGER {table}_rtree_update AFTER UPDATE OF {watched} ON {table} "
-        f"BEGIN UPDATE {table}_rtree SET {sets} WHERE id = new.id; END",
-        f"CREATE TRIGGER {table}_rtree_delete AFTER DELETE ON {table} "
-        f"BEGIN DELETE FROM {table}_rtree WHERE id = old.id; END",
-    ]
-
-
-RTREE = _rtree("incidents", "occurred_at") + _rtree("zones", None)
-POSTGIS = [
-    "ALTER TABLE incidents ADD COLUMN geom geometry(Geometry, 4326) "
-    "GENERATED ALWAYS AS (ST_GeomFromWKB(geom_wkb, 4326)) STORED",
-    "CREATE INDEX gist_incidents_geom_time ON incidents USING gist (geom, occurred_at)",
-    "ALTER TABLE zones ADD COLUMN geom geometry(Geometry, 4326) "
-    "GENERATED ALWAYS AS (ST_GeomFromWKB(geom_wkb, 4326)) STORED",
-    "CREATE INDEX gist_zones_geom ON zones USING gist (geom)",
-]
+RTREE = rtree_statements("incidents", "occurred_at") + rtree_statements("zones", None)
+POSTGIS = postgis_statements("incidents", "occurred_at") + postgis_statements("zones", None)
 
 
 def upgrade() -> None:

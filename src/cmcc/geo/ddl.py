@@ -1,0 +1,62 @@
+"""The spatial indexes of a table with the `Spatial` columns, for migrations.
+
+SQLite: an R*Tree `<table>_rtree(id, min_x, max_x, min_y, max_y[, min_t, max_t])` kept in step
+by triggers (with a time dimension, in seconds since the epoch, when `time_col` is given).
+PostgreSQL: a generated PostGIS column `geom` from the WKB with a GiST index (on geom and the
+time column together, through btree_gist, when `time_col` is given). The spatial backends
+(`cmcc.geo.backend`) query exactly these; a new spatial table calls `create_spatial_index` in
+its migration and is listed in `SPATIAL_TABLES`.
+"""
+
+from __future__ import annotations
+
+# Every table with spatial indexes: does its R*Tree have a time dimension?
+SPATIAL_TABLES: dict[str, bool] = {"incidents": True, "zones": False}
+
+EPOCH = "((julianday({col}) - 2440587.5) * 86400.0)"
+
+
+def rtree_statements(table: str, time_col: str | None) -> list[str]:
+    cols = "id, min_x, max_x, min_y, max_y" + (", min_t, max_t" if time_col else "")
+    t = EPOCH.format(col=f"new.{time_col}") if time_col else ""
+    values = "new.id, new.min_x, new.max_x, new.min_y, new.max_y" + (f", {t}, {t}" if t else "")
+    sets = "min_x = new.min_x, max_x = new.max_x, min_y = new.min_y, max_y = new.max_y" + (
+        f", min_t = {t}, max_t = {t}" if t else ""
+    )
+    watched = "min_x, min_y, max_x, max_y" + (f", {time_col}" if time_col else "")
+    return [
+        f"CREATE VIRTUAL TABLE {table}_rtree USING rtree({cols})",
+        f"CREATE TRIGGER {table}_rtree_insert AFTER INSERT ON {table} "
+        f"BEGIN INSERT INTO {table}_rtree ({cols}) VALUES ({values}); END",
+        f"CREATE TRIGGER {table}_rtree_update AFTER UPDATE OF {watched} ON {table} "
+        f"BEGIN UPDATE {table}_rtree SET {sets} WHERE id = new.id; END",
+        f"CREATE TRIGGER {table}_rtree_delete AFTER DELETE ON {table} "
+        f"BEGIN DELETE FROM {table}_rtree WHERE id = old.id; END",
+    ]
+
+
+def postgis_statements(table: str, time_col: str | None) -> list[str]:
+    indexed = f"geom, {time_col}" if time_col else "geom"
+    name = f"gist_{table}_geom_time" if time_col else f"gist_{table}_geom"
+    return [
+        f"ALTER TABLE {table} ADD COLUMN geom geometry(Geometry, 4326) "
+        "GENERATED ALWAYS AS (ST_GeomFromWKB(geom_wkb, 4326)) STORED",
+        f"CREATE INDEX {name} ON {table} USING gist ({indexed})",
+    ]
+
+
+def create_spatial_index(dialect: str, table: str, time_col: str | None = None) -> list[str]:
+    """The statements for `dialect` ("sqlite" or "postgresql"), to run after the table exists."""
+    if dialect == "postgresql":
+        return postgis_statements(table, time_col)
+    return rtree_statements(table, time_col)
+
+
+def drop_spatial_index(dialect: str, table: str) -> list[str]:
+    """The reverse, for downgrades (on PostgreSQL the column and index go with the table)."""
+    if dialect == "postgresql":
+        return []
+    return [
+        *(f"DROP TRIGGER IF EXISTS {table}_rtree_{s}" for s in ("insert", "update", "delete")),
+        f"DROP TABLE IF EXISTS {table}_rtree",
+    ]
