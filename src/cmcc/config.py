@@ -52,6 +52,24 @@ class Settings(BaseSettings):
     token_ttl_days: int = Field(
         30, ge=1, le=3650, description="Lifetime of tokens issued by password login."
     )
+    tip_photo_max_bytes: int = Field(
+        5_242_880, ge=10_240, le=52_428_800, description="Largest photo accepted with a tip."
+    )
+    tip_pow_bits: int = Field(
+        16, ge=0, le=28, description="Proof of work per public tip request (leading zero bits)."
+    )
+    tip_challenge_ttl_seconds: int = Field(
+        900, ge=60, le=86_400, description="Lifetime of a proof-of-work challenge."
+    )
+    tip_rate_per_hour: int = Field(
+        600, ge=1, description="Tips accepted per hour from everyone together (429 above)."
+    )
+    tip_duplicate_distance_m: float = Field(
+        300.0, gt=0, le=100_000, description="Tips closer than this are flagged as duplicates."
+    )
+    tip_duplicate_window_hours: float = Field(
+        72.0, gt=0, le=8760, description="Time window for flagging duplicate tips."
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -11,13 +11,16 @@ from cmcc.api.limits import BodyLimit
 from cmcc.audit.router import router as audit_router
 from cmcc.bootstrap import Platform, bootstrap
 from cmcc.forces.router import router as forces_router
+from cmcc.hazards.ogc import HazardCollection
 from cmcc.hazards.router import router as hazards_router
 from cmcc.incidents.exchange_router import router as incidents_exchange_router
 from cmcc.incidents.ogc import IncidentCollection
 from cmcc.incidents.router import router as incidents_router
 from cmcc.interop.ogcapi import registry
 from cmcc.interop.ogcapi.router import router as ogcapi_router
+from cmcc.remains.ogc import SearchTaskCollection
 from cmcc.remains.router import router as remains_router
+from cmcc.tips.public_router import body_limits as public_tip_body_limits
 from cmcc.tips.public_router import router as public_tips_router
 from cmcc.tips.router import router as tips_router
 from cmcc.zones.ogc import ZoneCollection
@@ -40,7 +43,12 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     )
     app.state.platform = platform
     errors.install(app)
-    for collection in (ZoneCollection(), IncidentCollection()):
+    for collection in (
+        ZoneCollection(),
+        IncidentCollection(),
+        HazardCollection(),
+        SearchTaskCollection(),
+    ):
         registry.register(collection)
     for router in (
         access_router,
@@ -56,5 +64,9 @@ def create_app(platform: Platform | None = None) -> FastAPI:
         ogcapi_router,
     ):
         app.include_router(router)
-    app.add_middleware(BodyLimit, max_bytes=platform.settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=platform.settings.max_body_bytes,
+        per_path=public_tip_body_limits(platform.settings),
+    )
     return app

@@ -49,6 +49,7 @@ def serve(
     import uvicorn
 
     from cmcc.api.app import create_app
+    from cmcc.tips.anonymity import uvicorn_log_config
 
     with platform() as p:
         initialize(p)
@@ -57,6 +58,7 @@ def serve(
             host=host or p.settings.host,
             port=port or p.settings.port,
             log_level="info",
+            log_config=uvicorn_log_config(),  # no access-log line for /public/ (tipsters)
         )
 
 

@@ -11,7 +11,15 @@ its migration and is listed in `SPATIAL_TABLES`.
 from __future__ import annotations
 
 # Every table with spatial indexes: does its R*Tree have a time dimension?
-SPATIAL_TABLES: dict[str, bool] = {"incidents": True, "zones": False}
+SPATIAL_TABLES: dict[str, bool] = {
+    "incidents": True,
+    "zones": False,
+    "hazard_areas": False,
+    "eo_spot_reports": False,
+    "eo_accidents": False,
+    "search_tasks": False,
+    "recoveries": False,
+}
 
 EPOCH = "((julianday({col}) - 2440587.5) * 86400.0)"
 

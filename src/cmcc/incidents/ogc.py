@@ -7,40 +7,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cmcc.access.policy import get_visible, release_filter, visible
+from cmcc.access.policy import release_filter, visible
 from cmcc.core.errors import NotFound
 from cmcc.core.releasability import Viewer
 from cmcc.core.timeparse import Interval, as_aware
 from cmcc.geo.backend import backend_for
+from cmcc.incidents import readout
 from cmcc.incidents.domain import IncidentType, VerificationStatus
 from cmcc.incidents.models import Incident
 from cmcc.interop.ogcapi.provider import BBox, ItemPage, ItemQuery
-
-
-def incident_feature(i: Incident) -> dict[str, Any]:
-    return {
-        "type": "Feature",
-        "id": str(i.id),
-        "geometry": i.geojson,
-        "properties": {
-            "type": i.type,
-            "acled_event_type": i.acled_event_type,
-            "occurred_at": i.occurred_at.isoformat(),
-            "reported_at": i.reported_at.isoformat(),
-            "severity": i.severity,
-            "killed_civilian": i.killed_civilian,
-            "killed_other": i.killed_other,
-            "injured_civilian": i.injured_civilian,
-            "injured_other": i.injured_other,
-            "status": i.status,
-            "attribution": i.attribution,
-            "source_reliability": i.source_reliability,
-            "info_credibility": i.info_credibility,
-            "narrative": i.narrative,
-            "releasability": i.marking_text,
-            "owner": i.owner_code,
-        },
-    }
 
 
 class IncidentCollection:
@@ -79,13 +54,18 @@ class IncidentCollection:
             if end is not None:
                 stmt = stmt.where(Incident.occurred_at <= end)
         matched = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        rows = session.scalars(stmt.order_by(Incident.id).offset(q.offset).limit(q.limit))
-        return ItemPage([incident_feature(i) for i in rows], int(matched))
+        page = stmt.with_only_columns(*readout.COLUMNS).order_by(Incident.id)
+        rows = session.execute(page.offset(q.offset).limit(q.limit)).all()
+        return ItemPage(readout.features(session, rows), int(matched))
 
     def get(self, session: Session, viewer: Viewer, feature_id: str) -> dict[str, Any]:
         if not feature_id.isdigit():
             raise NotFound(f"feature {feature_id!r} not found")
-        return incident_feature(get_visible(session, Incident, int(feature_id), viewer))
+        stmt = visible(Incident, viewer).where(Incident.id == int(feature_id))
+        rows = session.execute(stmt.with_only_columns(*readout.COLUMNS)).all()
+        if not rows:
+            raise NotFound(f"feature {feature_id!r} not found")
+        return readout.features(session, rows)[0]
 
     def queryables(self) -> dict[str, dict[str, Any]]:
         return {

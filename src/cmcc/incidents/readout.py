@@ -133,7 +133,7 @@ def properties(row: Row[Any], ctx: Context) -> dict[str, Any]:
     }
 
 
-def public_records(session: Session, rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
+def public_records(session: Session, rows: Sequence[Any]) -> list[dict[str, Any]]:
     """Rows of `COLUMNS` as `IncidentPublic` shows them."""
     if not rows:
         return []
@@ -152,3 +152,20 @@ def public_records(session: Session, rows: Sequence[Row[Any]]) -> list[dict[str,
         )
         out.append(record)
     return out
+
+
+def features(session: Session, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """Rows of `COLUMNS` as GeoJSON features (ids as strings, as OGC API - Features serves)."""
+    if not rows:
+        return []
+    ctx = Context(session)
+    chunk = Chunk(rows)
+    return [
+        {
+            "type": "Feature",
+            "id": str(row.id),
+            "geometry": chunk.geometry(i),
+            "properties": properties(row, ctx),
+        }
+        for i, row in enumerate(rows)
+    ]

@@ -44,7 +44,7 @@ class GeoJSONResponse(Response):
     media_type = documents.GEOJSON
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
+        return orjson.dumps(content, option=orjson.OPT_UTC_Z)  # aware datetimes as ...Z
 
 
 def _url_for(request: Request) -> documents.UrlFor:

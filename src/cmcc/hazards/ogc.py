@@ -1,0 +1,82 @@
+"""The `hazards` collection of the OGC API - Features endpoint (hazard areas, through the
+release policy). A hazard area's time span runs from its recording to its handover (open-ended
+while not handed over); `datetime` selects the areas whose span meets the instant or interval."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from cmcc.access.policy import get_visible, release_filter, visible
+from cmcc.core.errors import InvalidInput, NotFound
+from cmcc.core.releasability import Viewer
+from cmcc.core.timeparse import Interval, as_aware
+from cmcc.geo.backend import backend_for
+from cmcc.hazards.domain import Classification, DeviceCategory, HazardStatus, RefType, parse_id
+from cmcc.hazards.models import HazardArea
+from cmcc.hazards.service import feature
+from cmcc.interop.ogcapi.provider import BBox, ItemPage, ItemQuery
+
+
+class HazardCollection:
+    id = "hazards"
+    title = "Explosive ordnance hazard areas"
+    description = (
+        "Suspected (SHA) and confirmed (CHA) hazardous areas, open, closed or handed over "
+        "after land release, with their device category and area in square metres."
+    )
+
+    def extent(self, session: Session, viewer: Viewer) -> tuple[BBox | None, Interval | None]:
+        h = HazardArea
+        row = session.execute(
+            select(
+                func.min(h.min_x),
+                func.min(h.min_y),
+                func.max(h.max_x),
+                func.max(h.max_y),
+                func.min(h.created_at),
+                func.max(h.handed_over_at),
+                func.count(h.handed_over_at) < func.count(),
+            ).where(release_filter(h, viewer))
+        ).one()
+        if row[0] is None:
+            return None, None
+        end = None if row[6] else as_aware(row[5])
+        return (row[0], row[1], row[2], row[3]), (as_aware(row[4]), end)
+
+    def query(self, session: Session, viewer: Viewer, q: ItemQuery) -> ItemPage:
+        stmt = visible(HazardArea, viewer)
+        if q.bbox is not None:
+            stmt = stmt.where(backend_for(session.get_bind()).bbox_filter(HazardArea, q.bbox))
+        if q.interval is not None:
+            start, end = q.interval
+            if end is not None:
+                stmt = stmt.where(HazardArea.created_at <= end)
+            if start is not None:
+                stmt = stmt.where(
+                    or_(HazardArea.handed_over_at.is_(None), HazardArea.handed_over_at > start)
+                )
+        matched = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = session.scalars(stmt.order_by(HazardArea.id).offset(q.offset).limit(q.limit))
+        return ItemPage([feature(h) for h in rows], int(matched))
+
+    def get(self, session: Session, viewer: Viewer, feature_id: str) -> dict[str, Any]:
+        try:
+            hazard_id = parse_id(feature_id, RefType.HAZARD, "path.featureId")
+        except InvalidInput:
+            raise NotFound(f"feature {feature_id!r} not found") from None
+        return feature(get_visible(session, HazardArea, hazard_id, viewer))
+
+    def queryables(self) -> dict[str, dict[str, Any]]:
+        return {
+            "ref": {"type": "string"},
+            "name": {"type": "string"},
+            "classification": {"type": "string", "enum": [c.value for c in Classification]},
+            "status": {"type": "string", "enum": [s.value for s in HazardStatus]},
+            "device_category": {"type": "string", "enum": [d.value for d in DeviceCategory]},
+            "device_type": {"type": "string"},
+            "area_m2": {"type": "integer"},
+            "handed_over_at": {"type": "string", "format": "date-time"},
+        }

@@ -1,0 +1,97 @@
+"""The `search-tasks` collection of the OGC API - Features endpoint (through the release policy).
+
+Search tasks only: recoveries, and the personal data of the missing, are not published to GIS
+clients. `datetime` selects the tasks created during the instant or interval."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cmcc.access.policy import get_visible, release_filter, visible
+from cmcc.core.errors import NotFound
+from cmcc.core.releasability import Viewer
+from cmcc.core.timeparse import Interval, as_aware
+from cmcc.geo.backend import backend_for
+from cmcc.interop.ogcapi.provider import BBox, ItemPage, ItemQuery
+from cmcc.remains.domain import TaskStatus
+from cmcc.remains.models import SearchTask
+
+
+def task_feature(t: SearchTask) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "id": str(t.id),
+        "geometry": t.geojson,
+        "properties": {
+            "sector": t.sector,
+            "grid": t.grid,
+            "marker": t.marker,
+            "team": t.team,
+            "status": t.status,
+            "status_changed_at": t.status_changed_at.isoformat() if t.status_changed_at else None,
+            "eod_escort": t.eod_escort,
+            "escort_confirmed_at": (
+                t.escort_confirmed_at.isoformat() if t.escort_confirmed_at else None
+            ),
+            "description": t.description,
+            "created_at": t.created_at.isoformat(),
+            "releasability": t.marking_text,
+            "owner": t.owner_code,
+        },
+    }
+
+
+class SearchTaskCollection:
+    id = "search-tasks"
+    title = "Search tasks"
+    description = (
+        "Search for remains: places and grid sectors to search, with their status, team, "
+        "marking and EOD escort."
+    )
+
+    def extent(self, session: Session, viewer: Viewer) -> tuple[BBox | None, Interval | None]:
+        row = session.execute(
+            select(
+                func.min(SearchTask.min_x),
+                func.min(SearchTask.min_y),
+                func.max(SearchTask.max_x),
+                func.max(SearchTask.max_y),
+                func.min(SearchTask.created_at),
+                func.max(SearchTask.created_at),
+            ).where(release_filter(SearchTask, viewer))
+        ).one()
+        if row[0] is None:
+            return None, None
+        return (row[0], row[1], row[2], row[3]), (as_aware(row[4]), as_aware(row[5]))
+
+    def query(self, session: Session, viewer: Viewer, q: ItemQuery) -> ItemPage:
+        stmt = visible(SearchTask, viewer)
+        if q.bbox is not None:
+            stmt = stmt.where(backend_for(session.get_bind()).bbox_filter(SearchTask, q.bbox))
+        if q.interval is not None:
+            start, end = q.interval
+            if start is not None:
+                stmt = stmt.where(SearchTask.created_at >= start)
+            if end is not None:
+                stmt = stmt.where(SearchTask.created_at <= end)
+        matched = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = session.scalars(stmt.order_by(SearchTask.id).offset(q.offset).limit(q.limit))
+        return ItemPage([task_feature(t) for t in rows], int(matched))
+
+    def get(self, session: Session, viewer: Viewer, feature_id: str) -> dict[str, Any]:
+        if not feature_id.isdigit():
+            raise NotFound(f"feature {feature_id!r} not found")
+        return task_feature(get_visible(session, SearchTask, int(feature_id), viewer))
+
+    def queryables(self) -> dict[str, dict[str, Any]]:
+        return {
+            "sector": {"type": "string"},
+            "grid": {"type": "string"},
+            "status": {"type": "string", "enum": [s.value for s in TaskStatus]},
+            "team": {"type": "string"},
+            "marker": {"type": "string"},
+            "created_at": {"type": "string", "format": "date-time"},
+        }
