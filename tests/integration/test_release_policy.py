@@ -29,6 +29,19 @@ from cmcc.core.releasability import Marking, Viewer, may_see
 from cmcc.forces import service as forces
 from cmcc.forces.models import Contribution, ForceTarget, Pledge, Requirement, State
 from cmcc.forces.schemas import ContributionCreate, PledgeCreate, RequirementCreate, TargetCreate
+from cmcc.geo.backend import backend_for
+from cmcc.hazards import service as hazards
+from cmcc.hazards.models import HazardArea
+from cmcc.hazards.schemas import HazardCreate
+from cmcc.incidents import service as incidents
+from cmcc.incidents.models import Incident
+from cmcc.incidents.schemas import IncidentCreate
+from cmcc.remains import service as remains
+from cmcc.remains.models import SearchTask
+from cmcc.remains.schemas import SearchTaskCreate
+from cmcc.zones import service as zones
+from cmcc.zones.models import Zone
+from cmcc.zones.schemas import ZoneCreate
 from tests.factories import Caller, caller
 
 ORGS = {  # code: (kind, mission member)
@@ -69,7 +82,24 @@ RESOURCES = [
         lambda r: str(r.id),
     ),
     Resource("targets", ForceTarget, "/api/v1/forces/targets", None, lambda r: str(r.id)),
+    *(
+        Resource(name, model, f"/api/v1/{name}", f"/api/v1/{name}/{{key}}", lambda r: str(r.id))
+        for name, model in (
+            ("zones", Zone),
+            ("incidents", Incident),
+            ("hazards", HazardArea),
+            ("search-tasks", SearchTask),
+        )
+    ),
 ]
+AOI = (34.2, 31.2, 34.6, 31.6)
+SQUARE = {
+    "type": "Polygon",
+    "coordinates": [
+        [[34.44, 31.50], [34.45, 31.50], [34.45, 31.51], [34.44, 31.51], [34.44, 31.50]]
+    ],
+}
+POINT = {"type": "Point", "coordinates": [34.445, 31.505]}
 
 markings = st.one_of(
     st.sampled_from(["public", "mission", "owner"]),
@@ -79,7 +109,19 @@ markings = st.one_of(
 )
 records = st.lists(
     st.tuples(
-        st.sampled_from(["pledge", "requirement", "contribution", "target", "state"]),
+        st.sampled_from(
+            [
+                "pledge",
+                "requirement",
+                "contribution",
+                "target",
+                "state",
+                "zone",
+                "incident",
+                "hazard",
+                "search_task",
+            ]
+        ),
         st.sampled_from(CODES),
         markings,
     ),
@@ -140,6 +182,55 @@ def _create(session: Session, kind: str, owner: Organization, marking: str) -> N
             TargetCreate(
                 name=f"target {n}", strength=1000, due=dt.date(2026, 12, 31), releasability=marking
             ),
+        )
+    elif kind == "zone":
+        zones.create_zone(
+            session,
+            who,
+            ZoneCreate(
+                name=f"zone {n}",
+                kind="civilian_safe_zone",
+                geometry=SQUARE,
+                releasability=marking,
+            ),
+            aoi=AOI,
+            fence=None,
+        )
+    elif kind == "incident":
+        incidents.create_incident(
+            session,
+            who,
+            IncidentCreate(
+                type="aid_obstruction",
+                occurred_at=dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
+                geometry=POINT,
+                severity=2,
+                releasability=marking,
+            ),
+            aoi=AOI,
+            fence=None,
+            bus=None,
+        )
+    elif kind == "hazard":
+        hazards.create_hazard(
+            session,
+            who,
+            HazardCreate(
+                name=f"hazard {n}",
+                classification="sha",
+                device_category="uxo",
+                geometry=SQUARE,
+                releasability=marking,
+            ),
+            aoi=AOI,
+        )
+    elif kind == "search_task":
+        remains.create_task(
+            session,
+            who,
+            backend_for(session.get_bind()),
+            SearchTaskCreate(geometry=POINT, releasability=marking),
+            aoi=AOI,
         )
     else:  # re-mark a state and hand it to the owner
         state = session.scalars(select(State).order_by(State.id).offset(n % 190).limit(1)).one()

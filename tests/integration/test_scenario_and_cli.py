@@ -14,7 +14,9 @@ from cmcc.audit.models import AuditEntry
 from cmcc.bootstrap import Platform
 from cmcc.cli import app
 from cmcc.forces.models import Pledge, Requirement, State, StateTransition
+from cmcc.hazards.models import EOSpotReport, HazardArea
 from cmcc.incidents.models import Alert, Incident
+from cmcc.remains.models import SearchTask, SearchTaskHazard
 from cmcc.scenarios.models import ReportedFact
 from cmcc.schema import metadata
 from cmcc.zones.models import Zone
@@ -73,6 +75,24 @@ def test_scenario_loads_once_with_sources(platform: Platform) -> None:
         assert len(incidents) == 5
         assert all("[illustrative]" in i.source for i in incidents)
         alerts = list(s.scalars(select(Alert)))
+        hazards = {h.name: h for h in s.scalars(select(HazardArea))}
+        assert len(hazards) == 2 and all(h.status == "open" for h in hazards.values())
+        assert all(h.description.startswith("Illustrative") for h in hazards.values())
+        spots = list(s.scalars(select(EOSpotReport)))
+        assert [sp.hazard_id for sp in spots] == [
+            hazards["Notional CHA 2 (Khan Younis, open ground)"].id
+        ]
+        tasks = list(s.scalars(select(SearchTask)))
+        assert len(tasks) == 42 and {t.status for t in tasks} == {"not_started"}
+        under_sha = set(
+            s.scalars(
+                select(SearchTaskHazard.task_id).where(
+                    SearchTaskHazard.hazard_id
+                    == hazards["Notional SHA 1 (Khan Younis, rubble of a residential block)"].id
+                )
+            )
+        )
+        assert 0 < len(under_sha) < len(tasks)  # the east of the search area needs an escort
     assert "scenario:gaza-2025" in actors
     # The illustrative fire next to notional safe zone 1 lies inside it: one alert.
     assert [a.kind for a in alerts] == ["incident_in_zone"]

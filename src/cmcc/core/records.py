@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
@@ -67,3 +68,8 @@ class Releasable(Timestamped):
     @property
     def marking_text(self) -> str:
         return str(self.marking)
+
+
+def sql_in(column: str, values: type[StrEnum]) -> str:
+    """The text of a CHECK constraint that keeps `column` within an enum's values."""
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"

@@ -67,11 +67,6 @@ class LinkRelation(StrEnum):
     RELATED = "related"
 
 
-def sql_in(column: str, values: type[StrEnum]) -> str:
-    """The text of a CHECK constraint that keeps `column` within an enum."""
-    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
-
-
 # ---- status transitions ---------------------------------------------------------------------
 
 NEXT: dict[HazardStatus, frozenset[HazardStatus]] = {

@@ -12,7 +12,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, Uniqu
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cmcc.core.db import Base, UTCDateTime
-from cmcc.core.records import Releasable, Timestamped, marking_checks
+from cmcc.core.records import Releasable, Timestamped, marking_checks, sql_in
 from cmcc.geo.columns import Spatial
 from cmcc.geo.geometry import to_geojson
 from cmcc.hazards.domain import (
@@ -25,7 +25,6 @@ from cmcc.hazards.domain import (
     LinkRelation,
     RefType,
     make_ref,
-    sql_in,
 )
 
 

@@ -4,7 +4,7 @@ touch this geometry?"""
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import shapely
@@ -27,10 +27,21 @@ from cmcc.hazards.models import HazardArea, HazardStatusChange, LandReleaseActiv
 from cmcc.hazards.schemas import HazardCreate, HazardUpdate, StatusChangeCreate
 from cmcc.zones.domain import ZoneKind
 from cmcc.zones.schemas import ZoneCreate
-from cmcc.zones.service import create_zone
+from cmcc.zones.service import create_derived_zone
 
 if TYPE_CHECKING:
     from cmcc.zones.models import Zone
+
+
+def visible_refs(
+    session: Session, principal: Principal, hazard_ids: Iterable[int]
+) -> dict[int, str]:
+    """The refs (`hazard_12`) of those hazard areas among `hazard_ids` the caller may see."""
+    ids = list(hazard_ids)
+    if not ids:
+        return {}
+    stmt = visible(HazardArea, principal.viewer).where(HazardArea.id.in_(ids))
+    return {hazard.id: hazard.ref for hazard in session.scalars(stmt)}
 
 
 def open_hazards_touching(
@@ -135,15 +146,14 @@ def _cleared_geometry(session: Session, hazard: HazardArea) -> BaseGeometry:
 
 def _feed_cleared_area(
     session: Session,
-    principal: Principal,
     hazard: HazardArea,
     *,
     aoi: BBox,
     fence: GeofenceEngine | None,
 ) -> Zone:
     """A zone of kind cleared_area, owned and marked like the hazard, from the handover on.
-    The caller's write_hazards permission authorizes it: the zone is derived from the hazard,
-    so the zones service is called on the hazard owner's behalf (see docs/modules/hazards.md)."""
+    The caller's write_hazards permission authorizes it: the zone is derived from the hazard
+    (see docs/modules/hazards.md)."""
     data = ZoneCreate(
         name=f"Cleared: {hazard.name}"[:200],
         kind=ZoneKind.CLEARED_AREA,
@@ -154,10 +164,9 @@ def _feed_cleared_area(
         releasability=hazard.marking_text,
         outside_aoi=True,
     )
-    on_behalf = dataclasses.replace(
-        principal, org_id=hazard.owner_org_id, org_code=hazard.owner_code, system=True
+    return create_derived_zone(
+        session, hazard.owner_org_id, data, aoi=aoi, fence=fence, field="hazard.geometry"
     )
-    return create_zone(session, on_behalf, data, aoi=aoi, fence=fence, field="hazard.geometry")
 
 
 def change_status(
@@ -196,7 +205,7 @@ def change_status(
     hazard.status = data.to.value
     if data.to is HazardStatus.HANDED_OVER:
         hazard.handed_over_at = utcnow()
-        zone = _feed_cleared_area(session, principal, hazard, aoi=aoi, fence=fence)
+        zone = _feed_cleared_area(session, hazard, aoi=aoi, fence=fence)
         hazard.cleared_zone_id = zone.id
     session.flush()
     return hazard

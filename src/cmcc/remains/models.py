@@ -4,22 +4,16 @@ recoveries, and the personal data of the missing and their families (a table of 
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cmcc.core.db import Base, UTCDateTime
-from cmcc.core.records import Releasable, Timestamped, marking_checks
+from cmcc.core.records import Releasable, Timestamped, marking_checks, sql_in
 from cmcc.geo.columns import Spatial
 from cmcc.remains.domain import HandoverTo, TaskStatus
 from cmcc.remains.domain import IdentificationMethod as IdMethod
 from cmcc.remains.domain import IdentificationStatus as IdStatus
-
-
-def sql_in(column: str, values: type[StrEnum]) -> str:
-    """The text of a CHECK constraint that keeps `column` within an enum."""
-    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
 class SearchTask(Releasable, Spatial, Base):

@@ -12,7 +12,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from cmcc.access.domain import Permission, Principal, require
-from cmcc.access.policy import get_visible, release_filter, visible
+from cmcc.access.policy import get_visible, visible
 from cmcc.access.service import resolve_marking
 from cmcc.core.clock import utcnow
 from cmcc.core.crud import apply_changes, check_version
@@ -21,7 +21,7 @@ from cmcc.core.releasability import may_see
 from cmcc.geo.backend import SpatialBackend, backend_for
 from cmcc.geo.geometry import AREA_TYPES, BBox, parse_geometry
 from cmcc.hazards.models import HazardArea
-from cmcc.hazards.service import open_hazards_touching
+from cmcc.hazards.service import open_hazards_touching, visible_refs
 from cmcc.remains import domain, grid
 from cmcc.remains.domain import TaskStatus
 from cmcc.remains.models import Recovery, SearchTask, SearchTaskHazard, SearchTaskStep
@@ -88,18 +88,16 @@ def hazard_refs(
     """The refs (`hazard_12`) of the hazard areas linked to each task, those the caller may see."""
     if not task_ids:
         return {}
-    stmt = (
-        select(SearchTaskHazard.task_id, HazardArea)
-        .join(HazardArea, HazardArea.id == SearchTaskHazard.hazard_id)
-        .where(
-            SearchTaskHazard.task_id.in_(list(task_ids)),
-            release_filter(HazardArea, principal.viewer),
-        )
-        .order_by(SearchTaskHazard.task_id, HazardArea.id)
-    )
+    links = session.execute(
+        select(SearchTaskHazard.task_id, SearchTaskHazard.hazard_id)
+        .where(SearchTaskHazard.task_id.in_(list(task_ids)))
+        .order_by(SearchTaskHazard.task_id, SearchTaskHazard.hazard_id)
+    ).all()
+    refs = visible_refs(session, principal, {hazard_id for _, hazard_id in links})
     out: dict[int, list[str]] = {}
-    for task_id, hazard in session.execute(stmt):
-        out.setdefault(task_id, []).append(hazard.ref)
+    for task_id, hazard_id in links:
+        if hazard_id in refs:
+            out.setdefault(task_id, []).append(refs[hazard_id])
     return out
 
 

@@ -41,11 +41,19 @@ from cmcc.forces.schemas import (
     TargetCreate,
     TransitionCreate,
 )
+from cmcc.geo.backend import backend_for
 from cmcc.geo.geofence import GeofenceEngine
 from cmcc.geo.geometry import BBox
+from cmcc.hazards import records as hazard_records
+from cmcc.hazards import service as hazard_service
+from cmcc.hazards.models import EOSpotReport, HazardArea
+from cmcc.hazards.schemas import HazardCreate, SpotCreate
 from cmcc.incidents import service as incident_service
 from cmcc.incidents.models import Incident
 from cmcc.incidents.schemas import IncidentCreate
+from cmcc.remains import service as search_service
+from cmcc.remains.models import SearchTask
+from cmcc.remains.schemas import GridCut
 from cmcc.scenarios.models import ReportedFact
 from cmcc.zones import service as zone_service
 from cmcc.zones.models import Zone
@@ -62,6 +70,8 @@ FILES = (
     "facts",
     "zones",
     "incidents",
+    "hazards",
+    "search",
 )
 
 
@@ -306,6 +316,53 @@ class Loader:
             )
             self.added["incidents"] += 1
 
+    def load_hazards(self) -> None:
+        """hazards.toml: `[[hazards]]` known by name, `[[eo_spots]]` known by found_at and
+        description, whose `hazard` names a hazard of the file. These records have no `source`
+        field: an illustrative record says so in its description."""
+        refs: dict[str, str] = {}
+        for where, rec in self.records("hazards"):
+            hazard = self.session.scalars(
+                select(HazardArea).where(HazardArea.name == rec.get("name"))
+            ).first()
+            if hazard is None:
+                body = _parse(HazardCreate, self._unsourced(rec), where)
+                hazard = hazard_service.create_hazard(
+                    self.session, _as(self.home), body, aoi=self.aoi
+                )
+                self.added["hazards"] += 1
+            refs[hazard.name] = hazard.ref
+        spots = self.data.get("hazards", {}).get("eo_spots", [])
+        for i, rec in enumerate(spots):
+            where = f"hazards.toml eo_spots[{i}]"
+            fields = self._unsourced(rec)
+            if "hazard" in fields:
+                if fields["hazard"] not in refs:
+                    raise InvalidInput.field(f"{where}.hazard", "no hazard of this name")
+                fields["hazard"] = refs[fields["hazard"]]
+            body = _parse(SpotCreate, fields, where)
+            known = select(EOSpotReport.id).where(
+                EOSpotReport.found_at == body.found_at,
+                EOSpotReport.description == body.description,
+            )
+            if self.session.scalars(known).first() is not None:
+                continue
+            hazard_records.create_spot(self.session, _as(self.home), body, aoi=self.aoi)
+            self.added["eo_spots"] += 1
+
+    def load_search(self) -> None:
+        """search.toml: `[[grids]]`, each cut into search sectors; known by the grid name."""
+        grids = self.data.get("search", {}).get("grids", [])
+        for where, rec in ((f"search.toml grids[{i}]", g) for i, g in enumerate(grids)):
+            if self._exists(SearchTask.grid, rec.get("grid")):
+                continue
+            body = _parse(GridCut, self._unsourced(rec), where)
+            spatial = backend_for(self.session.get_bind())
+            _grid, tasks = search_service.cut_grid(
+                self.session, _as(self.home), spatial, body, aoi=self.aoi
+            )
+            self.added["search_tasks"] += len(tasks)
+
     def _exists(self, column: Any, value: Any) -> bool:
         return (
             value is not None
@@ -315,6 +372,12 @@ class Loader:
     def _nation_or_home(self, iso3: str) -> Organization:
         org = self.session.scalars(select(Organization).where(Organization.code == iso3)).first()
         return org or self.home
+
+    @staticmethod
+    def _unsourced(rec: dict[str, Any]) -> dict[str, Any]:
+        """For records without a `source` field: the markers are dropped (the record's text
+        says it is illustrative)."""
+        return {k: v for k, v in rec.items() if k not in {"approx", "illustrative", "source"}}
 
     @staticmethod
     def _clean(rec: dict[str, Any], drop: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -9,19 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cmcc.core.db import Base, UTCDateTime
-from cmcc.core.records import Releasable, Timestamped, marking_checks
+from cmcc.core.records import Releasable, Timestamped, marking_checks, sql_in
 from cmcc.core.types import Money
 from cmcc.tips.domain import RewardStatus, TipOutcome, TipStatus
-
-
-def sql_in(column: str, values: type[StrEnum]) -> str:
-    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
 class Tip(Releasable, Base):

@@ -77,6 +77,21 @@ def create_zone(
     require(principal, Permission.WRITE_ZONES)
     if principal.org_id is None:
         raise Forbidden("only a member of an organization can create records")
+    return create_derived_zone(session, principal.org_id, data, aoi=aoi, fence=fence, field=field)
+
+
+def create_derived_zone(
+    session: Session,
+    owner_org_id: int,
+    data: ZoneCreate,
+    *,
+    aoi: BBox,
+    fence: GeofenceEngine | None,
+    field: str = "body.geometry",
+) -> Zone:
+    """A zone that follows from another module's record (a cleared area from a hazard handed
+    over), owned by that record's organization. The calling service has checked its own
+    permission (write_hazards); the audit log names the caller of that service."""
     valid_from = data.valid_from or utcnow()
     if data.valid_to is not None and data.valid_to <= valid_from:
         raise InvalidInput.field("body.valid_to", "must be after valid_from")
@@ -88,7 +103,7 @@ def create_zone(
         notional=data.notional,
         description=data.description,
         source=data.source,
-        owner_org_id=principal.org_id,
+        owner_org_id=owner_org_id,
     )
     zone.geometry = _geometry(data, data.kind, aoi, field)
     zone.marking = resolve_marking(session, data.releasability)
