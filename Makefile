@@ -45,6 +45,7 @@ bench: $(DEV_STAMP) postgis
 	$(BIN)/python bench/geofence_bench.py
 	$(BIN)/python bench/picture_query_bench.py
 	$(BIN)/python bench/import_bench.py
+	$(BIN)/python bench/funding_bench.py
 
 clean:
 	rm -rf $(VENV) .cmcc .pytest_cache .mypy_cache .ruff_cache

@@ -12,6 +12,7 @@ from cmcc.access import models as _access  # noqa: F401
 from cmcc.audit import models as _audit  # noqa: F401
 from cmcc.core.db import Base
 from cmcc.forces import models as _forces  # noqa: F401
+from cmcc.funding import models as _funding  # noqa: F401
 from cmcc.hazards import models as _hazards  # noqa: F401
 from cmcc.incidents import models as _incidents  # noqa: F401
 from cmcc.remains import models as _remains  # noqa: F401

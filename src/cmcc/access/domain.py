@@ -31,6 +31,7 @@ class Role(StrEnum):
     # personal data of the missing and their families (of its own organization's records)
     TIP_OFFICER = "tip_officer"  # triage of public tips; nominates and approves rewards
     PAYOUT_OFFICER = "payout_officer"  # pays approved rewards against a claim code
+    FUNDING_OFFICER = "funding_officer"  # the reconstruction plan, its projects and the flows
 
 
 class Permission(StrEnum):
@@ -50,6 +51,7 @@ class Permission(StrEnum):
     NOMINATE_REWARDS = "nominate_rewards"
     APPROVE_REWARDS = "approve_rewards"  # never a reward the same person nominated
     PAY_REWARDS = "pay_rewards"
+    WRITE_FUNDING = "write_funding"  # plans, phases, programmes, projects, flows
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -80,6 +82,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         {Permission.TRIAGE_TIPS, Permission.NOMINATE_REWARDS, Permission.APPROVE_REWARDS}
     ),
     Role.PAYOUT_OFFICER: frozenset({Permission.PAY_REWARDS}),
+    Role.FUNDING_OFFICER: frozenset({Permission.WRITE_FUNDING}),
 }
 
 

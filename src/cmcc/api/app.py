@@ -11,6 +11,10 @@ from cmcc.api.limits import BodyLimit
 from cmcc.audit.router import router as audit_router
 from cmcc.bootstrap import Platform, bootstrap
 from cmcc.forces.router import router as forces_router
+from cmcc.funding.exports.router import router as funding_export_router
+from cmcc.funding.flows_router import router as funding_flows_router
+from cmcc.funding.ogc import ProjectCollection
+from cmcc.funding.router import router as funding_router
 from cmcc.hazards.ogc import HazardCollection
 from cmcc.hazards.router import router as hazards_router
 from cmcc.incidents.exchange_router import router as incidents_exchange_router
@@ -48,6 +52,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
         IncidentCollection(),
         HazardCollection(),
         SearchTaskCollection(),
+        ProjectCollection(),
     ):
         registry.register(collection)
     for router in (
@@ -59,6 +64,9 @@ def create_app(platform: Platform | None = None) -> FastAPI:
         hazards_router,
         remains_router,
         tips_router,
+        funding_router,
+        funding_flows_router,
+        funding_export_router,
         public_tips_router,
         audit_router,
         ogcapi_router,

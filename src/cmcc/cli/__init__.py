@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from cmcc.cli import access, audit, forces, imports, index, scenario, server
+from cmcc.cli import (
+    access,
+    audit,
+    forces,
+    funding,
+    funding_export,
+    imports,
+    index,
+    scenario,
+    server,
+)
 
 app = typer.Typer(
     name="cmcc",
@@ -19,8 +29,10 @@ app.add_typer(access.token_app, name="token")
 app.add_typer(audit.app, name="audit")
 app.add_typer(forces.app, name="forces")
 app.add_typer(imports.import_app, name="import")
+funding_export.register(imports.export_app)
 app.add_typer(imports.export_app, name="export")
 app.add_typer(index.app, name="index")
+app.add_typer(funding.app, name="funding")
 app.add_typer(server.config_app, name="config")
 
 

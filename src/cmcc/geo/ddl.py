@@ -19,6 +19,7 @@ SPATIAL_TABLES: dict[str, bool] = {
     "eo_accidents": False,
     "search_tasks": False,
     "recoveries": False,
+    "funding_projects": False,
 }
 
 EPOCH = "((julianday({col}) - 2440587.5) * 86400.0)"

@@ -41,6 +41,17 @@ from cmcc.forces.schemas import (
     TargetCreate,
     TransitionCreate,
 )
+from cmcc.funding import flows as funding_flows
+from cmcc.funding import projects as funding_projects
+from cmcc.funding import service as funding_service
+from cmcc.funding.models import Flow, Phase, Plan, Programme, Project
+from cmcc.funding.schemas import (
+    FlowCreate,
+    PhaseCreate,
+    PlanCreate,
+    ProgrammeCreate,
+    ProjectCreate,
+)
 from cmcc.geo.backend import backend_for
 from cmcc.geo.geofence import GeofenceEngine
 from cmcc.geo.geometry import BBox
@@ -72,6 +83,7 @@ FILES = (
     "incidents",
     "hazards",
     "search",
+    "funding",
 )
 
 
@@ -362,6 +374,115 @@ class Loader:
                 self.session, _as(self.home), spatial, body, aoi=self.aoi
             )
             self.added["search_tasks"] += len(tasks)
+
+    def load_funding(self) -> None:
+        """funding.toml: `[[plans]]`, `[[phases]]` (`plan` = its code), `[[programmes]]` and
+        `[[projects]]` (`plan`, `phase` number, `dac_code`), `[[flows]]` (the same, `project` =
+        its IATI identifier, `fulfils` = another flow's `key`). A flow is known by its `key`,
+        kept in its `source`."""
+        funding = self.data.get("funding", {})
+        who = _as(self.home)
+
+        def rows(name: str) -> list[tuple[str, dict[str, Any]]]:
+            return [(f"funding.toml {name}[{i}]", r) for i, r in enumerate(funding.get(name, []))]
+
+        def one(stmt: Any, where: str, what: str) -> Any:
+            found = self.session.scalars(stmt).first()
+            if found is None:
+                raise InvalidInput.field(where, f"no {what} of this scenario matches")
+            return found
+
+        def phase_of(rec: dict[str, Any], where: str) -> Phase:
+            plan = one(select(Plan).where(Plan.code == rec.get("plan")), f"{where}.plan", "plan")
+            phase: Phase = one(
+                select(Phase).where(Phase.plan_id == plan.id, Phase.number == rec.get("phase")),
+                f"{where}.phase",
+                "phase",
+            )
+            return phase
+
+        def programme_of(rec: dict[str, Any], where: str) -> Programme:
+            phase = phase_of(rec, where)
+            programme: Programme = one(
+                select(Programme).where(
+                    Programme.phase_id == phase.id, Programme.dac_code == rec.get("dac_code")
+                ),
+                f"{where}.dac_code",
+                "programme",
+            )
+            return programme
+
+        for where, rec in rows("plans"):
+            if not self._exists(Plan.code, rec.get("code")):
+                funding_service.create_plan(
+                    self.session, who, _parse(PlanCreate, self._clean(rec), where)
+                )
+                self.added["plans"] += 1
+        for where, rec in rows("phases"):
+            plan = one(select(Plan).where(Plan.code == rec.get("plan")), f"{where}.plan", "plan")
+            known = select(Phase.id).where(
+                Phase.plan_id == plan.id, Phase.number == rec.get("number")
+            )
+            if self.session.scalars(known).first() is None:
+                fields = {**self._unsourced(rec), "plan_id": plan.id}
+                del fields["plan"]
+                funding_service.create_phase(self.session, who, _parse(PhaseCreate, fields, where))
+                self.added["phases"] += 1
+        for where, rec in rows("programmes"):
+            phase = phase_of(rec, where)
+            known = select(Programme.id).where(
+                Programme.phase_id == phase.id, Programme.dac_code == rec.get("dac_code")
+            )
+            if self.session.scalars(known).first() is None:
+                fields = {
+                    k: v for k, v in self._unsourced(rec).items() if k not in {"plan", "phase"}
+                }
+                body = _parse(ProgrammeCreate, {**fields, "phase_id": phase.id}, where)
+                funding_service.create_programme(self.session, who, body)
+                self.added["programmes"] += 1
+        for where, rec in rows("projects"):
+            if self._exists(Project.iati_identifier, rec.get("iati_identifier")):
+                continue
+            programme = programme_of(rec, where)
+            drop = {"plan", "phase", "dac_code"}
+            fields = {k: v for k, v in self._unsourced(rec).items() if k not in drop}
+            body = _parse(ProjectCreate, {**fields, "programme_id": programme.id}, where)
+            funding_projects.create_project(self.session, who, body, aoi=self.aoi)
+            self.added["projects"] += 1
+        keys: dict[str, int] = {}
+        for where, rec in rows("flows"):
+            key = rec.get("key")
+            if not key:
+                raise InvalidInput.field(f"{where}.key", "required: the flow's natural key")
+            source = _source({**rec, "source": f"scenario flow {key}"})
+            current = select(Flow).where(Flow.source == source, Flow.is_current.is_(True))
+            stored = self.session.scalars(current).first()
+            if stored is not None:
+                keys[key] = stored.id
+                continue
+            drop = {"key", "fulfils", "plan", "phase", "dac_code", "project"}
+            fields = {k: v for k, v in self._unsourced(rec).items() if k not in drop}
+            fields["source"] = source
+            if "fulfils" in rec:
+                if rec["fulfils"] not in keys:
+                    raise InvalidInput.field(f"{where}.fulfils", "no earlier flow has this key")
+                fields["fulfils_id"] = keys[rec["fulfils"]]
+            if "project" in rec:
+                fields["project_id"] = one(
+                    select(Project.id).where(Project.iati_identifier == rec["project"]),
+                    f"{where}.project",
+                    "project",
+                )
+            elif "dac_code" in rec:
+                fields["programme_id"] = programme_of(rec, where).id
+            elif "phase" in rec:
+                fields["phase_id"] = phase_of(rec, where).id
+            else:
+                plan = select(Plan.id).where(Plan.code == rec.get("plan"))
+                fields["plan_id"] = one(plan, f"{where}.plan", "plan")
+            flow = funding_flows.create_flow(self.session, who, _parse(FlowCreate, fields, where))
+            keys[key] = flow.id
+            self.added["flows"] += 1
 
     def _exists(self, column: Any, value: Any) -> bool:
         return (

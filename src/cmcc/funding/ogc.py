@@ -1,0 +1,87 @@
+"""The `projects` collection of the OGC API - Features endpoint (reconstruction projects,
+through the release policy). A project's time span runs from its actual (else planned) start to
+its actual (else planned) end; `datetime` selects the projects whose span meets it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from cmcc.access.policy import get_visible, release_filter, visible
+from cmcc.core.errors import NotFound
+from cmcc.core.releasability import Viewer
+from cmcc.core.timeparse import Interval
+from cmcc.funding.domain import ProjectStatus
+from cmcc.funding.models import Project
+from cmcc.funding.projects import feature
+from cmcc.geo.backend import backend_for
+from cmcc.interop.ogcapi.provider import BBox, ItemPage, ItemQuery
+
+START = func.coalesce(Project.actual_start, Project.planned_start)
+END = func.coalesce(Project.actual_end, Project.planned_end)
+
+
+def _moment(value: dt.date | None) -> dt.datetime | None:
+    return None if value is None else dt.datetime.combine(value, dt.time(), tzinfo=dt.UTC)
+
+
+class ProjectCollection:
+    id = "projects"
+    title = "Reconstruction projects"
+    description = (
+        "Projects of the reconstruction plan, a point or an area each, with their programme's "
+        "DAC sector, implementing organization, status, budget in USD and dates."
+    )
+
+    def extent(self, session: Session, viewer: Viewer) -> tuple[BBox | None, Interval | None]:
+        p = Project
+        row = session.execute(
+            select(
+                func.min(p.min_x),
+                func.min(p.min_y),
+                func.max(p.max_x),
+                func.max(p.max_y),
+                func.min(START),
+                func.max(END),
+                func.count(END) < func.count(),
+            ).where(release_filter(p, viewer))
+        ).one()
+        if row[0] is None:
+            return None, None
+        end = None if row[6] else _moment(row[5])
+        start = _moment(row[4])
+        span = None if start is None and end is None else (start, end)
+        return (row[0], row[1], row[2], row[3]), span
+
+    def query(self, session: Session, viewer: Viewer, q: ItemQuery) -> ItemPage:
+        stmt = visible(Project, viewer)
+        if q.bbox is not None:
+            stmt = stmt.where(backend_for(session.get_bind()).bbox_filter(Project, q.bbox))
+        if q.interval is not None:
+            start, end = q.interval
+            if end is not None:
+                stmt = stmt.where(or_(START.is_(None), end.date() >= START))
+            if start is not None:
+                stmt = stmt.where(or_(END.is_(None), start.date() <= END))
+        matched = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = session.scalars(stmt.order_by(Project.id).offset(q.offset).limit(q.limit))
+        return ItemPage([feature(p) for p in rows], int(matched))
+
+    def get(self, session: Session, viewer: Viewer, feature_id: str) -> dict[str, Any]:
+        if not feature_id.isdigit():
+            raise NotFound(f"feature {feature_id!r} not found")
+        return feature(get_visible(session, Project, int(feature_id), viewer))
+
+    def queryables(self) -> dict[str, dict[str, Any]]:
+        return {
+            "title": {"type": "string"},
+            "status": {"type": "string", "enum": [s.value for s in ProjectStatus]},
+            "dac_code": {"type": "string"},
+            "implementing_org": {"type": "string"},
+            "budget_usd": {"type": "string"},
+            "iati_identifier": {"type": "string"},
+            "adm1": {"type": "string"},
+        }
