@@ -55,6 +55,7 @@ COLS = [
     "exchange_rate",
     "rate_date",
     "amount_usd",
+    "converted_usd",
     "decision_date",
     "flow_date",
     "first_reported_date",
@@ -162,6 +163,7 @@ def flows(
                     10**10,
                     day,
                     amount,
+                    0,  # converted_usd: set below
                     day,
                     day,
                     day,
@@ -181,7 +183,27 @@ def flows(
                     now,
                 )
             )
-    return out[:n]
+    return with_converted(out[:n])
+
+
+def with_converted(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Each current version's `converted_usd`: the cents of the current flows converting its
+    lineage (what `cmcc.funding.flows` maintains on every write)."""
+    col = {c: i for i, c in enumerate(COLS)}
+    converted: dict[int, int] = {}
+    for r in rows:
+        if r[col["is_current"]] and r[col["fulfils_id"]] is not None:
+            lineage = r[col["fulfils_id"]]
+            converted[lineage] = converted.get(lineage, 0) + r[col["amount_usd"]]
+    at = col["converted_usd"]
+    return [
+        (
+            *r[:at],
+            converted.get(r[col["lineage_id"]], 0) if r[col["is_current"]] else 0,
+            *r[at + 1 :],
+        )
+        for r in rows
+    ]
 
 
 def load_sqlite(platform: Platform, data: list[tuple[Any, ...]]) -> None:

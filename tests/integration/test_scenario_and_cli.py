@@ -4,6 +4,7 @@ nothing; the CLI commands work against both backends."""
 from __future__ import annotations
 
 import tomllib
+from decimal import Decimal
 from importlib import resources
 
 from sqlalchemy import func, select
@@ -14,6 +15,7 @@ from cmcc.audit.models import AuditEntry
 from cmcc.bootstrap import Platform
 from cmcc.cli import app
 from cmcc.forces.models import Pledge, Requirement, State, StateTransition
+from cmcc.funding.models import Flow, Phase, Plan
 from cmcc.hazards.models import EOSpotReport, HazardArea
 from cmcc.incidents.models import Alert, Incident
 from cmcc.remains.models import SearchTask, SearchTaskHazard
@@ -93,6 +95,17 @@ def test_scenario_loads_once_with_sources(platform: Platform) -> None:
             )
         )
         assert 0 < len(under_sha) < len(tasks)  # the east of the search area needs an escort
+        plan = s.scalars(select(Plan)).one()
+        assert plan.budget_usd == Decimal("67000000000.00")
+        phases = sorted(s.scalars(select(Phase)), key=lambda ph: ph.number)
+        assert [ph.budget_usd for ph in phases] == [
+            Decimal("3500000000.00"),
+            Decimal("30000000000.00"),
+            Decimal("33500000000.00"),
+        ]
+        flows = list(s.scalars(select(Flow)))
+        assert {f.status for f in flows} == {"pledge", "commitment", "paid"}
+        assert all("[illustrative]" in f.source for f in flows)
     assert "scenario:gaza-2025" in actors
     # The illustrative fire next to notional safe zone 1 lies inside it: one alert.
     assert [a.kind for a in alerts] == ["incident_in_zone"]

@@ -19,7 +19,11 @@ app = typer.Typer(help="Reconstruction funding.", no_args_is_help=True)
 
 
 def usd(value: Decimal | None) -> str:
-    return "" if value is None else f"{value:,.2f}"
+    """USD millions with two decimals (the API and the exports keep every cent)."""
+    return "" if value is None else f"{value / MILLION:,.2f}"
+
+
+MILLION = Decimal(1_000_000)
 
 
 @app.command("report")
@@ -41,12 +45,11 @@ def report(
             donor_org_id=donor_id,
             donor_code=donor.upper() if donor else None,
         )
-    title = f"Funding by {by.value} (USD, current versions)"
+    title = f"Funding by {by.value} (USD million, current versions)"
     table = Table(title=title + (f", donor {result.donor}" if result.donor else ""))
     table.add_column(by.value, no_wrap=True)
-    table.add_column("name")
-    columns = ["pledged", "committed", "paid", "unconverted pledges", "unpaid commitments"]
-    columns += ["total", "disbursed"]
+    columns = ["pledged", "committed", "paid", "open pledges", "unpaid commit.", "total"]
+    columns += ["disbursed"]
     if by is GroupBy.PHASE:
         columns += ["budget", "gap"]
     for col in columns:
@@ -65,12 +68,15 @@ def report(
         if by is GroupBy.PHASE:
             cells += [usd(row.budget_usd), usd(row.gap_usd)]
         table.add_row(
-            row.key or "",
-            row.label,
-            *cells,
-            end_section=bool(result.rows) and row is result.rows[-1],
+            row.key or "", *cells, end_section=bool(result.rows) and row is result.rows[-1]
         )
     console.print(table)
+    names = Table(show_header=True, box=None)  # the names apart: the figures stay readable
+    names.add_column(by.value, no_wrap=True, style="dim")
+    names.add_column("name", style="dim")
+    for row in result.rows:
+        names.add_row(row.key or "", row.label)
+    console.print(names)
     console.print(
         "[dim]total = paid + unpaid commitments + unconverted pledges: money is never counted "
         "twice as it moves from pledge to commitment to payment[/dim]"

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import BigInteger, Select, func, select, text, type_coerce, update
+from sqlalchemy.orm import Session, aliased
 
 from cmcc.access.domain import Principal
 from cmcc.access.policy import get_visible, visible
@@ -133,6 +133,25 @@ def current_version(session: Session, lineage_id: int) -> Flow:
     return session.scalars(stmt).one()
 
 
+def refresh_converted(session: Session, *lineages: int | None) -> None:
+    """Set each lineage's current version's `converted_usd` to the USD (cents) of the current
+    flows converting it, whoever may see them: one UPDATE per lineage, after every write that
+    can change it (a converting flow created, revised, moved; the lineage itself revised)."""
+    other = aliased(Flow)
+    for lineage in dict.fromkeys(x for x in lineages if x is not None):
+        cents = (
+            select(func.coalesce(func.sum(type_coerce(other.amount_usd, BigInteger)), 0))
+            .where(other.fulfils_id == lineage, other.is_current.is_(True))
+            .scalar_subquery()
+        )
+        session.execute(
+            update(Flow)
+            .where(Flow.lineage_id == lineage, Flow.is_current.is_(True))
+            .values(converted_usd=type_coerce(cents, BigInteger))
+            .execution_options(synchronize_session="fetch")
+        )
+
+
 def paid_against(session: Session, commitment_lineage: int, besides: int | None) -> Decimal:
     """USD of the current payments converting a commitment, whoever may see them (a rule of
     the data, not a report), less the lineage being revised."""
@@ -236,6 +255,7 @@ def create_flow(session: Session, principal: Principal, data: FlowCreate) -> Flo
     flow.id = flow.lineage_id = _next_id(session)
     session.add(flow)
     session.flush()
+    refresh_converted(session, flow.fulfils_id)
     return flow
 
 
@@ -303,6 +323,7 @@ def revise_flow(session: Session, principal: Principal, flow_id: int, data: Flow
     session.flush()
     session.add(new)
     session.flush()
+    refresh_converted(session, new.lineage_id, old.fulfils_id, new.fulfils_id)
     return new
 
 

@@ -138,7 +138,8 @@ class Project(Releasable, Spatial, Base):
 class Flow(Releasable, Base):
     """One version of a funding flow. A revision adds a version with the same `lineage_id` and
     marks the old one `is_current` false; totals count current versions only. `fulfils_id`
-    is the lineage (first version's id) of the flow of the previous stage it converts."""
+    is the lineage (first version's id) of the flow of the previous stage it converts;
+    `converted_usd` the sum of the current flows converting this one's lineage."""
 
     __tablename__ = "funding_flows"
     __table_args__: tuple[Any, ...] = (
@@ -172,6 +173,9 @@ class Flow(Releasable, Base):
     exchange_rate: Mapped[Decimal] = mapped_column(ExchangeRate())
     rate_date: Mapped[dt.date] = mapped_column(Date)
     amount_usd: Mapped[Decimal] = mapped_column(Money())
+    # pledges and commitments: the USD of the current flows converting this lineage, whoever
+    # may see them (kept by cmcc.funding.flows on every write; the current version's is exact)
+    converted_usd: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
     decision_date: Mapped[dt.date] = mapped_column(Date)
     flow_date: Mapped[dt.date] = mapped_column(Date, index=True)
     first_reported_date: Mapped[dt.date] = mapped_column(Date)

@@ -3,8 +3,10 @@
 Totals count current versions only, and never count the same money twice: a payment counts
 whole; a commitment counts for its amount less the payments that convert it, a pledge for its
 amount less the commitments that convert it, each floored at 0 (`domain.outstanding` is the
-same rule in Python). A converting flow counts only when the caller may see it. Sums run on the
-stored whole cents (BIGINT) and become Decimal at the end."""
+same rule in Python). A converting flow counts only when the caller may see it: each flow keeps
+the converted USD of its lineage (`converted_usd`, maintained by `cmcc.funding.flows`), used as
+is when the caller may see every current converting flow, less the hidden ones' per-lineage
+sums otherwise. Sums run on the stored whole cents (BIGINT) and become Decimal at the end."""
 
 from __future__ import annotations
 
@@ -14,7 +16,16 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, ColumnElement, case, extract, func, select, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    case,
+    extract,
+    func,
+    not_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session, aliased
 
 from cmcc.access.models import Organization
@@ -77,24 +88,48 @@ def _usd(cents: Any) -> Decimal:
     return (Decimal(int(cents or 0)) * domain.CENT).quantize(domain.CENT)
 
 
-def _figures(viewer: Viewer) -> tuple[list[ColumnElement[Any]], Any]:
-    """The five sums, and the subquery of converted USD cents per lineage they join."""
-    other = aliased(Flow)
-    converted = (
-        select(
-            other.fulfils_id.label("lineage"),
-            func.sum(type_coerce(other.amount_usd, BigInteger)).label("cents"),
-        )
-        .where(
-            other.is_current.is_(True),
-            other.fulfils_id.is_not(None),
-            release_filter(cast(Any, other), viewer),
-        )
-        .group_by(other.fulfils_id)
-        .subquery()
+def _hidden_conversions(session: Session, viewer: Viewer, donor_org_id: int | None) -> bool:
+    """Whether a current converting flow (of the donor, if one) is not released to the caller:
+    one EXISTS, through the release policy negated. A converting flow has its parent's donor."""
+    if viewer.sees_all:
+        return False
+    stmt = select(Flow.id).where(
+        Flow.is_current.is_(True),
+        Flow.fulfils_id.is_not(None),
+        not_(release_filter(Flow, viewer)),
     )
+    if donor_org_id is not None:
+        stmt = stmt.where(Flow.donor_org_id == donor_org_id)
+    return bool(session.scalar(select(stmt.exists())))
+
+
+def _figures(
+    session: Session, viewer: Viewer, donor_org_id: int | None
+) -> tuple[list[ColumnElement[Any]], Any]:
+    """The five sums, and the subquery they join (None: none to join). A converting flow
+    reduces its parent only for a caller who may see it. When the caller may see every current
+    converting flow (the operator always), each flow's maintained `converted_usd` is the
+    converted part; otherwise that less the per-lineage sums of the converting flows hidden
+    from the caller."""
+    done: Any = type_coerce(Flow.converted_usd, BigInteger)
+    hidden = None
+    if _hidden_conversions(session, viewer, donor_org_id):
+        other = aliased(Flow)
+        hidden = (
+            select(
+                other.fulfils_id.label("lineage"),
+                func.sum(type_coerce(other.amount_usd, BigInteger)).label("cents"),
+            )
+            .where(
+                other.is_current.is_(True),
+                other.fulfils_id.is_not(None),
+                not_(release_filter(cast(Any, other), viewer)),
+            )
+            .group_by(other.fulfils_id)
+            .subquery()
+        )
+        done = done - func.coalesce(hidden.c.cents, 0)
     cents = type_coerce(Flow.amount_usd, BigInteger)
-    done = func.coalesce(converted.c.cents, 0)
     rest = case((cents > done, cents - done), else_=0)
 
     def stage(status: FlowStatus, value: Any) -> ColumnElement[Any]:
@@ -107,7 +142,7 @@ def _figures(viewer: Viewer) -> tuple[list[ColumnElement[Any]], Any]:
         stage(FlowStatus.PLEDGE, rest),
         stage(FlowStatus.COMMITMENT, rest),
     ]
-    return sums, converted
+    return sums, hidden
 
 
 def _keys(by: GroupBy) -> tuple[list[Any], list[Any]]:
@@ -133,14 +168,14 @@ def grouped(
 ) -> list[tuple[tuple[Any, ...], list[Decimal]]]:
     """[(group key values, [pledged, committed, paid, outstanding pledges, unpaid
     commitments])] for the current flows the viewer may see."""
-    sums, converted = _figures(viewer)
+    sums, hidden = _figures(session, viewer, donor_org_id)
     keys, joins = _keys(by)
     stmt = select(*keys, *sums).select_from(Flow)
     for target, on in joins:
         stmt = stmt.outerjoin(target, on)
-    stmt = stmt.outerjoin(converted, converted.c.lineage == Flow.lineage_id).where(
-        Flow.is_current.is_(True), release_filter(Flow, viewer)
-    )
+    if hidden is not None:
+        stmt = stmt.outerjoin(hidden, hidden.c.lineage == Flow.lineage_id)
+    stmt = stmt.where(Flow.is_current.is_(True), release_filter(Flow, viewer))
     if donor_org_id is not None:
         stmt = stmt.where(Flow.donor_org_id == donor_org_id)
     if plan_id is not None:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from cmcc.incidents.models import Incident
 from cmcc.incidents.readout import COLUMNS as QUERY_COLUMNS
 from cmcc.incidents.readout import JSON_OPTIONS, Chunk, Context, properties, rfc3339
-from cmcc.interop.tabular import Column, csv_text
+from cmcc.interop.tabular import Column, csv_text, spreadsheet_safe
 
 Format = Literal["geojson", "csv", "hxl"]
 FORMATS: tuple[Format, ...] = ("geojson", "csv", "hxl")
@@ -35,15 +35,7 @@ FILE_NAMES: dict[str, str] = {
     "hxl": "incidents.hxl.csv",
 }
 CHUNK_ROWS = 2000
-# Spreadsheets run a cell that starts with one of these as a formula ("CSV injection"): in
-# CSV and HXL such free-text cells get a leading apostrophe, which the importer takes off.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-FREE_TEXT = ("external_ref", "attribution", "narrative", "finding", "source")
-
-
-def spreadsheet_safe(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_START) else text
-
+FREE_TEXT = ("external_ref", "attribution", "narrative", "finding", "source")  # spreadsheet-safe
 
 # Plain header, HXL 1.1 hashtag, and other names accepted on import.
 COLUMNS: tuple[Column, ...] = (

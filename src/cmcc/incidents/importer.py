@@ -48,10 +48,11 @@ from cmcc.core.uow import after_commit
 from cmcc.geo.geofence import GeofenceEngine
 from cmcc.geo.geometry import BBox, parse_geometry
 from cmcc.incidents.domain import IncidentType, Reliability
-from cmcc.incidents.exporter import COLUMNS, FORMULA_START
+from cmcc.incidents.exporter import COLUMNS
 from cmcc.incidents.models import Alert, Incident
 from cmcc.incidents.schemas import IncidentCreate
 from cmcc.interop.tabular import (
+    FORMULA_START,
     Column,
     FormatError,
     TableReader,

@@ -320,3 +320,12 @@ def read_ahead(items: Iterator[T], depth: int = 1) -> Iterator[Iterator[T]]:
     finally:
         stop.set()
         thread.join()
+
+
+# Spreadsheets run a cell that starts with one of these as a formula ("CSV injection"): in
+# CSV and HXL such free-text cells get a leading apostrophe, which the importer takes off.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_START) else text

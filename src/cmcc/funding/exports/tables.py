@@ -25,8 +25,7 @@ from cmcc.funding.exports.iati_codes import amount_text
 from cmcc.funding.exports.selection import Selection, flow_chunks, organizations
 from cmcc.funding.models import Flow, Project
 from cmcc.geo.geometry import to_geojson
-from cmcc.incidents.exporter import spreadsheet_safe
-from cmcc.interop.tabular import Column, csv_text
+from cmcc.interop.tabular import Column, csv_text, spreadsheet_safe
 
 PROJECT_COLUMNS: tuple[Column, ...] = (
     Column("id", "Project ID", "#meta+id"),

@@ -251,6 +251,7 @@ def upgrade() -> None:
         sa.Column("exchange_rate", ExchangeRate(), nullable=False),
         sa.Column("rate_date", sa.Date(), nullable=False),
         sa.Column("amount_usd", Money(), nullable=False),
+        sa.Column("converted_usd", Money(), nullable=False),
         sa.Column("decision_date", sa.Date(), nullable=False),
         sa.Column("flow_date", sa.Date(), nullable=False),
         sa.Column("first_reported_date", sa.Date(), nullable=False),
