@@ -342,20 +342,29 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index(
-            batch_op.f("ix_funding_flows_donor_org_id"), ["donor_org_id"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_funding_flows_flow_date"), ["flow_date"], unique=False)
-        batch_op.create_index(
             batch_op.f("ix_funding_flows_lineage_id"), ["lineage_id"], unique=False
         )
+        # the reports' GROUP BY reads one of these only (each also serves its column alone)
+        for column in ("donor_org_id", "phase_id", "programme_id", "flow_date"):
+            batch_op.create_index(
+                f"ix_funding_flows_report_{column}",
+                [
+                    column,
+                    "is_current",
+                    "status",
+                    "amount_usd",
+                    "converted_usd",
+                    "lineage_id",
+                    "releasability",
+                    "owner_org_id",
+                    "release_to",
+                ],
+                unique=False,
+            )
         batch_op.create_index(
             batch_op.f("ix_funding_flows_owner_org_id"), ["owner_org_id"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_funding_flows_phase_id"), ["phase_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_funding_flows_plan_id"), ["plan_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_funding_flows_programme_id"), ["programme_id"], unique=False
-        )
         batch_op.create_index(
             batch_op.f("ix_funding_flows_project_id"), ["project_id"], unique=False
         )
