@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from cmcc.access.policy import get_visible, release_filter, visible
+from cmcc.access.policy import get_visible, visible
 from cmcc.core.errors import NotFound
 from cmcc.core.releasability import Viewer
 from cmcc.core.timeparse import Interval
@@ -18,6 +18,7 @@ from cmcc.funding.domain import ProjectStatus
 from cmcc.funding.models import Project
 from cmcc.funding.projects import feature
 from cmcc.geo.backend import backend_for
+from cmcc.interop.ogcapi.extent import spatial_extent
 from cmcc.interop.ogcapi.provider import BBox, ItemPage, ItemQuery
 
 START = func.coalesce(Project.actual_start, Project.planned_start)
@@ -37,24 +38,7 @@ class ProjectCollection:
     )
 
     def extent(self, session: Session, viewer: Viewer) -> tuple[BBox | None, Interval | None]:
-        p = Project
-        row = session.execute(
-            select(
-                func.min(p.min_x),
-                func.min(p.min_y),
-                func.max(p.max_x),
-                func.max(p.max_y),
-                func.min(START),
-                func.max(END),
-                func.count(END) < func.count(),
-            ).where(release_filter(p, viewer))
-        ).one()
-        if row[0] is None:
-            return None, None
-        end = None if row[6] else _moment(row[5])
-        start = _moment(row[4])
-        span = None if start is None and end is None else (start, end)
-        return (row[0], row[1], row[2], row[3]), span
+        return spatial_extent(session, Project, viewer, START, END, open_end=True, moment=_moment)
 
     def query(self, session: Session, viewer: Viewer, q: ItemQuery) -> ItemPage:
         stmt = visible(Project, viewer)

@@ -9,14 +9,15 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from cmcc.access.policy import get_visible, release_filter, visible
+from cmcc.access.policy import get_visible, visible
 from cmcc.core.errors import InvalidInput, NotFound
 from cmcc.core.releasability import Viewer
-from cmcc.core.timeparse import Interval, as_aware
+from cmcc.core.timeparse import Interval
 from cmcc.geo.backend import backend_for
 from cmcc.hazards.domain import Classification, DeviceCategory, HazardStatus, RefType, parse_id
 from cmcc.hazards.models import HazardArea
 from cmcc.hazards.service import feature
+from cmcc.interop.ogcapi.extent import spatial_extent
 from cmcc.interop.ogcapi.provider import BBox, ItemPage, ItemQuery
 
 
@@ -30,21 +31,7 @@ class HazardCollection:
 
     def extent(self, session: Session, viewer: Viewer) -> tuple[BBox | None, Interval | None]:
         h = HazardArea
-        row = session.execute(
-            select(
-                func.min(h.min_x),
-                func.min(h.min_y),
-                func.max(h.max_x),
-                func.max(h.max_y),
-                func.min(h.created_at),
-                func.max(h.handed_over_at),
-                func.count(h.handed_over_at) < func.count(),
-            ).where(release_filter(h, viewer))
-        ).one()
-        if row[0] is None:
-            return None, None
-        end = None if row[6] else as_aware(row[5])
-        return (row[0], row[1], row[2], row[3]), (as_aware(row[4]), end)
+        return spatial_extent(session, h, viewer, h.created_at, h.handed_over_at, open_end=True)
 
     def query(self, session: Session, viewer: Viewer, q: ItemQuery) -> ItemPage:
         stmt = visible(HazardArea, viewer)

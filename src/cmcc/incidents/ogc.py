@@ -7,14 +7,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cmcc.access.policy import release_filter, visible
+from cmcc.access.policy import visible
 from cmcc.core.errors import NotFound
 from cmcc.core.releasability import Viewer
-from cmcc.core.timeparse import Interval, as_aware
+from cmcc.core.timeparse import Interval
 from cmcc.geo.backend import backend_for
 from cmcc.incidents import readout
 from cmcc.incidents.domain import IncidentType, VerificationStatus
 from cmcc.incidents.models import Incident
+from cmcc.interop.ogcapi.extent import spatial_extent
 from cmcc.interop.ogcapi.provider import BBox, ItemPage, ItemQuery
 
 
@@ -24,20 +25,8 @@ class IncidentCollection:
     description = "Incidents of the operational picture with their verification status."
 
     def extent(self, session: Session, viewer: Viewer) -> tuple[BBox | None, Interval | None]:
-        row = session.execute(
-            select(
-                func.min(Incident.min_x),
-                func.min(Incident.min_y),
-                func.max(Incident.max_x),
-                func.max(Incident.max_y),
-                func.min(Incident.occurred_at),
-                func.max(Incident.occurred_at),
-            ).where(release_filter(Incident, viewer))
-        ).one()
-        if row[0] is None:
-            return None, None
-        start, end = (as_aware(row[4]), as_aware(row[5]))
-        return (row[0], row[1], row[2], row[3]), (start, end)
+        i = Incident
+        return spatial_extent(session, i, viewer, i.occurred_at, i.occurred_at)
 
     def query(self, session: Session, viewer: Viewer, q: ItemQuery) -> ItemPage:
         stmt = visible(Incident, viewer)

@@ -10,11 +10,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cmcc.access.policy import get_visible, release_filter, visible
+from cmcc.access.policy import get_visible, visible
 from cmcc.core.errors import NotFound
 from cmcc.core.releasability import Viewer
-from cmcc.core.timeparse import Interval, as_aware
+from cmcc.core.timeparse import Interval
 from cmcc.geo.backend import backend_for
+from cmcc.interop.ogcapi.extent import spatial_extent
 from cmcc.interop.ogcapi.provider import BBox, ItemPage, ItemQuery
 from cmcc.remains.domain import TaskStatus
 from cmcc.remains.models import SearchTask
@@ -53,19 +54,8 @@ class SearchTaskCollection:
     )
 
     def extent(self, session: Session, viewer: Viewer) -> tuple[BBox | None, Interval | None]:
-        row = session.execute(
-            select(
-                func.min(SearchTask.min_x),
-                func.min(SearchTask.min_y),
-                func.max(SearchTask.max_x),
-                func.max(SearchTask.max_y),
-                func.min(SearchTask.created_at),
-                func.max(SearchTask.created_at),
-            ).where(release_filter(SearchTask, viewer))
-        ).one()
-        if row[0] is None:
-            return None, None
-        return (row[0], row[1], row[2], row[3]), (as_aware(row[4]), as_aware(row[5]))
+        t = SearchTask
+        return spatial_extent(session, t, viewer, t.created_at, t.created_at)
 
     def query(self, session: Session, viewer: Viewer, q: ItemQuery) -> ItemPage:
         stmt = visible(SearchTask, viewer)

@@ -10,11 +10,12 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from cmcc.access.policy import get_visible, release_filter, visible
+from cmcc.access.policy import get_visible, visible
 from cmcc.core.errors import NotFound
 from cmcc.core.releasability import Viewer
-from cmcc.core.timeparse import Interval, as_aware
+from cmcc.core.timeparse import Interval
 from cmcc.geo.backend import backend_for
+from cmcc.interop.ogcapi.extent import spatial_extent
 from cmcc.interop.ogcapi.provider import BBox, ItemPage, ItemQuery
 from cmcc.zones.domain import ZoneKind
 from cmcc.zones.models import Zone
@@ -31,21 +32,7 @@ class ZoneCollection:
     )
 
     def extent(self, session: Session, viewer: Viewer) -> tuple[BBox | None, Interval | None]:
-        row = session.execute(
-            select(
-                func.min(Zone.min_x),
-                func.min(Zone.min_y),
-                func.max(Zone.max_x),
-                func.max(Zone.max_y),
-                func.min(Zone.valid_from),
-                func.max(Zone.valid_to),
-                func.count(Zone.valid_to) < func.count(),
-            ).where(release_filter(Zone, viewer))
-        ).one()
-        if row[0] is None:
-            return None, None
-        end = None if row[6] else as_aware(row[5])
-        return (row[0], row[1], row[2], row[3]), (as_aware(row[4]), end)
+        return spatial_extent(session, Zone, viewer, Zone.valid_from, Zone.valid_to, open_end=True)
 
     def query(self, session: Session, viewer: Viewer, q: ItemQuery) -> ItemPage:
         stmt = visible(Zone, viewer)
