@@ -4,8 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed
+VENDOR        := src/cmcc/web/static/vendor
+VENDOR_STAMP  := $(VENDOR)/.built
 
-.PHONY: demo test bench install lint postgis clean
+.PHONY: demo test bench install lint postgis chromium web clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +21,20 @@ $(DEV_STAMP): $(RUNTIME_STAMP)
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	touch $@
 
-install: $(RUNTIME_STAMP)
+install: $(RUNTIME_STAMP) $(VENDOR_STAMP)
+
+## The web interface's front-end libraries, from the npm registry, pinned in frontend/package-lock.json.
+$(VENDOR_STAMP): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/leaflet
+	cp -r frontend/node_modules/leaflet/dist/leaflet.js frontend/node_modules/leaflet/dist/leaflet.css \
+	  frontend/node_modules/leaflet/dist/images frontend/node_modules/leaflet/LICENSE $(VENDOR)/leaflet/
+	touch $@
+
+web: $(VENDOR_STAMP)
 
 ## Set up everything and run the platform on the embedded SQLite database with the gaza-2025 scenario.
-demo: $(RUNTIME_STAMP)
+demo: $(RUNTIME_STAMP) $(VENDOR_STAMP)
 	$(BIN)/cmcc demo
 
 ## PostgreSQL's PostGIS extension for the at-scale tests (installed with apt when missing).
@@ -35,8 +47,12 @@ lint: $(DEV_STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-## Every check and every test, on SQLite and on PostgreSQL/PostGIS.
-test: $(DEV_STAMP) postgis lint
+## Debian's Chromium for the browser tests (installed with apt when missing; never a browser download).
+chromium:
+	@bash scripts/ensure-chromium.sh
+
+## Every check and every test, on SQLite and on PostgreSQL/PostGIS, and in Chromium.
+test: $(DEV_STAMP) $(VENDOR_STAMP) postgis chromium lint
 	$(BIN)/pytest
 
 ## Benchmarks (not part of `make test`): print figures, never assert timings. About 15 minutes.
@@ -48,4 +64,4 @@ bench: $(DEV_STAMP) postgis
 	$(BIN)/python bench/funding_bench.py
 
 clean:
-	rm -rf $(VENV) .cmcc .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENDOR) frontend/node_modules test-artifacts .cmcc .pytest_cache .mypy_cache .ruff_cache

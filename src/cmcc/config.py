@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     tip_duplicate_window_hours: float = Field(
         72.0, gt=0, le=8760, description="Time window for flagging duplicate tips."
     )
+    basemap_file: Path | None = Field(
+        None,
+        description="A local raster MBTiles file drawn under the web map (no online tile server).",
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

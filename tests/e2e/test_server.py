@@ -26,7 +26,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(platform: Platform, tmp_path: Path) -> Iterator[tuple[str, str]]:
+def server(platform: Platform, tmp_path: Path) -> Iterator[tuple[str, str, str]]:
     env = {
         **os.environ,
         "CMCC_HOME": str(tmp_path),
@@ -43,7 +43,9 @@ def server(platform: Platform, tmp_path: Path) -> Iterator[tuple[str, str]]:
         check=False,
     )
     assert demo.returncode == 0, demo.stderr
-    match = re.search(r"staff\s+│\s+CMCC\s+│\s+staff_officer\s+│\s+(cmcc_\S+)", demo.stdout)
+    match = re.search(
+        r"staff\s+│\s+CMCC\s+│\s+staff_officer\s+│\s+(\S+)\s+│\s+(cmcc_\S+)", demo.stdout
+    )
     assert match, demo.stdout
     port = _free_port()
     proc = subprocess.Popen(
@@ -62,14 +64,14 @@ def server(platform: Platform, tmp_path: Path) -> Iterator[tuple[str, str]]:
                 time.sleep(0.1)
         else:
             pytest.fail("the server did not start")
-        yield base, match.group(1)
+        yield base, match.group(2), match.group(1)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
 
 
-def test_demo_server_answers_over_http(server: tuple[str, str], backend: str) -> None:
-    base, token = server
+def test_demo_server_answers_over_http(server: tuple[str, str, str], backend: str) -> None:
+    base, token, _password = server
     headers = {"Authorization": f"Bearer {token}"}
     assert httpx.get(f"{base}/api/v1/health").json()["database"] == backend
     gaps = httpx.get(f"{base}/api/v1/forces/gaps", headers=headers).json()
@@ -80,3 +82,19 @@ def test_demo_server_answers_over_http(server: tuple[str, str], backend: str) ->
     assert usa["data"][0]["strength"] == 200
     assert httpx.get(f"{base}/api/v1/pledges", params={"state": "USA"}).json()["count"] == 0
     assert httpx.get(f"{base}/docs").status_code == 404  # no CDN-loaded pages
+
+
+def test_demo_password_signs_in_to_the_web_interface(server: tuple[str, str, str]) -> None:
+    base, _token, password = server
+    with httpx.Client(base_url=base) as web:
+        form = web.get("/login")
+        nonce = re.search(r'name="login_nonce" value="([^"]+)"', form.text)
+        assert nonce, form.text
+        fields = {"username": "staff", "login_nonce": nonce.group(1), "next": "/forces"}
+        assert web.post("/login", data={**fields, "password": password + "x"}).status_code == 401
+        nonce = re.search(r'name="login_nonce" value="([^"]+)"', web.get("/login").text)
+        assert nonce
+        fields["login_nonce"] = nonce.group(1)
+        signed_in = web.post("/login", data={**fields, "password": password})
+        assert signed_in.status_code == 303 and signed_in.headers["location"] == "/forces"
+        assert web.get("/api/v1/auth/me").json()["role"] == "staff_officer"

@@ -5,12 +5,8 @@ the claim codes, the loopback address, the forwarded address and the user agent.
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +18,7 @@ from cmcc.access.domain import Role
 from cmcc.bootstrap import Platform
 from cmcc.tips.challenge import solve
 from tests.factories import caller
+from tests.serving import served as serve
 
 pytestmark = pytest.mark.e2e
 
@@ -30,44 +27,12 @@ AGENT = "TipsterPhone/7.3 (distinctive-agent-5c1e)"
 LOOPBACK = "127.0.0.1"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((LOOPBACK, 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served(platform: Platform, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """`cmcc serve` on `localhost` (so the bind address is not 127.0.0.1 in its own banner),
     stdout and stderr in one file."""
-    log = tmp_path / "server.log"
-    env = {
-        **os.environ,
-        "CMCC_HOME": str(tmp_path),
-        "CMCC_DATABASE_URL": platform.engine.url.render_as_string(hide_password=False),
-        "CMCC_SECRET_KEY": platform.settings.secret_key.get_secret_value(),
-    }
-    port = _free_port()
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "cmcc", "serve", "--host", "localhost", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        for _ in range(200):  # wait on the log, not on requests that would be logged
-            if b"Application startup complete" in log.read_bytes():
-                break
-            if proc.poll() is not None:
-                pytest.fail(log.read_text())
-            time.sleep(0.1)
-        else:
-            pytest.fail("the server did not start: " + log.read_text())
-        yield f"http://localhost:{port}", log
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with serve(platform, tmp_path) as running:
+        yield running
 
 
 def _tipster() -> httpx.Client:

@@ -186,3 +186,15 @@ def revoke_tokens(session: Session, user: User, label: str | None = None) -> int
         token.revoked = True
     session.flush()
     return len(tokens)
+
+
+def revoke_token(session: Session, token: str, secret: str) -> bool:
+    """Revoke one token (a browser signing out); False if it was unknown or already revoked."""
+    row = session.scalars(
+        select(ApiToken).where(ApiToken.token_hash == token_hash(token, secret))
+    ).first()
+    if row is None or row.revoked:
+        return False
+    row.revoked = True
+    session.flush()
+    return True

@@ -27,6 +27,7 @@ from cmcc.remains.router import router as remains_router
 from cmcc.tips.public_router import body_limits as public_tip_body_limits
 from cmcc.tips.public_router import router as public_tips_router
 from cmcc.tips.router import router as tips_router
+from cmcc.web.mount import mount as mount_web
 from cmcc.zones.ogc import ZoneCollection
 from cmcc.zones.router import router as zones_router
 
@@ -72,6 +73,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
         ogcapi_router,
     ):
         app.include_router(router)
+    mount_web(app)  # the pages at /, after the API so that /api and /public come first
     app.add_middleware(
         BodyLimit,
         max_bytes=platform.settings.max_body_bytes,

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from cmcc.access.domain import Principal
 from cmcc.access.service import authenticate
+from cmcc.api.session import CSRF_HEADER, SESSION_COOKIE, csrf_matches
 from cmcc.bootstrap import Platform
-from cmcc.core.errors import Unauthorized
+from cmcc.core.errors import Forbidden, Unauthorized
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -34,10 +35,16 @@ def get_session(request: Request, platform: PlatformDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def _bearer(request: Request) -> str | None:
+def _bearer(request: Request, secret: str) -> str | None:
+    """The caller's token: `Authorization: Bearer <token>`, or the browser's session cookie,
+    whose writes must carry the CSRF token (`cmcc.api.session`)."""
     header = request.headers.get("authorization")
     if not header:
-        return None
+        token = request.cookies.get(SESSION_COOKIE)
+        write = request.method not in READ_METHODS
+        if token and write and not csrf_matches(token, secret, request.headers.get(CSRF_HEADER)):
+            raise Forbidden("a write from the browser needs the X-CSRF-Token header")
+        return token or None
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("use Authorization: Bearer <token>")
@@ -46,10 +53,11 @@ def _bearer(request: Request) -> str | None:
 
 def get_principal(request: Request, session: SessionDep, platform: PlatformDep) -> Principal:
     """The caller named by `Authorization: Bearer <token>`; anonymous callers see public records."""
-    token = _bearer(request)
+    secret = platform.settings.secret_key.get_secret_value()
+    token = _bearer(request, secret)
     if token is None:
         return Principal.anonymous()
-    principal = authenticate(session, token, platform.settings.secret_key.get_secret_value())
+    principal = authenticate(session, token, secret)
     session.info["actor"] = principal.actor
     return principal
 
@@ -72,11 +80,12 @@ Limit = Annotated[int, Query(ge=1, le=500, description="Page size (1-500)")]
 def get_principal_briefly(request: Request, platform: PlatformDep) -> Principal:
     """The caller, authenticated in a unit of work of its own that ends at once: for long
     responses (event streams) that must not hold a database session open."""
-    token = _bearer(request)
+    secret = platform.settings.secret_key.get_secret_value()
+    token = _bearer(request, secret)
     if token is None:
         return Principal.anonymous()
     with platform.unit_of_work(Principal.anonymous()) as session:
-        return authenticate(session, token, platform.settings.secret_key.get_secret_value())
+        return authenticate(session, token, secret)
 
 
 StreamPrincipal = Annotated[Principal, Depends(get_principal_briefly)]

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import os
+import secrets
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from cmcc.access.domain import Role
-from cmcc.access.service import add_user, create_token, revoke_tokens, user_by_name
+from cmcc.access.service import (
+    add_user,
+    create_token,
+    hash_password,
+    revoke_tokens,
+    user_by_name,
+)
 from cmcc.cli.common import console, err_console, operator_session, platform
 from cmcc.config import Settings
 from cmcc.core.errors import NotFound
@@ -25,6 +32,10 @@ DEMO_USERS = [
     ("lo-gbr", "GBR", Role.LIAISON_OFFICER),
     ("unmas", "UNMAS", Role.HUMANITARIAN_PARTNER),
     ("auditor", "CMCC", Role.AUDITOR),
+    ("mine", "UNMAS", Role.MINE_ACTION_OFFICER),
+    ("tips", "CMCC", Role.TIP_OFFICER),
+    ("funding", "CMCC", Role.FUNDING_OFFICER),
+    ("donor-gbr", "GBR", Role.DONOR),
 ]
 
 
@@ -81,11 +92,14 @@ def demo(
                 except NotFound:
                     user = add_user(session, name, org, role)
                 revoke_tokens(session, user, "demo")  # one live demo token per user
+                password = secrets.token_urlsafe(9)  # new each run, shown once below
+                user.password_hash = hash_password(password)
                 tokens.append(
                     (
                         name,
                         org,
                         role.value,
+                        password,
                         create_token(
                             session, user, secret, label="demo", ttl_days=p.settings.token_ttl_days
                         ),
@@ -94,14 +108,18 @@ def demo(
         url = f"http://{host or p.settings.host}:{port or p.settings.port}"
         loaded = ", ".join(f"{n} {k}" for k, n in added.items()) or "already loaded"
         console.print(f"scenario gaza-2025: {loaded}")
-        table = Table(title="Demo users: send the token as  Authorization: Bearer <token>")
-        for col in ("user", "organization", "role", "token"):
+        table = Table(
+            title="Demo users: sign in at the web address with the password, or send the token "
+            "as  Authorization: Bearer <token>"
+        )
+        for col in ("user", "organization", "role", "password", "token"):
             table.add_column(col, overflow="fold")
         for row in tokens:
             table.add_row(*row)
         console.print(table)
         console.print(
-            f"Try:  curl -H 'Authorization: Bearer {tokens[1][3]}' {url}/api/v1/forces/gaps\n"
+            f"Web interface: {url}/  (sign in as staff, password {tokens[1][3]})\n"
+            f"Try:  curl -H 'Authorization: Bearer {tokens[1][4]}' {url}/api/v1/forces/gaps\n"
             f"API description: {url}/openapi.json"
         )
     if not no_serve:

@@ -142,7 +142,6 @@ def form_page() -> HTMLResponse:
 <button type="submit">{both("أرسل البلاغ", "Send the tip")}</button>
 {WORKING}
 </form>
-</form>
 <h2>{both("هل لديك رمز استلام؟", "Do you have a claim code?")}</h2>
 <form method="post" action="/public/tips/status" enctype="multipart/form-data" data-pow>
 <label for="code">{both("رمز الاستلام", "Claim code")}</label>

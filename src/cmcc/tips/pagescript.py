@@ -52,6 +52,7 @@ cursor:crosshair;touch-action:manipulation}
 button{font:inherit;font-weight:600;margin-top:1.2rem;padding:.7rem 1.4rem;border:0;
 border-radius:.3rem;background:#1f5f4a;color:#fff;cursor:pointer}
 button[disabled]{background:#888}
+button .en{color:#e6f2ec}
 .small{font-size:.85rem}
 .note{background:#fff;border-inline-start:4px solid #1f5f4a;padding:.6rem .8rem;margin:1rem 0}
 .code{font:700 1.6rem/1.4 ui-monospace,Menlo,Consolas,monospace;direction:ltr;

@@ -1,0 +1,1 @@
+"""The web interface: server-rendered pages, the map, and the dashboards (issue 6)."""

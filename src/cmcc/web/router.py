@@ -1,0 +1,99 @@
+"""Sign in and out, the front page, and the pages of each module (mounted in create_app)."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from cmcc.access import service
+from cmcc.api.deps import PlatformDep, SessionDep
+from cmcc.api.session import CSRF_FIELD, SESSION_COOKIE, csrf_matches
+from cmcc.core.errors import Unauthorized
+from cmcc.web.auth import PageSession, visitor_of
+from cmcc.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+LOGIN_COOKIE = "cmcc_login"  # double-submit token of the login form (no session yet)
+
+
+def _safe_next(path: str | None) -> str:
+    """Only a path on this server: never `//host` or a scheme (no open redirect)."""
+    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return "/map"
+    return path
+
+
+@router.get("/")
+def index(request: Request, session: PageSession, platform: PlatformDep) -> Response:
+    visitor = visitor_of(request, session, platform.settings.secret_key.get_secret_value())
+    return RedirectResponse("/map" if visitor else "/login", status_code=303)
+
+
+@router.get("/login")
+def login_form(request: Request, next: str | None = None, error: str | None = None) -> Response:
+    nonce = secrets.token_urlsafe(24)
+    response = render(
+        request, "login.html", None, next=_safe_next(next), login_nonce=nonce, error=error
+    )
+    response.set_cookie(LOGIN_COOKIE, nonce, httponly=True, samesite="strict", max_age=1800)
+    return response
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    session: SessionDep,
+    platform: PlatformDep,
+    username: Annotated[str, Form(max_length=120)],
+    password: Annotated[str, Form(max_length=1024)],
+    login_nonce: Annotated[str, Form(max_length=100)],
+    next: Annotated[str, Form(max_length=2000)] = "/map",
+) -> Response:
+    cookie = request.cookies.get(LOGIN_COOKIE, "")
+    if not cookie or not hmac.compare_digest(cookie, login_nonce):
+        return login_form(request, next, "The form expired. Please sign in again.")
+    settings = platform.settings
+    session.info["actor"] = username
+    try:
+        token = service.login(
+            session,
+            username,
+            password,
+            settings.secret_key.get_secret_value(),
+            settings.token_ttl_days,
+        )
+    except Unauthorized:
+        response = login_form(request, next, "Wrong user name or password.")
+        response.status_code = 401
+        return response
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        max_age=settings.token_ttl_days * 86400,
+    )
+    response.delete_cookie(LOGIN_COOKIE)
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request,
+    session: SessionDep,
+    platform: PlatformDep,
+    csrf_token: Annotated[str, Form(alias=CSRF_FIELD, max_length=200)] = "",
+) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    secret = platform.settings.secret_key.get_secret_value()
+    if token and csrf_matches(token, secret, csrf_token):
+        service.revoke_token(session, token, secret)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response

@@ -1,0 +1,208 @@
+// The common operational picture: Leaflet over the offline basemap, layers from the OGC API
+// collections (through the release policy), a time slider, details on click, drawing a zone and
+// placing an incident, alerts that arrive live.
+"use strict";
+(function () {
+  const START = Date.parse("2025-10-10T12:00:00Z"); // the ceasefire took effect
+  const el = (id) => document.getElementById(id);
+  const status = (text) => { el("map-status").textContent = text; };
+  const map = L.map("map", { center: [31.42, 34.38], zoom: 11, minZoom: 8, maxZoom: 19, zoomSnap: 0.25, keyboard: true });
+  map.attributionControl.setPrefix("Leaflet");
+  const layers = {};
+  const zoneColours = JSON.parse(el("map").dataset.zoneColours || "{}");
+  const boxes = document.querySelectorAll("input[data-layer]");
+
+  // The offline basemap: the outline and places, and the local tile file if one is set.
+  fetch("/basemap/outline.geojson").then((r) => r.json()).then((data) => {
+    const base = L.geoJSON(data, {
+      interactive: false,
+      style: { color: "#4a5563", weight: 1.5, fillColor: "#f4f1ea", fillOpacity: 0.7 },
+      pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 4, color: "#4a5563", weight: 2 })
+        .bindTooltip(f.properties.name, { permanent: false }),
+    }).addTo(map).bringToBack();
+    map.fitBounds(base.getBounds(), { padding: [10, 10] });
+  });
+  fetch("/basemap/info.json").then((r) => r.json()).then((info) => {
+    if (info.error) status(info.error);
+    if (!info.tiles) return;
+    const options = { minZoom: info.minzoom, maxZoom: info.maxzoom, attribution: info.attribution };
+    if (info.bounds) options.bounds = [[info.bounds[1], info.bounds[0]], [info.bounds[3], info.bounds[2]]];
+    L.tileLayer(info.tiles, options).addTo(map).bringToBack();
+  });
+
+  // Time: the slider runs from the ceasefire to now.
+  const slider = el("as-of");
+  const asOf = () => new Date(START + (Date.now() - START) * (Number(slider.value) / 1000));
+  const windowDays = () => Number(el("window").value);
+  function showTime() { el("as-of-text").textContent = asOf().toISOString().slice(0, 16).replace("T", " ") + " UTC"; }
+
+  function datetimeFor(collection) {
+    const t = asOf();
+    if (collection === "incidents") {
+      const from = new Date(t.getTime() - windowDays() * 86400000);
+      return from.toISOString() + "/" + t.toISOString();
+    }
+    if (collection === "search-tasks") return "../" + t.toISOString();
+    return t.toISOString();
+  }
+
+  const escape = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  function markingLabel(text) {
+    if (!text) return "UNMARKED";
+    if (text.startsWith("rel:")) return "REL TO " + text.slice(4).split(",").join(", ");
+    return text.toUpperCase();
+  }
+  function showDetails(layerName, feature) {
+    const p = feature.properties || {};
+    const title = p.name || p.title || p.ref || (layerName + " " + feature.id);
+    const rows = Object.entries(p)
+      .filter(([k, v]) => v !== null && v !== "" && typeof v !== "object" && k !== "releasability")
+      .slice(0, 14)
+      .map(([k, v]) => "<dt>" + escape(k.replace(/_/g, " ")) + "</dt><dd>" + escape(v) + "</dd>").join("");
+    const kind = (p.releasability || "unmarked").split(":")[0];
+    let link = "";
+    if (layerName === "incidents" || layerName === "alerts") link = '<p><a href="/incidents/' + encodeURIComponent(feature.id) + '">Open the incident</a></p>';
+    el("details").innerHTML = '<p><span class="marking marking-' + escape(kind) + '">' + escape(markingLabel(p.releasability)) +
+      "</span></p><h3>" + escape(title) + '</h3><dl class="record">' + rows + "</dl>" + link;
+    el("details").focus();
+  }
+
+  function style(colour, feature) {
+    const p = feature.properties || {};
+    if (p.kind in zoneColours && feature.geometry && feature.geometry.type !== "Point") {
+      const c = zoneColours[p.kind];
+      return c ? { color: c, weight: 2, fillColor: c, fillOpacity: 0.3 } : { color: "#1f2937", weight: 1.5, fillOpacity: 0 };
+    }
+    const concluded = p.verification_status === "verified";
+    return { color: colour, weight: 2, fillColor: colour, fillOpacity: concluded ? 0.6 : 0.2 };
+  }
+
+  function draw(name, colour, features) {
+    if (layers[name]) map.removeLayer(layers[name]);
+    const group = L.geoJSON({ type: "FeatureCollection", features }, {
+      style: (f) => style(colour, f),
+      pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: name === "alerts" ? 11 : 7, ...style(colour, f) }),
+      onEachFeature: (f, layer) => {
+        layer.on("click", () => showDetails(name, f));
+        if (layer.getElement) layer.on("add", () => {
+          const node = layer.getElement();
+          if (node) { node.setAttribute("data-layer", name); node.setAttribute("data-id", String(f.id)); }
+        });
+      },
+    });
+    layers[name] = group;
+    const box = document.querySelector('input[data-layer="' + name + '"]');
+    if (box && box.checked) group.addTo(map);
+    el("count-" + name).textContent = "(" + features.length + ")";
+  }
+
+  async function loadCollection(box) {
+    const name = box.dataset.layer;
+    const collection = box.dataset.collection;
+    const url = "/ogc/collections/" + collection + "/items?f=json&limit=5000&datetime=" + encodeURIComponent(datetimeFor(collection));
+    const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/geo+json" } });
+    if (!response.ok) { status("The layer " + name + " did not load (" + response.status + ")."); return; }
+    const data = await response.json();
+    draw(name, box.dataset.colour, data.features || []);
+  }
+
+  const alertFeatures = new Map();
+  async function alertFeature(alert) {
+    if (!alert.incident_id) return null;
+    const r = await fetch("/ogc/collections/incidents/items/" + alert.incident_id + "?f=json", { credentials: "same-origin" });
+    if (!r.ok) return null;
+    const f = await r.json();
+    f.properties = { ...f.properties, alert: alert.message, alert_status: alert.status };
+    return f;
+  }
+  async function loadAlerts() {
+    const box = document.querySelector('input[data-layer="alerts"]');
+    const r = await window.cmcc.api("GET", "/api/v1/alerts?status=open&limit=200");
+    alertFeatures.clear();
+    for (const alert of r.data || []) {
+      const f = await alertFeature(alert);
+      if (f) alertFeatures.set(alert.id, f);
+    }
+    draw("alerts", box.dataset.colour, [...alertFeatures.values()]);
+  }
+
+  async function loadAll() {
+    showTime();
+    status("Loading…");
+    const jobs = [...boxes].filter((b) => b.dataset.collection).map(loadCollection);
+    jobs.push(loadAlerts());
+    await Promise.all(jobs);
+    status("Picture as of " + el("as-of-text").textContent + ".");
+    document.body.dataset.mapReady = "true";
+  }
+
+  boxes.forEach((box) => box.addEventListener("change", () => {
+    const group = layers[box.dataset.layer];
+    if (!group) return;
+    if (box.checked) group.addTo(map); else map.removeLayer(group);
+  }));
+  let pending = null;
+  slider.addEventListener("input", showTime);
+  slider.addEventListener("change", () => { clearTimeout(pending); pending = setTimeout(loadAll, 150); });
+  el("window").addEventListener("change", loadAll);
+
+  // Live alerts (events from app.js's EventSource).
+  document.addEventListener("cmcc:alert", async (event) => {
+    const alert = event.detail;
+    const item = document.createElement("li");
+    item.textContent = new Date(alert.raised_at).toISOString().slice(11, 16) + " UTC · " + alert.message;
+    el("alert-feed").prepend(item);
+    const f = await alertFeature(alert);
+    if (f) {
+      alertFeatures.set(alert.id, f);
+      draw("alerts", document.querySelector('input[data-layer="alerts"]').dataset.colour, [...alertFeatures.values()]);
+    }
+    const incidents = document.querySelector('input[data-layer="incidents"]');
+    if (incidents) loadCollection(incidents);
+  });
+
+  // Place an incident / draw a zone.
+  let mode = null;
+  let vertices = [];
+  let sketch = null;
+  let pin = null;
+  map.on("click", (event) => {
+    const { lat, lng } = event.latlng;
+    if (mode === "pick") {
+      el("inc-lon").value = lng.toFixed(6);
+      el("inc-lat").value = lat.toFixed(6);
+      if (pin) map.removeLayer(pin);
+      pin = L.circleMarker(event.latlng, { radius: 8, color: "#000", weight: 3 }).addTo(map);
+      mode = null;
+      status("Position set: " + lat.toFixed(5) + ", " + lng.toFixed(5) + ".");
+    } else if (mode === "draw") {
+      vertices.push([lng, lat]);
+      if (sketch) map.removeLayer(sketch);
+      sketch = L.polyline(vertices.map(([x, y]) => [y, x]), { color: "#000", dashArray: "4 4" }).addTo(map);
+      status(vertices.length + " corner(s); click “Finish” when done.");
+    }
+  });
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-pick],[data-draw]");
+    if (!button) return;
+    if (button.dataset.pick) { mode = "pick"; status("Click the map where the incident happened."); }
+    if (button.dataset.draw === "start") { mode = "draw"; vertices = []; status("Click the corners of the zone."); }
+    if (mode) el("map").scrollIntoView({ block: "center" });
+    if (button.dataset.draw === "finish") {
+      if (vertices.length < 3) { status("A zone needs at least three corners."); return; }
+      el("zone-geom").value = JSON.stringify({ type: "Polygon", coordinates: [[...vertices, vertices[0]]] });
+      mode = null;
+      status("Zone outline ready; fill in the form and save.");
+    }
+  });
+  document.addEventListener("cmcc:saved", (event) => {
+    if (event.target.id !== "zone-form") return;
+    if (sketch) map.removeLayer(sketch);
+    sketch = null; vertices = [];
+    event.target.reset();
+    status("Zone " + event.detail.name + " saved.");
+    loadCollection(document.querySelector('input[data-layer="zones"]'));
+  });
+
+  loadAll();
+})();

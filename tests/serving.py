@@ -1,0 +1,58 @@
+"""`cmcc serve` in a subprocess on a free port, for the end-to-end and browser tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from cmcc.bootstrap import Platform
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def served(
+    platform: Platform, home: Path, host: str = "localhost", extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[str, Path]]:
+    """Serve the platform's database; yield the base URL and the log (stdout and stderr)."""
+    log = home / "server.log"
+    env = {
+        **os.environ,
+        "CMCC_HOME": str(home),
+        "CMCC_DATABASE_URL": platform.engine.url.render_as_string(hide_password=False),
+        "CMCC_SECRET_KEY": platform.settings.secret_key.get_secret_value(),
+        **(extra_env or {}),
+    }
+    port = free_port()
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cmcc", "serve", "--host", host, "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        for _ in range(300):  # wait on the log, not on requests that would be logged
+            if b"Application startup complete" in log.read_bytes():
+                break
+            if proc.poll() is not None:
+                pytest.fail(log.read_text())
+            time.sleep(0.1)
+        else:
+            pytest.fail("the server did not start: " + log.read_text())
+        yield f"http://{host}:{port}", log
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
