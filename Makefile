@@ -29,6 +29,9 @@ $(VENDOR_STAMP): frontend/package.json frontend/package-lock.json
 	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/leaflet
 	cp -r frontend/node_modules/leaflet/dist/leaflet.js frontend/node_modules/leaflet/dist/leaflet.css \
 	  frontend/node_modules/leaflet/dist/images frontend/node_modules/leaflet/LICENSE $(VENDOR)/leaflet/
+	mkdir -p $(VENDOR)/milsymbol
+	cp frontend/node_modules/milsymbol/dist/milsymbol.js frontend/node_modules/milsymbol/LICENSE \
+	  $(VENDOR)/milsymbol/
 	touch $@
 
 web: $(VENDOR_STAMP)
@@ -55,13 +58,14 @@ chromium:
 test: $(DEV_STAMP) $(VENDOR_STAMP) postgis chromium lint
 	$(BIN)/pytest
 
-## Benchmarks (not part of `make test`): print figures, never assert timings. About 15 minutes.
+## Benchmarks (not part of `make test`): print figures, never assert timings. About 40 minutes.
 bench: $(DEV_STAMP) postgis
 	$(BIN)/python bench/forces_bench.py
 	$(BIN)/python bench/geofence_bench.py
 	$(BIN)/python bench/picture_query_bench.py
 	$(BIN)/python bench/import_bench.py
 	$(BIN)/python bench/funding_bench.py
+	$(BIN)/python bench/cot/run.py --servers taky,fts,cmcc
 
 clean:
 	rm -rf $(VENV) $(VENDOR) frontend/node_modules test-artifacts .cmcc .pytest_cache .mypy_cache .ruff_cache

@@ -33,6 +33,9 @@ def served(
         "CMCC_HOME": str(home),
         "CMCC_DATABASE_URL": platform.engine.url.render_as_string(hide_password=False),
         "CMCC_SECRET_KEY": platform.settings.secret_key.get_secret_value(),
+        "CMCC_COT_TCP_PORT": "0",  # the TAK gateway off, unless a test turns it on
+        "CMCC_COT_TAK_PORT": "0",
+        "CMCC_COT_UDP_PORT": "0",
         **(extra_env or {}),
     }
     port = free_port()

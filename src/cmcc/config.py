@@ -70,6 +70,27 @@ class Settings(BaseSettings):
     tip_duplicate_window_hours: float = Field(
         72.0, gt=0, le=8760, description="Time window for flagging duplicate tips."
     )
+    cot_tcp_port: int = Field(
+        8087, ge=0, le=65535, description="CoT TCP streaming port of the TAK gateway (0: off)."
+    )
+    cot_tak_port: int = Field(
+        8088, ge=0, le=65535, description="Second CoT TCP streaming port, TAK Server's (0: off)."
+    )
+    cot_udp_port: int = Field(8087, ge=0, le=65535, description="CoT UDP port (0: off).")
+    cot_relay: Literal["mission", "open"] = Field(
+        "mission",
+        description="Relay between TAK clients: registered devices only (mission), or all.",
+    )
+    cot_max_clients: int = Field(1000, ge=1, description="Most TAK connections at once.")
+    cot_max_event_bytes: int = Field(
+        65_536, ge=1024, le=16 * 1024 * 1024, description="Largest CoT event accepted."
+    )
+    cot_client_buffer_bytes: int = Field(
+        1 << 20, ge=4096, description="Bytes waiting for one TAK client before it is dropped."
+    )
+    cot_idle_seconds: float = Field(
+        60.0, gt=0, description="A TAK client silent this long is dropped."
+    )
     basemap_file: Path | None = Field(
         None,
         description="A local raster MBTiles file drawn under the web map (no online tile server).",

@@ -11,6 +11,8 @@ from sqlalchemy import Engine, MetaData
 from cmcc.access import models as _access  # noqa: F401
 from cmcc.audit import models as _audit  # noqa: F401
 from cmcc.core.db import Base
+from cmcc.cot import devices as _cot_devices  # noqa: F401
+from cmcc.cot import tracks as _cot_tracks  # noqa: F401
 from cmcc.forces import models as _forces  # noqa: F401
 from cmcc.funding import models as _funding  # noqa: F401
 from cmcc.hazards import models as _hazards  # noqa: F401

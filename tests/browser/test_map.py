@@ -8,8 +8,13 @@ import re
 from typing import Any
 
 import httpx
+import pytest
 from playwright.sync_api import Page, expect
 
+from cmcc.bootstrap import Platform
+from cmcc.cli.common import operator_session
+from cmcc.cot import codec, devices
+from cmcc.cot.bridge import Bridge
 from tests.browser.conftest import PASSWORD, Visit
 
 SAFE_ZONE_POINT = (34.436, 31.516)  # inside "Notional safe zone 1 (Gaza City, west)"
@@ -159,3 +164,36 @@ def test_an_alert_appears_live(visit: Visit) -> None:
     page.get_by_role("button", name="Acknowledge").first.click()
     expect(rows).to_have_count(before)
     visit.shot("alerts")
+
+
+@pytest.fixture
+def unit_on_the_ground(scenario: Platform) -> str:
+    """An Indonesian infantry unit's TAK position, stored through the gateway's bridge."""
+    with operator_session(scenario, write=True, actor="system:test") as session:
+        devices.register(session, "idn-inf-1", "IDN", callsign="GARUDA-6")
+    event = codec.make_event(
+        "idn-inf-1",
+        "a-f-G-U-C-I",
+        31.40,
+        34.37,
+        now=dt.datetime.now(dt.UTC),
+        stale_seconds=600,
+        callsign="GARUDA-6",
+    )
+    assert Bridge(scenario).ingest([event]) == 1
+    return "idn-inf-1"
+
+
+def test_unit_positions_with_their_symbols(unit_on_the_ground: str, visit: Visit) -> None:
+    visit.login("staff", "/map")
+    page = visit.page
+    _ready(visit)
+    assert _count(page, "tracks") == 1
+    symbol = page.locator('img[data-layer="tracks"]')
+    expect(symbol).to_have_count(1)
+    assert (symbol.get_attribute("src") or "").startswith("data:image/png")  # milsymbol
+    assert symbol.get_attribute("title") == "GARUDA-6"
+    symbol.click()
+    expect(page.locator("#details")).to_contain_text("GARUDA-6")
+    expect(page.locator("#details .marking")).to_have_text("MISSION")
+    visit.shot("units")

@@ -33,6 +33,9 @@ def server(platform: Platform, tmp_path: Path) -> Iterator[tuple[str, str, str]]
         "CMCC_DATABASE_URL": platform.engine.url.render_as_string(hide_password=False),
         "CMCC_SECRET_KEY": platform.settings.secret_key.get_secret_value(),
         "COLUMNS": "400",
+        "CMCC_COT_TCP_PORT": "0",
+        "CMCC_COT_TAK_PORT": "0",
+        "CMCC_COT_UDP_PORT": "0",
     }
     demo = subprocess.run(
         [sys.executable, "-m", "cmcc", "demo", "--no-serve"],

@@ -10,6 +10,7 @@ from cmcc.api import errors
 from cmcc.api.limits import BodyLimit
 from cmcc.audit.router import router as audit_router
 from cmcc.bootstrap import Platform, bootstrap
+from cmcc.cot.ogc import TrackCollection
 from cmcc.forces.router import router as forces_router
 from cmcc.funding.exports.router import router as funding_export_router
 from cmcc.funding.flows_router import router as funding_flows_router
@@ -54,6 +55,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
         HazardCollection(),
         SearchTaskCollection(),
         ProjectCollection(),
+        TrackCollection(),
     ):
         registry.register(collection)
     for router in (

@@ -7,6 +7,7 @@ import typer
 from cmcc.cli import (
     access,
     audit,
+    cot,
     forces,
     funding,
     funding_export,
@@ -34,6 +35,7 @@ app.add_typer(imports.export_app, name="export")
 app.add_typer(index.app, name="index")
 app.add_typer(funding.app, name="funding")
 app.add_typer(server.config_app, name="config")
+app.add_typer(cot.app, name="cot")
 
 
 def main() -> None:

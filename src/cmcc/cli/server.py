@@ -56,21 +56,36 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (CMCC_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (CMCC_PORT)")] = None,
 ) -> None:
-    """Run the API server."""
+    """Run the API server, the web interface and the TAK gateway (CMCC_COT_* ports)."""
+    import asyncio
+
     import uvicorn
 
     from cmcc.api.app import create_app
+    from cmcc.cot import gateway
     from cmcc.tips.anonymity import uvicorn_log_config
 
     with platform() as p:
         initialize(p)
-        uvicorn.run(
+        bind = host or p.settings.host
+        config = uvicorn.Config(
             create_app(p),
-            host=host or p.settings.host,
+            host=bind,
             port=port or p.settings.port,
             log_level="info",
             log_config=uvicorn_log_config(),  # no access-log line for /public/ (tipsters)
         )
+
+        async def run() -> None:
+            server = uvicorn.Server(config)
+            tak = await gateway.start(p, bind)
+            try:
+                await server.serve()
+            finally:
+                if tak is not None:
+                    await tak.stop()
+
+        asyncio.run(run())
 
 
 def demo(

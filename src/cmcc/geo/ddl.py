@@ -20,6 +20,7 @@ SPATIAL_TABLES: dict[str, bool] = {
     "search_tasks": False,
     "recoveries": False,
     "funding_projects": False,
+    "tracks": True,
 }
 
 EPOCH = "((julianday({col}) - 2440587.5) * 86400.0)"

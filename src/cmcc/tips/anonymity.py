@@ -103,4 +103,6 @@ def uvicorn_log_config() -> dict[str, Any]:
     config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
     config.setdefault("filters", {})["no_public_paths"] = {"()": PublicPathFilter}
     config["handlers"]["access"]["filters"] = ["no_public_paths"]
+    # The platform's own messages (the TAK gateway's, among others) on uvicorn's console.
+    config["loggers"]["cmcc"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     return config

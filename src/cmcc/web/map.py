@@ -23,6 +23,7 @@ LAYERS = (
     ("hazards", "hazards", "Explosive hazards", "#6a1b9a"),
     ("search-tasks", "search-tasks", "Search sectors", "#00695c"),
     ("projects", "projects", "Reconstruction projects", "#5d4037"),
+    ("tracks", "tracks", "Unit positions (TAK)", "#1b5e20"),
 )
 
 

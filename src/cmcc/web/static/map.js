@@ -9,18 +9,19 @@
   const map = L.map("map", { center: [31.42, 34.38], zoom: 11, minZoom: 8, maxZoom: 19, zoomSnap: 0.25, keyboard: true });
   map.attributionControl.setPrefix("Leaflet");
   const layers = {};
+  let mode = null; // "pick" (an incident's place) or "draw" (a zone's corners)
   const zoneColours = JSON.parse(el("map").dataset.zoneColours || "{}");
   const boxes = document.querySelectorAll("input[data-layer]");
 
   // The offline basemap: the outline and places, and the local tile file if one is set.
-  fetch("/basemap/outline.geojson").then((r) => r.json()).then((data) => {
+  const outlined = fetch("/basemap/outline.geojson").then((r) => r.json()).then((data) => {
     const base = L.geoJSON(data, {
       interactive: false,
       style: { color: "#4a5563", weight: 1.5, fillColor: "#f4f1ea", fillOpacity: 0.7 },
       pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 4, color: "#4a5563", weight: 2 })
         .bindTooltip(f.properties.name, { permanent: false }),
     }).addTo(map).bringToBack();
-    map.fitBounds(base.getBounds(), { padding: [10, 10] });
+    map.fitBounds(base.getBounds(), { padding: [10, 10], animate: false });
   });
   fetch("/basemap/info.json").then((r) => r.json()).then((info) => {
     if (info.error) status(info.error);
@@ -64,7 +65,7 @@
     if (layerName === "incidents" || layerName === "alerts") link = '<p><a href="/incidents/' + encodeURIComponent(feature.id) + '">Open the incident</a></p>';
     el("details").innerHTML = '<p><span class="marking marking-' + escape(kind) + '">' + escape(markingLabel(p.releasability)) +
       "</span></p><h3>" + escape(title) + '</h3><dl class="record">' + rows + "</dl>" + link;
-    el("details").focus();
+    el("details").focus({ preventScroll: true });
   }
 
   function style(colour, feature) {
@@ -77,13 +78,33 @@
     return { color: colour, weight: 2, fillColor: colour, fillOpacity: concluded ? 0.6 : 0.2 };
   }
 
+  // A CoT type (a-f-G-U-C) as a MIL-STD-2525 symbol code (SFGPUC---------), drawn by milsymbol.
+  function sidc(cotType) {
+    const parts = (cotType || "a-u-G").split("-");
+    const code = "S" + (parts[1] || "u").toUpperCase() + (parts[2] || "G") + "P" + parts.slice(3).join("").toUpperCase();
+    return (code + "---------------").slice(0, 15);
+  }
+  const icons = new Map();
+  function unitIcon(feature) {
+    const code = sidc(feature.properties.type);
+    if (!icons.has(code)) {
+      const symbol = new window.ms.Symbol(code, { size: 22 });
+      const anchor = symbol.getAnchor();
+      const size = symbol.getSize();
+      icons.set(code, L.icon({ iconUrl: symbol.asCanvas().toDataURL(), iconSize: [size.width, size.height], iconAnchor: [anchor.x, anchor.y] }));
+    }
+    return icons.get(code);
+  }
+
   function draw(name, colour, features) {
     if (layers[name]) map.removeLayer(layers[name]);
     const group = L.geoJSON({ type: "FeatureCollection", features }, {
       style: (f) => style(colour, f),
-      pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: name === "alerts" ? 11 : 7, ...style(colour, f) }),
+      pointToLayer: (f, latlng) => name === "tracks" && window.ms
+        ? L.marker(latlng, { icon: unitIcon(f), title: f.properties.callsign || f.id, keyboard: true })
+        : L.circleMarker(latlng, { radius: name === "alerts" ? 11 : 7, ...style(colour, f) }),
       onEachFeature: (f, layer) => {
-        layer.on("click", () => showDetails(name, f));
+        layer.on("click", () => { if (!mode) showDetails(name, f); });
         if (layer.getElement) layer.on("add", () => {
           const node = layer.getElement();
           if (node) { node.setAttribute("data-layer", name); node.setAttribute("data-id", String(f.id)); }
@@ -130,7 +151,7 @@
     showTime();
     status("Loading…");
     const jobs = [...boxes].filter((b) => b.dataset.collection).map(loadCollection);
-    jobs.push(loadAlerts());
+    jobs.push(loadAlerts(), outlined);
     await Promise.all(jobs);
     status("Picture as of " + el("as-of-text").textContent + ".");
     document.body.dataset.mapReady = "true";
@@ -162,7 +183,6 @@
   });
 
   // Place an incident / draw a zone.
-  let mode = null;
   let vertices = [];
   let sketch = null;
   let pin = null;

@@ -1,0 +1,165 @@
+"""TAK devices: a device uid (and optionally its callsign) mapped to the organization that
+fields it and, optionally, to the pledge (contingent) it belongs to.
+
+The gateway stores a registered device's positions under its organization with the device's
+marking (default `mission`), and checks them against the pledge's caveats. Positions of an
+unregistered device belong to the coordination centre, marked `owner`."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from sqlalchemy import ForeignKey, Integer, String, or_, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from cmcc.access.models import Organization
+from cmcc.access.service import org_by_code, resolve_marking
+from cmcc.core.db import Base
+from cmcc.core.errors import InvalidInput, NotFound
+from cmcc.core.records import Timestamped, marking_checks
+from cmcc.core.releasability import Marking
+from cmcc.forces.domain import Caveats
+from cmcc.forces.models import Pledge
+
+
+class CotDevice(Timestamped, Base):
+    __tablename__ = "cot_devices"
+    __table_args__ = marking_checks()
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(200), unique=True)
+    callsign: Mapped[str | None] = mapped_column(String(120), index=True, default=None)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    pledge_id: Mapped[int | None] = mapped_column(ForeignKey("pledges.id"), default=None)
+    # The marking of the device's tracks (and of the alerts and incidents it causes).
+    releasability: Mapped[str] = mapped_column(String(8), default="mission")
+    release_to: Mapped[str | None] = mapped_column(String(1000), default=None)
+
+    @property
+    def marking(self) -> Marking:
+        return Marking.from_stored(self.releasability, self.release_to)
+
+
+class DeviceOwner(NamedTuple):
+    org_id: int
+    org_code: str
+    pledge_id: int | None
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """What the bridge needs to know about a registered device."""
+
+    uid: str
+    callsign: str | None
+    org_id: int
+    org_code: str
+    pledge_id: int | None
+    pledge_ref: str | None
+    releasability: str
+    release_to: str | None
+    caveats: Caveats
+
+
+def register(
+    session: Session,
+    uid: str,
+    org_code: str,
+    *,
+    callsign: str | None = None,
+    pledge_ref: str | None = None,
+    releasability: str = "mission",
+) -> CotDevice:
+    """Map a device to an organization (and a pledge); registering a known uid again updates
+    its mapping."""
+    uid = uid.strip()
+    if not uid or len(uid) > 200:
+        raise InvalidInput.field("uid", "give the device uid (1-200 characters)")
+    org = org_by_code(session, org_code)
+    pledge_id = None
+    if pledge_ref is not None:
+        pledge_id = session.scalar(select(Pledge.id).where(Pledge.ref == pledge_ref))
+        if pledge_id is None:
+            raise NotFound(f"pledge {pledge_ref!r} not found")
+    marking = resolve_marking(session, releasability)
+    device = session.scalars(select(CotDevice).where(CotDevice.uid == uid)).one_or_none()
+    if device is None:
+        device = CotDevice(uid=uid, org_id=org.id)
+        session.add(device)
+    device.org_id = org.id
+    device.callsign = callsign or None
+    device.pledge_id = pledge_id
+    device.releasability = marking.kind.value
+    device.release_to = marking.stored_list
+    session.flush()
+    return device
+
+
+def unregister(session: Session, uid: str) -> bool:
+    device = session.scalars(select(CotDevice).where(CotDevice.uid == uid)).one_or_none()
+    if device is None:
+        return False
+    session.delete(device)
+    session.flush()
+    return True
+
+
+def list_devices(session: Session) -> list[tuple[CotDevice, str, str | None]]:
+    """Every device with its organization code and pledge ref, by uid."""
+    stmt = (
+        select(CotDevice, Organization.code, Pledge.ref)
+        .join(Organization, Organization.id == CotDevice.org_id)
+        .outerjoin(Pledge, Pledge.id == CotDevice.pledge_id)
+        .order_by(CotDevice.uid)
+    )
+    return [(d, code, ref) for d, code, ref in session.execute(stmt)]
+
+
+def resolve(
+    session: Session, uid: str | None = None, callsign: str | None = None
+) -> DeviceOwner | None:
+    """The owner of a device by uid, else by callsign; None for an unregistered device."""
+    found = resolve_many(session, [uid] if uid else [], [callsign] if callsign else [])
+    info = found.get(uid) if uid else None
+    if info is None and callsign:
+        info = next((d for d in found.values() if d.callsign == callsign), None)
+    return None if info is None else DeviceOwner(info.org_id, info.org_code, info.pledge_id)
+
+
+def resolve_many(
+    session: Session, uids: Collection[str], callsigns: Collection[str] = ()
+) -> dict[str, DeviceInfo]:
+    """Registered devices among these uids or callsigns, in one query, keyed by device uid and
+    also by `callsign:<callsign>` for those found by callsign."""
+    if not uids and not callsigns:
+        return {}
+    clauses: list[Any] = []
+    if uids:
+        clauses.append(CotDevice.uid.in_(set(uids)))
+    if callsigns:
+        clauses.append(CotDevice.callsign.in_(set(callsigns)))
+    stmt = (
+        select(CotDevice, Organization.code, Pledge.ref, Pledge.caveats)
+        .join(Organization, Organization.id == CotDevice.org_id)
+        .outerjoin(Pledge, Pledge.id == CotDevice.pledge_id)
+        .where(or_(*clauses))
+    )
+    out: dict[str, DeviceInfo] = {}
+    for device, code, ref, caveats in session.execute(stmt):
+        info = DeviceInfo(
+            device.uid,
+            device.callsign,
+            device.org_id,
+            code,
+            device.pledge_id,
+            ref,
+            device.releasability,
+            device.release_to,
+            Caveats.from_dict(caveats),
+        )
+        out[device.uid] = info
+        if device.callsign:
+            out[f"callsign:{device.callsign}"] = info
+    return out

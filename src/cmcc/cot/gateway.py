@@ -1,0 +1,148 @@
+"""The gateway's platform side (`Sink` of cmcc.cot.server), and its start with `cmcc serve`.
+
+Devices are identified by uid or callsign (`cmcc.cot.devices`); positions and spot markers go
+to `cmcc.cot.bridge` in batches; what a client receives from the platform is built by
+`cmcc.cot.outbound` for the client's organization, through the release policy. Changes to
+zones, hazards and incidents are picked up every few seconds from their `updated_at`, so the
+gateway needs no hook in those modules and works with several server instances."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+
+from cmcc.access.domain import Principal
+from cmcc.access.models import Organization
+from cmcc.bootstrap import Platform
+from cmcc.core.releasability import Viewer
+from cmcc.cot import devices, outbound
+from cmcc.cot.bridge import Bridge
+from cmcc.cot.event import CotEvent
+from cmcc.cot.server import CotServer, Limits, Peer
+from cmcc.hazards.models import HazardArea
+from cmcc.incidents.models import Incident
+from cmcc.zones.models import Zone
+
+log = logging.getLogger("cmcc.cot")
+WATCHED: dict[str, Any] = {"zone": Zone, "hazard": HazardArea, "incident": Incident}
+WATCH_SECONDS = 3.0
+
+
+class PlatformSink:
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        self.bridge = Bridge(platform)
+        self._viewers: dict[str | None, Viewer] = {None: Viewer.public()}
+
+    def _viewer(self, org_code: str | None) -> Viewer:
+        if org_code not in self._viewers:
+            with self.platform.unit_of_work(Principal.anonymous()) as session:
+                org = session.scalars(
+                    select(Organization).where(Organization.code == org_code)
+                ).first()
+            self._viewers[org_code] = (
+                Viewer(org.id, org.code, org.is_member) if org else Viewer.public()
+            )
+        return self._viewers[org_code]
+
+    def identify(self, uid: str, callsign: str | None) -> Peer:
+        with self.platform.unit_of_work(Principal.anonymous()) as session:
+            device = devices.resolve(session, uid, callsign)
+        if device is None:
+            return Peer(org_code=None, relays=False)
+        viewer = self._viewer(device.org_code)
+        return Peer(org_code=device.org_code, relays=viewer.is_member)
+
+    def ingest(self, events: Sequence[CotEvent]) -> int:
+        return self.bridge.ingest(events)
+
+    def picture(self, org_code: str | None) -> list[CotEvent]:
+        with self.platform.unit_of_work(Principal.anonymous()) as session:
+            return outbound.picture(session, self._viewer(org_code))
+
+    def record(self, org_code: str | None, kind: str, record_id: int) -> list[CotEvent]:
+        with self.platform.unit_of_work(Principal.anonymous()) as session:
+            return outbound.for_record(session, self._viewer(org_code), kind, record_id)
+
+    def changed_since(self, moment: dt.datetime) -> tuple[dt.datetime, list[tuple[str, int]]]:
+        """Records updated after `moment`, and the newest update time seen."""
+        changed: list[tuple[str, int]] = []
+        newest = moment
+        with self.platform.unit_of_work(Principal.anonymous()) as session:
+            for kind, model in WATCHED.items():
+                rows = session.execute(
+                    select(model.id, model.updated_at).where(model.updated_at > moment)
+                ).all()
+                for record_id, updated in rows:
+                    changed.append((kind, int(record_id)))
+                    aware = updated if updated.tzinfo else updated.replace(tzinfo=dt.UTC)
+                    newest = max(newest, aware)
+        return newest, changed
+
+    def newest_update(self) -> dt.datetime:
+        with self.platform.unit_of_work(Principal.anonymous()) as session:
+            times = [session.scalar(select(func.max(m.updated_at))) for m in WATCHED.values()]
+        aware = [t if t.tzinfo else t.replace(tzinfo=dt.UTC) for t in times if t is not None]
+        return max(aware, default=dt.datetime.now(dt.UTC))
+
+
+async def _watch(server: CotServer, sink: PlatformSink) -> None:
+    moment = await asyncio.to_thread(sink.newest_update)
+    while True:
+        await asyncio.sleep(WATCH_SECONDS)
+        try:
+            moment, changed = await asyncio.to_thread(sink.changed_since, moment)
+            for kind, record_id in changed:
+                await server.platform_changed(kind, record_id)
+        except Exception:
+            log.exception("cot: the platform's changes were not sent")
+
+
+class Gateway:
+    def __init__(self, server: CotServer, watcher: asyncio.Task[None]) -> None:
+        self.server = server
+        self.watcher = watcher
+
+    async def stop(self) -> None:
+        self.watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.watcher
+        await self.server.stop()
+
+
+async def start(platform: Platform, host: str) -> Gateway | None:
+    """Start the TAK gateway on the configured ports; None when every port is 0 or taken
+    (the API keeps running; the log says why)."""
+    s = platform.settings
+    if not (s.cot_tcp_port or s.cot_tak_port or s.cot_udp_port):
+        return None
+    sink = PlatformSink(platform)
+    limits = Limits(
+        max_clients=s.cot_max_clients,
+        max_event_bytes=s.cot_max_event_bytes,
+        client_buffer_bytes=s.cot_client_buffer_bytes,
+        idle_seconds=s.cot_idle_seconds,
+        relay_open=s.cot_relay == "open",
+    )
+    server = CotServer(sink, limits)
+    try:
+        tcp = [port for port in (s.cot_tcp_port, s.cot_tak_port) if port]
+        await server.start(host, tcp, s.cot_udp_port or None)
+    except OSError as exc:
+        log.error("TAK gateway not started: %s", exc)
+        await server.stop()
+        return None
+    log.info(
+        "TAK gateway on %s: TCP %s, UDP %s, relay %s",
+        host,
+        ", ".join(str(p) for p in server.ports),
+        s.cot_udp_port or "off",
+        s.cot_relay,
+    )
+    return Gateway(server, asyncio.create_task(_watch(server, sink)))
