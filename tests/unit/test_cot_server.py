@@ -14,7 +14,11 @@ from cmcc.cot.framing import ProtoStreamSplitter, XmlStreamSplitter, frame_proto
 from cmcc.cot.server import CotServer, Limits
 from tests.asyncrun import run as run_async
 
-NOW = dt.datetime.now(dt.UTC)
+
+def _now() -> dt.datetime:
+    """Now, when the event is made: a time taken at import would be stale by the time a long
+    test run reaches these tests."""
+    return dt.datetime.now(dt.UTC)
 
 
 def position(uid: str, *, stale: int = 120, callsign: str | None = None, dest: str = "") -> bytes:
@@ -22,7 +26,7 @@ def position(uid: str, *, stale: int = 120, callsign: str | None = None, dest: s
     if dest:
         detail += f'<marti><dest callsign="{dest}"/></marti>'
     ev = codec.make_event(
-        uid, "a-f-G-U-C", 31.5, 34.45, now=NOW, stale_seconds=stale, detail_children=detail
+        uid, "a-f-G-U-C", 31.5, 34.45, now=_now(), stale_seconds=stale, detail_children=detail
     )
     return ev.raw
 
@@ -89,7 +93,7 @@ def test_relay_replay_stale_and_delete() -> None:
             "t-x-d-d",
             0.0,
             0.0,
-            now=NOW,
+            now=_now(),
             stale_seconds=60,
             detail_children='<link uid="unit-1" relation="p-p" type="a-f-G-U-C"/>',
         )
@@ -112,7 +116,7 @@ def test_directed_routing_and_ping() -> None:
         await alpha.send(position("a", callsign="ALPHA", dest="BRAVO"))
         assert [e.uid for e in await bravo.read_for()] == ["a"]
         assert await charlie.read_for() == []
-        ping = codec.make_event("ping-1", "t-x-c-t", 0.0, 0.0, now=NOW, stale_seconds=20)
+        ping = codec.make_event("ping-1", "t-x-c-t", 0.0, 0.0, now=_now(), stale_seconds=20)
         await alpha.send(ping.raw)
         assert [e.type for e in await alpha.read_for()] == ["t-x-c-t-r"]
         assert await bravo.read_for() == []
@@ -130,7 +134,7 @@ def test_protocol_negotiation_switches_to_protobuf() -> None:
             "t-x-takp-q",
             0.0,
             0.0,
-            now=NOW,
+            now=_now(),
             stale_seconds=60,
             detail_children='<TakControl><TakRequest version="1"/></TakControl>',
         )
