@@ -232,6 +232,8 @@ def test_make_event_round_trips_through_parse_xml() -> None:
     assert ev.raw == codec.to_xml(ev)
     assert b'time="2025-10-10T09:00:00.123Z"' in ev.raw
     assert '<link uid="x" relation="p-p"/>' in ev.detail_xml
+    assert ev.link_uids == ("x",)
+    assert codec.parse_proto(codec.to_proto(ev)).link_uids == ("x",)  # from xmlDetail
     assert codec.parse_xml(ev.raw) == ev
 
 

@@ -10,6 +10,7 @@ import datetime as dt
 import math
 import threading
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from lxml import etree
 from takproto.proto import TakMessage  # type: ignore[import-untyped]
@@ -153,14 +154,21 @@ def _text(value: str) -> str:
 # ---- XML --------------------------------------------------------------------------------
 
 
-def _detail_fields(
-    detail: etree._Element | None,
-) -> tuple[str | None, str | None, str | None, tuple[str, ...]]:
-    """callsign, group, remarks, dest callsigns of a <detail> element, in one pass."""
+class DetailFields(NamedTuple):
+    callsign: str | None = None
+    group: str | None = None
+    remarks: str | None = None
+    dests: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()  # <link uid=...>: what a t-x-d-d deletes, a drawing's parts
+
+
+def _detail_fields(detail: etree._Element | None) -> DetailFields:
+    """The fields the gateway routes by, from a <detail> element, in one pass."""
     callsign = group = remarks = None
     dests: list[str] = []
+    links: list[str] = []
     if detail is None:
-        return None, None, None, ()
+        return DetailFields()
     seen_contact = seen_group = False
     for el in detail:
         tag = el.tag
@@ -172,7 +180,9 @@ def _detail_fields(
             remarks = "".join(str(t) for t in el.itertext())
         elif tag == "marti":
             dests += [c for d in el if d.tag == "dest" and (c := d.get("callsign")) is not None]
-    return callsign, group, remarks, tuple(dests)
+        elif tag == "link" and (uid := el.get("uid")) is not None:
+            links.append(uid)
+    return DetailFields(callsign, group, remarks, tuple(dests), tuple(links))
 
 
 def parse_xml(data: bytes) -> CotEvent:
@@ -202,7 +212,7 @@ def parse_xml(data: bytes) -> CotEvent:
     lat = _number(point.get("lat"), "point: lat")
     lon = _number(point.get("lon"), "point: lon")
     _check_latlon(lat, lon, "point")
-    callsign, group, remarks, dests = _detail_fields(detail)
+    fields = _detail_fields(detail)
     extra = {k: v for k in ("access", "qos", "opex") if (v := root.get(k))}
     return CotEvent(
         uid=uid,
@@ -216,10 +226,11 @@ def parse_xml(data: bytes) -> CotEvent:
         hae=_number(point.get("hae"), "point: hae", UNKNOWN),
         ce=_number(point.get("ce"), "point: ce", UNKNOWN),
         le=_number(point.get("le"), "point: le", UNKNOWN),
-        callsign=callsign,
-        group=group,
-        remarks=remarks,
-        dest_callsigns=dests,
+        callsign=fields.callsign,
+        group=fields.group,
+        remarks=fields.remarks,
+        dest_callsigns=fields.dests,
+        link_uids=fields.links,
         detail_xml=(
             etree.tostring(detail, encoding="unicode", with_tail=False)
             if detail is not None
@@ -320,8 +331,8 @@ def parse_proto(payload: bytes) -> CotEvent:
         raise CotError("cotEvent: missing type")
     _check_latlon(c.lat, c.lon, "cotEvent")
     detail_xml = ""
-    callsign = group = remarks = None
-    dests: tuple[str, ...] = ()
+    callsign = group = None
+    fields = DetailFields()
     if c.HasField("detail"):
         d = c.detail
         typed = "".join(_typed_children(d))
@@ -331,7 +342,7 @@ def parse_proto(payload: bytes) -> CotEvent:
             group = d.group.name
         if d.xmlDetail:
             wrapped = f"<detail>{d.xmlDetail}</detail>".encode()
-            _, _, remarks, dests = _detail_fields(_safe_parse(wrapped, "xmlDetail"))
+            fields = _detail_fields(_safe_parse(wrapped, "xmlDetail"))
         detail_xml = f"<detail>{typed}{d.xmlDetail}</detail>"
     return CotEvent(
         uid=c.uid,
@@ -347,8 +358,9 @@ def parse_proto(payload: bytes) -> CotEvent:
         le=c.le if math.isfinite(c.le) else UNKNOWN,
         callsign=callsign,
         group=group,
-        remarks=remarks,
-        dest_callsigns=dests,
+        remarks=fields.remarks,
+        dest_callsigns=fields.dests,
+        link_uids=fields.links,
         detail_xml=detail_xml,
         raw=bytes(payload),
         encoding=Encoding.PROTO,

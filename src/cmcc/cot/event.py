@@ -34,6 +34,7 @@ class CotEvent:
     group: str | None = None  # __group name (team colour)
     remarks: str | None = None
     dest_callsigns: tuple[str, ...] = ()  # marti/dest callsign=...: directed routing
+    link_uids: tuple[str, ...] = ()  # <link uid=...>: the uid a t-x-d-d deletes
     detail_xml: str = ""  # the whole <detail>...</detail> element as received (XML text)
     raw: bytes = b""  # the event exactly as received, without framing
     encoding: Encoding = Encoding.XML

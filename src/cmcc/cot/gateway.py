@@ -21,6 +21,7 @@ from cmcc.access.domain import Principal
 from cmcc.access.models import Organization
 from cmcc.bootstrap import Platform
 from cmcc.core.releasability import Viewer
+from cmcc.core.timeparse import as_aware
 from cmcc.cot import devices, outbound
 from cmcc.cot.bridge import Bridge
 from cmcc.cot.event import CotEvent
@@ -81,14 +82,13 @@ class PlatformSink:
                 ).all()
                 for record_id, updated in rows:
                     changed.append((kind, int(record_id)))
-                    aware = updated if updated.tzinfo else updated.replace(tzinfo=dt.UTC)
-                    newest = max(newest, aware)
+                    newest = max(newest, as_aware(updated) or newest)
         return newest, changed
 
     def newest_update(self) -> dt.datetime:
         with self.platform.unit_of_work(Principal.anonymous()) as session:
             times = [session.scalar(select(func.max(m.updated_at))) for m in WATCHED.values()]
-        aware = [t if t.tzinfo else t.replace(tzinfo=dt.UTC) for t in times if t is not None]
+        aware = [moment for t in times if (moment := as_aware(t)) is not None]
         return max(aware, default=dt.datetime.now(dt.UTC))
 
 

@@ -93,19 +93,6 @@ class Client:
         return data
 
 
-def _target_of_delete(ev: CotEvent) -> str | None:
-    """`t-x-d-d` names the uid it deletes in <link uid=...>."""
-    marker = 'uid="'
-    at = ev.detail_xml.find("<link")
-    if at < 0:
-        return None
-    start = ev.detail_xml.find(marker, at)
-    if start < 0:
-        return None
-    start += len(marker)
-    return ev.detail_xml[start : ev.detail_xml.find('"', start)]
-
-
 class CotServer:
     def __init__(
         self,
@@ -282,8 +269,7 @@ class CotServer:
         if ev.stale_at(now):
             return  # stale on arrival: neither relayed nor kept
         if ev.is_delete:
-            target = _target_of_delete(ev)
-            if target:
+            for target in ev.link_uids:
                 self.latest.pop(target, None)
         elif not ev.dest_callsigns:
             self.latest[ev.uid] = (ev, origin.peer if origin is not None else None)
@@ -310,10 +296,7 @@ class CotServer:
         return bool(sender and sender.relays and receiver and receiver.relays)
 
     def _pong(self, client: Client, now: dt.datetime) -> bytes:
-        data = codec.pong(now)
-        if client.encoding is Encoding.PROTO:
-            return frame_proto(codec.to_proto(codec.parse_xml(data)))
-        return data
+        return client.frame(codec.parse_xml(codec.pong(now)), {})
 
     async def platform_changed(self, kind: str, record_id: int) -> None:
         """A zone, hazard or incident changed: send it to each connected client as its
