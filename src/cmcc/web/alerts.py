@@ -8,9 +8,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from cmcc.access.domain import Permission
+from cmcc.api.deps import SessionDep
 from cmcc.incidents import service
 from cmcc.incidents.models import Alert
-from cmcc.web.auth import PageSession, SignedIn
+from cmcc.web.auth import SignedIn
 from cmcc.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -20,7 +21,7 @@ SHOWN = 200
 @router.get("/alerts")
 def alerts_page(
     request: Request,
-    session: PageSession,
+    session: SessionDep,
     visitor: SignedIn,
     status: Literal["open", "acknowledged", "closed"] | None = "open",
 ) -> Response:

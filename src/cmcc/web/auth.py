@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from cmcc.access.domain import Principal
 from cmcc.access.service import authenticate
-from cmcc.api.deps import PlatformDep
+from cmcc.api.deps import PlatformDep, SessionDep
 from cmcc.api.session import SESSION_COOKIE, csrf_token
 from cmcc.core.errors import Unauthorized
 
@@ -41,16 +41,7 @@ def visitor_of(request: Request, session: Session, secret: str) -> Visitor | Non
     return Visitor(principal, csrf_token(token, secret))
 
 
-def page_session(request: Request, platform: PlatformDep):  # type: ignore[no-untyped-def]
-    """A read-only unit of work for rendering a page."""
-    with platform.unit_of_work(Principal.anonymous(), write=False) as session:
-        yield session
-
-
-PageSession = Annotated[Session, Depends(page_session)]
-
-
-def require_visitor(request: Request, session: PageSession, platform: PlatformDep) -> Visitor:
+def require_visitor(request: Request, session: SessionDep, platform: PlatformDep) -> Visitor:
     visitor = visitor_of(request, session, platform.settings.secret_key.get_secret_value())
     if visitor is None:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")

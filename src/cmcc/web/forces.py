@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from cmcc.api.deps import SessionDep
 from cmcc.core.pagination import paginate
 from cmcc.core.releasability import Viewer
 from cmcc.forces import reports, service
@@ -16,7 +17,7 @@ from cmcc.forces.domain import PIPELINE, ReadinessLevel, StateStatus
 from cmcc.forces.models import Pledge
 from cmcc.forces.schemas import PledgePublic
 from cmcc.web import charts
-from cmcc.web.auth import PageSession, SignedIn
+from cmcc.web.auth import SignedIn
 from cmcc.web.templating import label, render
 
 router = APIRouter(include_in_schema=False)
@@ -66,7 +67,7 @@ def visible_pledges(session: Session, viewer: Viewer) -> list[PledgePublic]:
 
 
 @router.get("/forces")
-def forces_page(request: Request, session: PageSession, visitor: SignedIn) -> Response:
+def forces_page(request: Request, session: SessionDep, visitor: SignedIn) -> Response:
     viewer = visitor.principal.viewer
     steps, out_of_pipeline = funnel(session, viewer)
     projection = reports.projection(session, viewer)

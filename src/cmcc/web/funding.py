@@ -9,10 +9,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from cmcc.api.deps import SessionDep
 from cmcc.funding import reports
 from cmcc.funding.reports import GroupBy, Row
 from cmcc.web import charts
-from cmcc.web.auth import PageSession, SignedIn
+from cmcc.web.auth import SignedIn
 from cmcc.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -58,7 +59,7 @@ def cumulative(rows: list[Row]) -> list[tuple[Row, dt.date, Decimal, Decimal]]:
 
 
 @router.get("/funding")
-def funding_page(request: Request, session: PageSession, visitor: SignedIn) -> Response:
+def funding_page(request: Request, session: SessionDep, visitor: SignedIn) -> Response:
     viewer = visitor.principal.viewer
     by_phase = reports.summary(session, viewer, GroupBy.PHASE)
     by_donor = reports.summary(session, viewer, GroupBy.DONOR)

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request, Response
 
 from cmcc.access.domain import Permission
-from cmcc.api.deps import PlatformDep
+from cmcc.api.deps import PlatformDep, SessionDep
 from cmcc.core.errors import InvalidInput, NotFound
 from cmcc.core.pagination import paginate
 from cmcc.incidents import readout, service
@@ -20,7 +20,7 @@ from cmcc.incidents.domain import NEXT, IncidentType, Reliability, VerificationS
 from cmcc.incidents.filters import IncidentFilters
 from cmcc.incidents.models import Incident
 from cmcc.incidents.schemas import EvidencePublic, IncidentPublic, VerificationPublic
-from cmcc.web.auth import PageSession, SignedIn
+from cmcc.web.auth import SignedIn
 from cmcc.web.templating import label, render
 
 router = APIRouter(include_in_schema=False)
@@ -71,7 +71,7 @@ def _filters(
 @router.get("/incidents")
 def incident_log(
     request: Request,
-    session: PageSession,
+    session: SessionDep,
     visitor: SignedIn,
     platform: PlatformDep,
     type: Text = None,
@@ -124,7 +124,7 @@ def incident_log(
 
 @router.get("/incidents/{incident_id}")
 def incident_detail(
-    request: Request, incident_id: int, session: PageSession, visitor: SignedIn
+    request: Request, incident_id: int, session: SessionDep, visitor: SignedIn
 ) -> Response:
     principal = visitor.principal
     try:

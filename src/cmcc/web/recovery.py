@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cmcc.access.domain import Permission, Principal, Role
-from cmcc.api.deps import PlatformDep
+from cmcc.api.deps import PlatformDep, SessionDep
 from cmcc.core.clock import utcnow
 from cmcc.core.errors import InvalidInput
 from cmcc.core.pagination import paginate
@@ -28,7 +28,7 @@ from cmcc.remains.models import SearchTask
 from cmcc.tips import rewards, triage
 from cmcc.tips.domain import RewardStatus, TipStatus
 from cmcc.tips.models import Reward, Tip
-from cmcc.web.auth import PageSession, SignedIn
+from cmcc.web.auth import SignedIn
 from cmcc.web.nav import RECOVERY_ROLES
 from cmcc.web.templating import label, render
 
@@ -71,7 +71,7 @@ def _task_counts(session: Session, principal: Principal, platform: Any) -> dict[
 @router.get("/recovery")
 def recovery_board(
     request: Request,
-    session: PageSession,
+    session: SessionDep,
     visitor: SignedIn,
     platform: PlatformDep,
     task_status: Annotated[str | None, Query(max_length=20)] = None,

@@ -13,7 +13,7 @@ from cmcc.access import service
 from cmcc.api.deps import PlatformDep, SessionDep
 from cmcc.api.session import CSRF_FIELD, SESSION_COOKIE, csrf_matches
 from cmcc.core.errors import Unauthorized
-from cmcc.web.auth import PageSession, visitor_of
+from cmcc.web.auth import visitor_of
 from cmcc.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -28,7 +28,7 @@ def _safe_next(path: str | None) -> str:
 
 
 @router.get("/")
-def index(request: Request, session: PageSession, platform: PlatformDep) -> Response:
+def index(request: Request, session: SessionDep, platform: PlatformDep) -> Response:
     visitor = visitor_of(request, session, platform.settings.secret_key.get_secret_value())
     return RedirectResponse("/map" if visitor else "/login", status_code=303)
 

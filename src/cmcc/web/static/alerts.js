@@ -23,13 +23,7 @@
     const status = cell(a.status);
     status.className = "status";
     const marking = document.createElement("td");
-    const badge = document.createElement("span");
-    const kind = (a.releasability || "unmarked").split(":")[0];
-    badge.className = "marking marking-" + kind;
-    badge.textContent = a.releasability && a.releasability.startsWith("rel:")
-      ? "REL TO " + a.releasability.slice(4).split(",").join(", ")
-      : (a.releasability || "unmarked").toUpperCase();
-    marking.append(badge);
+    marking.append(window.cmcc.markingBadge(a.releasability));
     row.append(incident, status, marking);
     if (table.dataset.manage === "true") row.append(cell("reload to act"));
     table.tBodies[0].prepend(row);

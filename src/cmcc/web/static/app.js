@@ -87,6 +87,16 @@
     });
   }
 
-  window.cmcc = { api, csrf };
+  // A releasability marking as the pages show it: PUBLIC, MISSION, OWNER, REL TO A, B.
+  function markingBadge(text) {
+    const badge = document.createElement("span");
+    badge.className = "marking marking-" + (text || "unmarked").split(":")[0];
+    if (!text) badge.textContent = "UNMARKED";
+    else if (text.startsWith("rel:")) badge.textContent = "REL TO " + text.slice(4).split(",").join(", ");
+    else badge.textContent = text.toUpperCase();
+    return badge;
+  }
+
+  window.cmcc = { api, csrf, markingBadge };
   if (csrf) watchAlerts();
 })();

@@ -48,11 +48,6 @@
   }
 
   const escape = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
-  function markingLabel(text) {
-    if (!text) return "UNMARKED";
-    if (text.startsWith("rel:")) return "REL TO " + text.slice(4).split(",").join(", ");
-    return text.toUpperCase();
-  }
   function showDetails(layerName, feature) {
     const p = feature.properties || {};
     const title = p.name || p.title || p.ref || (layerName + " " + feature.id);
@@ -60,11 +55,10 @@
       .filter(([k, v]) => v !== null && v !== "" && typeof v !== "object" && k !== "releasability")
       .slice(0, 14)
       .map(([k, v]) => "<dt>" + escape(k.replace(/_/g, " ")) + "</dt><dd>" + escape(v) + "</dd>").join("");
-    const kind = (p.releasability || "unmarked").split(":")[0];
     let link = "";
     if (layerName === "incidents" || layerName === "alerts") link = '<p><a href="/incidents/' + encodeURIComponent(feature.id) + '">Open the incident</a></p>';
-    el("details").innerHTML = '<p><span class="marking marking-' + escape(kind) + '">' + escape(markingLabel(p.releasability)) +
-      "</span></p><h3>" + escape(title) + '</h3><dl class="record">' + rows + "</dl>" + link;
+    el("details").innerHTML = "<p></p><h3>" + escape(title) + '</h3><dl class="record">' + rows + "</dl>" + link;
+    el("details").querySelector("p").append(window.cmcc.markingBadge(p.releasability));
     el("details").focus({ preventScroll: true });
   }
 
