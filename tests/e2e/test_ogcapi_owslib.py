@@ -4,7 +4,6 @@ tests (released by marking), on both backends."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -20,21 +19,16 @@ from cmcc.bootstrap import Platform
 from cmcc.interop.ogcapi.registry import register, unregister
 from tests.factories import caller
 from tests.integration.test_ogcapi import PUBLIC, RESTRICTED, SiteCollection, with_ogcapi
+from tests.serving import free_port
 
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
 def base_url(platform: Platform) -> Iterator[str]:
     sites = SiteCollection(PUBLIC + RESTRICTED)
     register(sites)
-    port = _free_port()
+    port = free_port()
     app = with_ogcapi(create_app(platform))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

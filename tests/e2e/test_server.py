@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -15,14 +14,9 @@ import httpx
 import pytest
 
 from cmcc.bootstrap import Platform
+from tests.serving import free_port
 
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -50,7 +44,7 @@ def server(platform: Platform, tmp_path: Path) -> Iterator[tuple[str, str, str]]
         r"staff\s+│\s+CMCC\s+│\s+staff_officer\s+│\s+(\S+)\s+│\s+(cmcc_\S+)", demo.stdout
     )
     assert match, demo.stdout
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "cmcc", "serve", "--port", str(port)],
         env=env,
