@@ -26,12 +26,9 @@ from cmcc.cot import devices, outbound
 from cmcc.cot.bridge import Bridge
 from cmcc.cot.event import CotEvent
 from cmcc.cot.server import CotServer, Limits, Peer
-from cmcc.hazards.models import HazardArea
-from cmcc.incidents.models import Incident
-from cmcc.zones.models import Zone
 
 log = logging.getLogger("cmcc.cot")
-WATCHED: dict[str, Any] = {"zone": Zone, "hazard": HazardArea, "incident": Incident}
+WATCHED: dict[str, Any] = {name: kind.model for name, kind in outbound.KINDS.items()}
 WATCH_SECONDS = 3.0
 
 

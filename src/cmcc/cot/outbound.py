@@ -13,10 +13,12 @@ uids: `cmcc-zone-<id>` (a MultiPolygon's further parts `cmcc-zone-<id>-<n>`),
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import or_
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from cmcc.access.policy import visible
@@ -77,14 +79,10 @@ def picture(session: Session, viewer: Viewer, *, now: dt.datetime | None = None)
     """Everything a client of this viewer is shown on joining."""
     now = now or utcnow()
     out: list[CotEvent] = []
-    for zone in session.scalars(visible(Zone, viewer, *_zone_current(now)).order_by(Zone.id)):
-        out.extend(zone_events(zone, now))
-    hazards = visible(HazardArea, viewer, HazardArea.status == HazardStatus.OPEN.value)
-    for hazard in session.scalars(hazards.order_by(HazardArea.id)):
-        out.extend(hazard_events(hazard, now))
-    incidents = visible(Incident, viewer, Incident.status == VerificationStatus.VERIFIED.value)
-    for incident in session.scalars(incidents.order_by(Incident.id)):
-        out.extend(incident_events(incident, now))
+    for kind in KINDS.values():
+        stmt = visible(kind.model, viewer, *kind.in_picture(now)).order_by(kind.model.id)
+        for record in session.scalars(stmt):
+            out.extend(kind.events(record, now))
     return out
 
 
@@ -96,34 +94,15 @@ def for_record(
     hazard closed or handed over, incident no longer verified); nothing when the viewer may not
     read it (a client is told nothing about records it may not see)."""
     now = now or utcnow()
-    if kind == "zone":
-        zone = session.scalars(visible(Zone, viewer, Zone.id == record_id)).one_or_none()
-        if zone is None:
-            return []
-        shown = zone.valid_from <= now and (zone.valid_to is None or zone.valid_to > now)
-        events = zone_events(zone, now)
-        return events if shown else [delete_event(e.uid, now) for e in events]
-    if kind == "hazard":
-        hazard = session.scalars(
-            visible(HazardArea, viewer, HazardArea.id == record_id)
-        ).one_or_none()
-        if hazard is None:
-            return []
-        events = hazard_events(hazard, now)
-        if hazard.status == HazardStatus.OPEN.value:
-            return events
-        return [delete_event(e.uid, now) for e in events]
-    if kind == "incident":
-        incident = session.scalars(
-            visible(Incident, viewer, Incident.id == record_id)
-        ).one_or_none()
-        if incident is None:
-            return []
-        events = incident_events(incident, now)
-        if incident.status == VerificationStatus.VERIFIED.value:
-            return events
-        return [delete_event(e.uid, now) for e in events]
-    raise ValueError(f"unknown record kind {kind!r}; use zone, hazard or incident")
+    if kind not in KINDS:
+        raise ValueError(f"unknown record kind {kind!r}; use zone, hazard or incident")
+    model, in_picture, make = KINDS[kind]
+    record = session.scalars(visible(model, viewer, model.id == record_id)).one_or_none()
+    if record is None:
+        return []
+    events = make(record, now)
+    shown = session.scalar(select(model.id).where(model.id == record_id, *in_picture(now)))
+    return events if shown is not None else [delete_event(e.uid, now) for e in events]
 
 
 def _zone_current(now: dt.datetime) -> tuple[object, ...]:
@@ -266,3 +245,22 @@ def _safe(value: str) -> str:
     return (
         value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
     )
+
+
+class _Kind(NamedTuple):
+    model: Any
+    in_picture: Callable[[dt.datetime], tuple[Any, ...]]  # SQL conditions: shown at `now`
+    events: Callable[[Any, dt.datetime], list[CotEvent]]
+
+
+KINDS: dict[str, _Kind] = {
+    "zone": _Kind(Zone, _zone_current, zone_events),
+    "hazard": _Kind(
+        HazardArea, lambda _now: (HazardArea.status == HazardStatus.OPEN.value,), hazard_events
+    ),
+    "incident": _Kind(
+        Incident,
+        lambda _now: (Incident.status == VerificationStatus.VERIFIED.value,),
+        incident_events,
+    ),
+}
