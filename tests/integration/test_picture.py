@@ -407,11 +407,11 @@ def test_alert_stream_delivers_only_what_the_caller_may_see(platform: Platform) 
     import uvicorn
 
     from cmcc.api.app import create_app
-    from tests.e2e.test_server import _free_port
+    from tests.serving import free_port
 
     staff = caller(platform, "CMCC", Role.STAFF_OFFICER).headers
     gbr = caller(platform, "GBR", Role.LIAISON_OFFICER).headers
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning")
     )
