@@ -214,7 +214,8 @@ def test_caveat_alert_raised_once_on_entry(platform: Platform, client: TestClien
     [alert] = alerts()
     assert alert.zone_id == zone["id"] and alert.status == "open"
     assert "USA unit USA-1" in alert.message and pledge["ref"] in alert.message
-    assert alert.owner_code == "USA" and alert.releasability == "mission"
+    assert alert.owner_code == "USA" and alert.marking_text == "mission"
+    assert alert.track_id is not None and alert.pledge_id == pledge["id"]
     # Out and in again: a second entry.
     step(5, OUTSIDE)
     step(6, INSIDE)
@@ -336,9 +337,75 @@ def test_outbound_picture_respects_releasability(platform: Platform, client: Tes
         assert "Mortar round" in (marker.remarks or "")
         assert parse_xml(drawing.raw).uid == drawing.uid  # what goes on the wire parses back
 
-        assert outbound.for_record(s, usa, "zone", hidden["id"]) == []  # never told
+        # Not released to USA: deletes by uid only, which the server sends to a client only if
+        # it was shown that uid (test_a_narrowed_record_is_deleted_from_clients_that_had_it).
+        [told] = outbound.for_record(s, usa, "zone", hidden["id"])
+        assert told.type == "t-x-d-d" and told.link_uids == (f"cmcc-zone-{hidden['id']}",)
         [again] = outbound.for_record(s, gbr, "zone", hidden["id"])
         assert again.uid == f"cmcc-zone-{hidden['id']}"
         assert outbound.for_record(s, usa, "incident", draft["id"]) != []  # visible: delete
         [gone] = outbound.for_record(s, usa, "incident", draft["id"])
         assert gone.type == "t-x-d-d" and f'uid="cmcc-incident-{draft["id"]}"' in gone.detail_xml
+
+
+def test_a_narrowed_record_is_deleted_from_clients_that_had_it(
+    platform: Platform, client: TestClient
+) -> None:
+    """A zone shown to USA's device is narrowed to GBR: the device is sent a delete of it; a
+    client that was never shown it is told nothing (not even a delete)."""
+    import asyncio
+
+    from cmcc.cot.gateway import PlatformSink
+    from cmcc.cot.server import CotServer, Limits
+    from tests.asyncrun import run as run_async
+    from tests.unit.test_cot_server import Conn
+
+    staff = caller(platform, "CMCC", Role.STAFF_OFFICER).headers
+    for code in ("USA", "GBR", "TUR"):
+        org(platform, code)
+    register(platform, "usa-1", "USA")
+    register(platform, "tur-1", "TUR", releasability="owner")
+    zone = ok(
+        client.post(
+            "/api/v1/zones",
+            headers=staff,
+            json={
+                "name": "Sector North",
+                "kind": "isf_sector",
+                "geometry": GAZA,
+                "valid_from": "2026-01-01T00:00:00Z",
+                "releasability": "rel:USA",
+            },
+        )
+    )
+    uid = f"cmcc-zone-{zone['id']}"
+    now = dt.datetime.now(dt.UTC)
+
+    async def main() -> None:
+        server = CotServer(PlatformSink(platform), Limits())
+        await server.start("127.0.0.1", [0])
+        port = server.ports[0]
+        try:
+            usa = Conn(*await asyncio.open_connection("127.0.0.1", port))
+            tur = Conn(*await asyncio.open_connection("127.0.0.1", port))
+            for conn, who in ((usa, "usa-1"), (tur, "tur-1")):
+                ev = make_event(who, "a-f-G-U-C", *OUTSIDE, now=now, stale_seconds=60)
+                await conn.send(ev.raw)
+            assert uid in {e.uid for e in await usa.read_for(1.0)}
+            assert uid not in {e.uid for e in await tur.read_for(0.5)}
+            r = client.patch(
+                f"/api/v1/zones/{zone['id']}",
+                headers=staff,
+                json={"version": zone["version"], "releasability": "rel:GBR"},
+            )
+            assert r.status_code == 200, r.text
+            await server.platform_changed("zone", zone["id"])
+            [gone] = [e for e in await usa.read_for(1.0) if e.type == "t-x-d-d"]
+            assert gone.link_uids == (uid,)
+            assert await tur.read_for(0.5) == []  # never shown it: told nothing
+            await server.platform_changed("zone", zone["id"])  # again: nothing left to delete
+            assert await usa.read_for(0.5) == []
+        finally:
+            await server.stop()
+
+    run_async(main())

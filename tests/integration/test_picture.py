@@ -343,9 +343,11 @@ def test_incident_in_safe_zone_raises_alert(platform: Platform, client: TestClie
     )
     alerts = client.get("/api/v1/alerts", headers=staff).json()["data"]
     assert sorted(a["incident_id"] for a in alerts) == [inside["id"], hidden["id"]]
+    # In the users' words; the zone named, since only readers of the zone read the alert.
     assert (
-        "civilian safe zone" in alerts[0]["message"] and "Safe zone A" not in alerts[0]["message"]
+        alerts[0]["message"] == 'Ceasefire violation (fire) inside civilian safe zone "Safe zone A"'
     )
+    assert alerts[0]["releasability"] == "mission" and alerts[1]["releasability"] == "owner"
     gbr_sees = client.get("/api/v1/alerts", headers=gbr).json()["data"]
     assert [a["incident_id"] for a in gbr_sees] == [inside["id"]]
     first = alerts[0]

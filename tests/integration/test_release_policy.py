@@ -24,17 +24,18 @@ from sqlalchemy.orm import Session
 from cmcc.access.domain import OrgKind, Principal, Role
 from cmcc.access.models import Organization
 from cmcc.bootstrap import Platform
-from cmcc.core.records import Releasable
+from cmcc.core.records import Record
 from cmcc.core.releasability import Marking, Viewer, may_see
 from cmcc.forces import service as forces
 from cmcc.forces.models import Contribution, ForceTarget, Pledge, Requirement, State
 from cmcc.forces.schemas import ContributionCreate, PledgeCreate, RequirementCreate, TargetCreate
 from cmcc.geo.backend import backend_for
+from cmcc.geo.geofence import GeofenceEngine
 from cmcc.hazards import service as hazards
 from cmcc.hazards.models import HazardArea
 from cmcc.hazards.schemas import HazardCreate
 from cmcc.incidents import service as incidents
-from cmcc.incidents.models import Incident
+from cmcc.incidents.models import Alert, Incident
 from cmcc.incidents.schemas import IncidentCreate
 from cmcc.remains import service as remains
 from cmcc.remains.models import SearchTask
@@ -58,7 +59,7 @@ CODES = sorted(ORGS)
 @dataclass(frozen=True)
 class Resource:
     name: str
-    model: type[Releasable]
+    model: type[Record]
     list_path: str
     item_path: str | None  # with {key}
     key: Callable[[Any], str]
@@ -91,6 +92,7 @@ RESOURCES = [
             ("search-tasks", SearchTask),
         )
     ),
+    Resource("alerts", Alert, "/api/v1/alerts", "/api/v1/alerts/{key}", lambda r: str(r.id)),
 ]
 AOI = (34.2, 31.2, 34.6, 31.6)
 SQUARE = {
@@ -132,7 +134,9 @@ records = st.lists(
 _counter = iter(range(1, 10**9))
 
 
-def _create(session: Session, kind: str, owner: Organization, marking: str) -> None:
+def _create(
+    session: Session, kind: str, owner: Organization, marking: str, fence: GeofenceEngine
+) -> None:
     who = Principal.system_operator(owner.id, owner.code)
     n = next(_counter)
     if kind == "pledge":
@@ -191,10 +195,11 @@ def _create(session: Session, kind: str, owner: Organization, marking: str) -> N
                 name=f"zone {n}",
                 kind="civilian_safe_zone",
                 geometry=SQUARE,
+                valid_from=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
                 releasability=marking,
             ),
             aoi=AOI,
-            fence=None,
+            fence=fence,
         )
     elif kind == "incident":
         incidents.create_incident(
@@ -208,7 +213,7 @@ def _create(session: Session, kind: str, owner: Organization, marking: str) -> N
                 releasability=marking,
             ),
             aoi=AOI,
-            fence=None,
+            fence=fence,  # inside every zone: an alert per zone, derived from both
             bus=None,
         )
     elif kind == "hazard":
@@ -279,23 +284,64 @@ def callers(platform: Platform) -> dict[str | None, Caller | None]:
     return out
 
 
+@pytest.fixture
+def auditors(platform: Platform) -> dict[str, Caller]:
+    return {
+        code: caller(platform, code, Role.AUDITOR, kind=kind, member=member)
+        for code, (kind, member) in ORGS.items()
+    }
+
+
+REMARKABLE = (Zone, Incident, Pledge, HazardArea, SearchTask)
+
+
+def _truth(session: Session, res: Resource, viewer: Viewer) -> set[tuple[str, bool]]:
+    """Every record of the resource, and whether the reference rule lets the viewer see it. An
+    alert is seen by whoever may see every record it names (its incident and its zone)."""
+    rows = session.scalars(select(res.model))
+    if res.model is Alert:
+        out = set()
+        for a in rows:
+            sources = (session.get_one(Zone, a.zone_id), session.get_one(Incident, a.incident_id))
+            out.add((res.key(a), all(may_see(r.marking, r.owner_org_id, viewer) for r in sources)))
+        return out
+    return {(res.key(r), may_see(r.marking, r.owner_org_id, viewer)) for r in rows}
+
+
 @settings(
     max_examples=12,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(batch=records, viewer_code=st.sampled_from([None, *CODES]))
+@given(
+    batch=records,
+    remarks=st.lists(st.tuples(st.integers(0, 10**6), markings), max_size=4),
+    viewer_code=st.sampled_from([None, *CODES]),
+)
 def test_callers_see_exactly_what_the_policy_releases(
     platform: Platform,
     client: TestClient,
     callers: dict[str | None, Caller | None],
+    auditors: dict[str, Caller],
     batch: list[tuple[str, str, str]],
+    remarks: list[tuple[int, str]],
     viewer_code: str | None,
 ) -> None:
+    fence = platform.fence()
+    # Zones first, in a transaction of their own, so that the geofence knows them when the
+    # incidents (all inside them) are filed: each incident raises an alert per zone.
+    for first in (True, False):
+        with platform.unit_of_work(Principal.system_operator(), write=True) as s:
+            orgs = {o.code: o for o in s.scalars(select(Organization))}
+            for kind, owner, marking in batch:
+                if (kind == "zone") == first:
+                    _create(s, kind, orgs[owner], marking, fence)
+    # Then some records are re-marked: what is derived from them must follow.
     with platform.unit_of_work(Principal.system_operator(), write=True) as s:
-        orgs = {o.code: o for o in s.scalars(select(Organization))}
-        for kind, owner, marking in batch:
-            _create(s, kind, orgs[owner], marking)
+        pool = [r for model in REMARKABLE for r in s.scalars(select(model).order_by(model.id))]
+        for pick, marking in remarks:
+            if pool:
+                pool[pick % len(pool)].marking = Marking.parse(marking)
         touched_states = set(
             s.scalars(
                 select(State.iso3).where(
@@ -311,13 +357,7 @@ def test_callers_see_exactly_what_the_policy_releases(
         else Viewer.public()
     )
     with platform.unit_of_work(Principal.system_operator()) as s:
-        truth = {
-            res.name: {
-                (res.key(r), may_see(r.marking, r.owner_org_id, viewer))
-                for r in s.scalars(select(res.model))
-            }
-            for res in RESOURCES
-        }
+        truth = {res.name: _truth(s, res, viewer) for res in RESOURCES}
         req_units = {
             row.id: row.units for row in s.execute(select(Requirement.id, Requirement.units))
         }
@@ -335,6 +375,28 @@ def test_callers_see_exactly_what_the_policy_releases(
     assert sum(row["required_units"] for row in gaps["rows"]) == sum(
         req_units[int(k)] for k in visible_reqs
     )
+    # An auditor of the organization reads the entries about exactly the records it may see.
+    if viewer_code is not None:
+        _check_audit(client, auditors[viewer_code], truth)
+
+
+def _check_audit(
+    client: TestClient, auditor: Caller, truth: dict[str, set[tuple[str, bool]]]
+) -> None:
+    # (states are keyed by code in the API: their entries are checked elsewhere)
+    tables = {res.name: res.model.__tablename__ for res in RESOURCES if res.name != "states"}
+    seen: set[tuple[str, str]] = set()
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 500} | ({"cursor": cursor} if cursor else {})
+        page = client.get("/api/v1/audit", headers=auditor.headers, params=params).json()
+        seen |= {(e["entity"], e["record_id"]) for e in page["data"]}
+        if not (cursor := page["next_cursor"]):
+            break
+    for name, table in tables.items():
+        expected = {key for key, ok in truth[name] if ok}
+        got = {record_id for entity, record_id in seen if entity == table}
+        assert got == expected, (name, auditor.org)
 
 
 def test_hidden_and_missing_records_answer_alike(platform: Platform, client: TestClient) -> None:

@@ -13,6 +13,7 @@ from cmcc.core.records import Timestamped
 
 class Organization(Timestamped, Base):
     __tablename__ = "organizations"
+    __audit_everyone__ = True  # who reads the audit log sees organizations' entries
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)  # ISO alpha-3 for nations
@@ -26,6 +27,7 @@ class Organization(Timestamped, Base):
 
 class User(Timestamped, Base):
     __tablename__ = "users"
+    __audit_org__ = "org_id"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -39,6 +41,7 @@ class User(Timestamped, Base):
 
 class ApiToken(Base):
     __tablename__ = "api_tokens"
+    __audit_parent__ = "user_id"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)

@@ -1,27 +1,45 @@
 """The release policy as a SQL condition: the one place every read is filtered.
 
-Every query for a releasable record goes through `release_filter` (lists, gets, reports,
-exports, and every later adapter), so the database returns only what the caller may see.
-The rule is the same as `cmcc.core.releasability.may_see`, which the tests compare it with.
+Every query for a released record goes through `release_filter` (lists, gets, reports,
+exports, the audit log, and every later adapter), so the database returns only what the
+caller may see. For a record with a marking of its own (`Releasable`) the rule is the same as
+`cmcc.core.releasability.may_see`, which the tests compare it with. A derived record (`Derived`:
+an alert) has no marking: the caller must be able to see each of its sources, checked in the
+same query, so it follows their markings when they change (`may_see_all` is its reference).
 """
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, exists, false, literal, or_, select, true
+from sqlalchemy.orm import Session, aliased
 
 from cmcc.core.errors import NotFound
-from cmcc.core.records import Releasable
+from cmcc.core.records import Derived, Record
 from cmcc.core.releasability import MarkingKind, Viewer
 
-R = TypeVar("R", bound=Releasable)
+R = TypeVar("R", bound=Record)
 
 
-def release_filter(model: type[Releasable], viewer: Viewer) -> ColumnElement[bool]:
+def release_filter(model: Any, viewer: Viewer) -> ColumnElement[bool]:
+    """The SQL condition under which `viewer` may see a row of `model` (a mapped class that is
+    Releasable or Derived, or an alias of one)."""
     if viewer.sees_all:
         return true()
+    entity = _entity(model)
+    if issubclass(entity, Derived):
+        return _sources_filter(model, entity, viewer)
+    return _marking_filter(model, viewer)
+
+
+def _entity(model: Any) -> type[Record]:
+    """The mapped class of a class or of an alias of it."""
+    mapped = getattr(getattr(model, "_aliased_insp", None), "mapper", None)
+    return cast(type[Record], mapped.class_ if mapped is not None else model)
+
+
+def _marking_filter(model: Any, viewer: Viewer) -> ColumnElement[bool]:
     clauses: list[ColumnElement[bool]] = [model.releasability == MarkingKind.PUBLIC.value]
     if viewer.org_id is not None:
         clauses.append(model.owner_org_id == viewer.org_id)
@@ -35,6 +53,31 @@ def release_filter(model: type[Releasable], viewer: Viewer) -> ColumnElement[boo
                 )
             )
     return or_(*clauses) if clauses else false()
+
+
+def _sources_filter(model: Any, entity: type[Record], viewer: Viewer) -> ColumnElement[bool]:
+    """Each source the row names is visible: one EXISTS per source, on an alias of the source's
+    model, so the condition nests inside any query (also one that selects the source itself)."""
+    clauses: list[ColumnElement[bool]] = []
+    for name in cast(type[Derived], entity).__release_sources__:
+        column = getattr(model, name)
+        source = aliased(source_model(entity, name))
+        seen = exists(select(literal(1)).where(source.id == column, release_filter(source, viewer)))
+        nullable = entity.__table__.c[name].nullable  # type: ignore[attr-defined]
+        clauses.append(or_(column.is_(None), seen) if nullable else seen)
+    own = getattr(entity, "own_release_condition", None)
+    if own is not None:
+        clauses.append(own(model, viewer))
+    return and_(*clauses) if clauses else true()
+
+
+def source_model(entity: type[Record], column: str) -> type[Record]:
+    """The model a derived record's source column refers to (through its foreign key)."""
+    (fk,) = entity.__table__.c[column].foreign_keys  # type: ignore[attr-defined]
+    for mapper in entity.registry.mappers:  # type: ignore[attr-defined]
+        if mapper.local_table is fk.column.table:
+            return cast(type[Record], mapper.class_)
+    raise LookupError(f"no model for {fk.target_fullname}")
 
 
 def visible(model: type[R], viewer: Viewer, *where: Any) -> Select[R]:

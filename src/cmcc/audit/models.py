@@ -34,3 +34,6 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+NOT_AUDITED = frozenset({AuditEntry.__tablename__, AuditHead.__tablename__})

@@ -1,4 +1,5 @@
-"""REST routes of the audit log (auditors and admins)."""
+"""REST routes of the audit log (auditors and admins): the entries about records the reader may
+see (cmcc.audit.visibility), and the check of the whole chain."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def list_entries(
 ) -> Any:
     require(principal, Permission.READ_AUDIT)
     entries, next_cursor = service.list_entries(
-        session, entity=entity, record_id=record_id, cursor=cursor, limit=limit
+        session, principal.viewer, entity=entity, record_id=record_id, cursor=cursor, limit=limit
     )
     return {"data": entries, "next_cursor": next_cursor}
 

@@ -15,13 +15,14 @@ from sqlalchemy import insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from cmcc.audit.chain import canonical_json, entry_hash
-from cmcc.audit.models import GENESIS_HASH, AuditEntry, AuditHead
+from cmcc.audit.models import GENESIS_HASH, NOT_AUDITED, AuditEntry, AuditHead
+from cmcc.audit.visibility import entry_filter
 from cmcc.core.clock import utcnow
 from cmcc.core.pagination import decode_cursor, encode_cursor
+from cmcc.core.releasability import Viewer
 
 REDACTED = "<redacted>"
 SECRET_COLUMNS = frozenset({"password_hash", "token_hash"})
-NOT_AUDITED = frozenset({AuditEntry.__tablename__, AuditHead.__tablename__})
 
 
 def _row_changes(obj: Any, action: str) -> dict[str, Any]:
@@ -183,14 +184,22 @@ def verify(session: Session, batch: int = 5000) -> VerifyResult:
 
 def list_entries(
     session: Session,
+    viewer: Viewer,
     *,
     entity: str | None = None,
     record_id: str | None = None,
     cursor: str | None = None,
     limit: int = 50,
 ) -> tuple[list[AuditEntry], str | None]:
-    """Newest first; the cursor is the last sequence number seen."""
-    stmt = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit + 1)
+    """The entries the viewer may see (`cmcc.audit.visibility`), newest first; the cursor is
+    the last sequence number seen."""
+    dialect = session.get_bind().dialect.name
+    stmt = (
+        select(AuditEntry)
+        .where(entry_filter(viewer, dialect))
+        .order_by(AuditEntry.seq.desc())
+        .limit(limit + 1)
+    )
     if entity:
         stmt = stmt.where(AuditEntry.entity == entity)
     if record_id:

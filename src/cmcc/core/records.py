@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
@@ -31,22 +31,16 @@ def marking_checks() -> tuple[CheckConstraint, ...]:
     )
 
 
-class Releasable(Timestamped):
-    """Mixin for every record that is released by marking (see cmcc.core.releasability)."""
+class Record(Timestamped):
+    """What every released record has: an id, an owning organization, an optimistic version."""
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     owner_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
-    releasability: Mapped[str] = mapped_column(String(8), default="mission")
-    release_to: Mapped[str | None] = mapped_column(String(1000), default=None)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:
         return {"version_id_col": cls.version}
-
-    @declared_attr.directive
-    def __table_args__(cls) -> tuple[CheckConstraint, ...]:
-        return marking_checks()
 
     @declared_attr
     def owner(cls) -> Mapped[Organization]:
@@ -55,6 +49,18 @@ class Releasable(Timestamped):
     @property
     def owner_code(self) -> str:
         return self.owner.code
+
+
+class Releasable(Record):
+    """Mixin for every record that is released by its own marking (see
+    cmcc.core.releasability)."""
+
+    releasability: Mapped[str] = mapped_column(String(8), default="mission")
+    release_to: Mapped[str | None] = mapped_column(String(1000), default=None)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[CheckConstraint, ...]:
+        return marking_checks()
 
     @property
     def marking(self) -> Marking:
@@ -68,6 +74,18 @@ class Releasable(Timestamped):
     @property
     def marking_text(self) -> str:
         return str(self.marking)
+
+
+class Derived(Record):
+    """Mixin for a record made from other records (an alert from an incident and a zone): it
+    has no marking of its own. Whoever may see every one of its sources may see it, at the
+    moment of reading, so it follows its sources' markings when they change.
+
+    `__release_sources__` names its foreign-key columns to the source records (each to a
+    Releasable or Derived model); a NULL source is no condition. A model may add a condition
+    of its own with `own_release_condition` (see cmcc.access.policy)."""
+
+    __release_sources__: ClassVar[tuple[str, ...]] = ()
 
 
 def sql_in(column: str, values: type[StrEnum]) -> str:

@@ -37,6 +37,7 @@ from cmcc.geo.geofence import GeofenceEngine
 from cmcc.incidents.domain import IncidentType, VerificationStatus
 from cmcc.incidents.models import Alert, Incident
 from cmcc.incidents.service import raise_zone_alerts
+from cmcc.zones.domain import zone_title
 from cmcc.zones.models import Zone
 
 HOME_ORG = "CMCC"  # owner of the tracks and reports of unregistered devices
@@ -95,9 +96,9 @@ class Bridge:
                 {e.uid for e in (*positions, *spots)},
                 {e.callsign for e in (*positions, *spots) if e.callsign},
             )
-            stored = self._tracks(session, positions, known)
-            self._caveat_alerts(session, fence, positions, known)
-            stored += self._spot_reports(session, fence, spots, known)
+            track_ids = self._tracks(session, positions, known)
+            self._caveat_alerts(session, fence, positions, known, track_ids)
+            stored = len(track_ids) + self._spot_reports(session, fence, spots, known)
         return stored
 
     # -- tracks --------------------------------------------------------------------------------
@@ -112,7 +113,8 @@ class Bridge:
 
     def _tracks(
         self, session: Session, positions: list[CotEvent], known: dict[str, devices.DeviceInfo]
-    ) -> int:
+    ) -> list[int]:
+        """Store the positions; their track ids, in order."""
         assert self._home is not None
         home = self._home[0]
         rows = []
@@ -137,7 +139,7 @@ class Bridge:
                     course=course,
                 )
             )
-        return len(store_batch(session, rows))
+        return store_batch(session, rows)
 
     # -- caveats -------------------------------------------------------------------------------
 
@@ -147,8 +149,10 @@ class Bridge:
         fence: GeofenceEngine,
         positions: list[CotEvent],
         known: dict[str, devices.DeviceInfo],
+        track_ids: list[int],
     ) -> list[Alert]:
-        """Geofence the whole batch at once; alert on each entry into a forbidden zone."""
+        """Geofence the whole batch at once; alert on each entry into a forbidden zone, naming
+        the position (track) that entered it."""
         if not positions:
             return []
         infos = [self._device(known, ev) for ev in positions]
@@ -184,7 +188,7 @@ class Bridge:
             )
             before = changed.get(ev.uid, state.get(ev.uid, frozenset()))
             for zone_id in sorted(inside - before):
-                alerts.append(_alert(ev, info, zones[zone_id]))
+                alerts.append(_alert(ev, info, zones[zone_id], track_ids[idx]))
             if inside != before:
                 changed[ev.uid] = inside
         if alerts:
@@ -282,25 +286,25 @@ def _valid(zone: _ZoneRow, moment: dt.datetime) -> bool:
     return zone.valid_from <= moment and (zone.valid_to is None or moment < zone.valid_to)
 
 
-def _alert(ev: CotEvent, info: devices.DeviceInfo, zone: _ZoneRow) -> Alert:
-    """Released like the unit's tracks: whoever may see where the unit is may see the alert."""
+def _alert(ev: CotEvent, info: devices.DeviceInfo, zone: _ZoneRow, track_id: int) -> Alert:
+    """Released to whoever may see the position (its track), the pledge whose caveats forbid
+    the zone, and the zone (see `Alert`)."""
     unit = ev.callsign or ev.uid
     pledge = f" (pledge {info.pledge_ref})" if info.pledge_ref else ""
-    alert = Alert(
+    return Alert(
         kind=ALERT_KIND,
         zone_id=zone.id,
         incident_id=None,
+        track_id=track_id,
+        pledge_id=info.pledge_id,
         message=(
-            f"{info.org_code} unit {unit}{pledge} entered a {zone.kind.replace('_', ' ')} "
-            f"zone, which its caveats forbid, at {ev.time:%Y-%m-%d %H:%M:%S}Z "
+            f"{info.org_code} unit {unit}{pledge} entered {zone_title(zone.kind, zone.name)}, "
+            f"which its caveats forbid, at {ev.time:%Y-%m-%d %H:%M:%S}Z "
             f"({ev.lat:.5f}, {ev.lon:.5f})"
         ),
         raised_at=utcnow(),
         owner_org_id=info.org_id,
-        releasability=info.releasability,
-        release_to=info.release_to,
     )
-    return alert
 
 
 def _narrative(ev: CotEvent) -> str:

@@ -26,6 +26,7 @@ from cmcc.forces.models import Pledge
 
 class CotDevice(Timestamped, Base):
     __tablename__ = "cot_devices"
+    __audit_org__ = "org_id"
     __table_args__ = marking_checks()
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -90,16 +90,18 @@ def for_record(
     session: Session, viewer: Viewer, kind: str, record_id: int, *, now: dt.datetime | None = None
 ) -> list[CotEvent]:
     """The events of one changed record for this viewer: its drawing or marker while it is in
-    the picture; deletes when the viewer may read it but it has left the picture (zone closed,
-    hazard closed or handed over, incident no longer verified); nothing when the viewer may not
-    read it (a client is told nothing about records it may not see)."""
+    the picture; deletes when it has left the picture (zone closed, hazard closed or handed
+    over, incident no longer verified), and when the viewer may no longer read it (its marking
+    narrowed). Deletes name only uids: the server sends each one only to clients that were
+    shown that uid (`CotServer`), so a client never learns of a record it was not shown."""
     now = now or utcnow()
     if kind not in KINDS:
         raise ValueError(f"unknown record kind {kind!r}; use zone, hazard or incident")
     model, in_picture, make = KINDS[kind]
     record = session.scalars(visible(model, viewer, model.id == record_id)).one_or_none()
     if record is None:
-        return []
+        gone = session.get(model, record_id)
+        return [] if gone is None else [delete_event(e.uid, now) for e in make(gone, now)]
     events = make(record, now)
     shown = session.scalar(select(model.id).where(model.id == record_id, *in_picture(now)))
     return events if shown is not None else [delete_event(e.uid, now) for e in events]

@@ -75,6 +75,7 @@ class Client:
     queue: list[bytes] = field(default_factory=list)
     closed: bool = False
     sent: int = 0
+    shown: set[str] = field(default_factory=set)  # uids of the platform's records it was sent
 
     def offer(self, data: bytes) -> None:
         if self.closed:
@@ -83,6 +84,19 @@ class Client:
             self.server.dirty.append(self)
             self.server.schedule_writes()
         self.queue.append(data)
+
+    def show(self, ev: CotEvent, cache: dict[Encoding, bytes]) -> None:
+        """Offer an event of the platform's picture; a delete only when it names a uid this
+        client was shown (deletes of records it may no longer read must not tell a client
+        that never had them that they exist)."""
+        if ev.is_delete:
+            had = self.shown.intersection(ev.link_uids)
+            if not had:
+                return
+            self.shown.difference_update(had)
+        else:
+            self.shown.add(ev.uid)
+        self.offer(self.frame(ev, cache))
 
     def frame(self, ev: CotEvent, cache: dict[Encoding, bytes]) -> bytes:
         data = cache.get(self.encoding)
@@ -241,7 +255,7 @@ class CotServer:
                 client.offer(client.frame(ev, {}))
         if self.sink is not None:
             for ev in await asyncio.to_thread(self.sink.picture, org_code):
-                client.offer(client.frame(ev, {}))
+                client.show(ev, {})
 
     def _identify(self, client: Client, ev: CotEvent) -> None:
         client.uid, client.callsign = ev.uid, ev.callsign
@@ -300,7 +314,8 @@ class CotServer:
 
     async def platform_changed(self, kind: str, record_id: int) -> None:
         """A zone, hazard or incident changed: send it to each connected client as its
-        organization may see it (the release policy runs once per organization)."""
+        organization may see it (the release policy runs once per organization), and a delete
+        to those that were shown it and may no longer see it."""
         if self.sink is None:
             return
         by_org: dict[str | None, list[Client]] = {}
@@ -311,7 +326,7 @@ class CotServer:
             for ev in events:
                 cache: dict[Encoding, bytes] = {}
                 for client in clients:
-                    client.offer(client.frame(ev, cache))
+                    client.show(ev, cache)
 
     # -- housekeeping ------------------------------------------------------------------------
     async def _sweep(self) -> None:

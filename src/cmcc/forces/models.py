@@ -30,6 +30,7 @@ class State(Releasable, Base):
 
 class StateTransition(Timestamped, Base):
     __tablename__ = "state_transitions"
+    __audit_parent__ = "state_id"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     state_id: Mapped[int] = mapped_column(ForeignKey("states.id"), index=True)
@@ -101,6 +102,7 @@ class ReadinessVisit(Timestamped, Base):
     """The PCRS step (registration, AAV, SUR alignment, verification visit) that set a level."""
 
     __tablename__ = "readiness_visits"
+    __audit_parent__ = "pledge_id"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id"), index=True)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, Select, func, select, text, type_coerce, update
+from sqlalchemy import BigInteger, Select, Table, func, select, text, type_coerce, update
 from sqlalchemy.orm import Session, aliased
 
 from cmcc.access.domain import Principal
@@ -136,7 +136,14 @@ def current_version(session: Session, lineage_id: int) -> Flow:
 def refresh_converted(session: Session, *lineages: int | None) -> None:
     """Set each lineage's current version's `converted_usd` to the USD (cents) of the current
     flows converting it, whoever may see them: one UPDATE per lineage, after every write that
-    can change it (a converting flow created, revised, moved; the lineage itself revised)."""
+    can change it (a converting flow created, revised, moved; the lineage itself revised).
+
+    The total is kept for the reports, never shown with the flow: the UPDATE goes to the table
+    (not through the ORM) and leaves the flow's `version` and `updated_at` as they were, so a
+    converting flow the flow's reader may not see changes nothing that reader sees, and makes
+    no version conflict on its next write. It is not audited on its own: it is derived from
+    audited flows, and recomputed from them on every write."""
+    table = cast(Table, Flow.__table__)
     other = aliased(Flow)
     for lineage in dict.fromkeys(x for x in lineages if x is not None):
         cents = (
@@ -145,11 +152,16 @@ def refresh_converted(session: Session, *lineages: int | None) -> None:
             .scalar_subquery()
         )
         session.execute(
-            update(Flow)
-            .where(Flow.lineage_id == lineage, Flow.is_current.is_(True))
-            .values(converted_usd=type_coerce(cents, BigInteger))
-            .execution_options(synchronize_session="fetch")
+            update(table)
+            .where(table.c.lineage_id == lineage, table.c.is_current.is_(True))
+            .values(
+                converted_usd=type_coerce(cents, BigInteger),
+                updated_at=table.c.updated_at,  # not a change of the flow (no onupdate)
+            )
         )
+        for obj in session.identity_map.values():
+            if isinstance(obj, Flow) and obj.lineage_id == lineage:
+                session.expire(obj, ["converted_usd"])
 
 
 def paid_against(session: Session, commitment_lineage: int, besides: int | None) -> Decimal:

@@ -59,6 +59,7 @@ class HazardStatusChange(Timestamped, Base):
     """Who changed a hazard's status, when, and why."""
 
     __tablename__ = "hazard_status_changes"
+    __audit_parent__ = "hazard_id"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     hazard_id: Mapped[int] = mapped_column(ForeignKey("hazard_areas.id"), index=True)

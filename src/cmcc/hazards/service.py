@@ -27,7 +27,7 @@ from cmcc.hazards.models import HazardArea, HazardStatusChange, LandReleaseActiv
 from cmcc.hazards.schemas import HazardCreate, HazardUpdate, StatusChangeCreate
 from cmcc.zones.domain import ZoneKind
 from cmcc.zones.schemas import ZoneCreate
-from cmcc.zones.service import create_derived_zone
+from cmcc.zones.service import create_derived_zone, follow_marking
 
 if TYPE_CHECKING:
     from cmcc.zones.models import Zone
@@ -115,6 +115,7 @@ def update_hazard(
     changes = {k: v for k, v in changes.items() if v is not None}
     if data.releasability is not None:
         hazard.marking = resolve_marking(session, data.releasability)
+        follow_marking(session, derived_source(hazard), hazard.marking)
     if data.geometry is not None:
         if hazard.status == HazardStatus.HANDED_OVER.value:
             raise TransitionRefused("a handed-over hazard area cannot be redrawn")
@@ -165,8 +166,19 @@ def _feed_cleared_area(
         outside_aoi=True,
     )
     return create_derived_zone(
-        session, hazard.owner_org_id, data, aoi=aoi, fence=fence, field="hazard.geometry"
+        session,
+        hazard.owner_org_id,
+        data,
+        aoi=aoi,
+        fence=fence,
+        field="hazard.geometry",
+        derived_from=derived_source(hazard),
     )
+
+
+def derived_source(hazard: HazardArea) -> str:
+    """How the zones derived from a hazard name it."""
+    return f"{HazardArea.__tablename__}:{hazard.id}"
 
 
 def change_status(

@@ -30,6 +30,38 @@ class IncidentType(StrEnum):
     OTHER = "other"
 
 
+# How each type reads in the users' words (pages, alerts, exports for people).
+TYPE_LABELS: dict[IncidentType, str] = {
+    IncidentType.CEASEFIRE_VIOLATION_FIRE: "Ceasefire violation (fire)",
+    IncidentType.CEASEFIRE_VIOLATION_INCURSION: "Ceasefire violation (incursion)",
+    IncidentType.CEASEFIRE_VIOLATION_AIRSTRIKE: "Ceasefire violation (airstrike)",
+    IncidentType.CEASEFIRE_VIOLATION_ROCKET: "Ceasefire violation (rocket)",
+    IncidentType.VIOLENCE_AGAINST_CIVILIANS: "Violence against civilians",
+    IncidentType.EXPLOSIVE_ORDNANCE_FOUND: "Explosive ordnance found",
+    IncidentType.EXPLOSIVE_ORDNANCE_DETONATION: "Explosive ordnance detonation",
+    IncidentType.DEMONSTRATION: "Demonstration",
+    IncidentType.UNREST: "Unrest",
+    IncidentType.AID_OBSTRUCTION: "Aid obstruction",
+    IncidentType.AID_LOOTING: "Aid looting",
+    IncidentType.CONTROL_LINE_CROSSING: "Movement across the control line",
+    IncidentType.CROSSING_STATUS_CHANGE: "Crossing status change",
+    IncidentType.HUMANITARIAN_ACCESS_INCIDENT: "Humanitarian access incident",
+    IncidentType.OTHER: "Other incident",
+}
+
+
+def type_label(value: str) -> str:
+    try:
+        return TYPE_LABELS[IncidentType(value)]
+    except ValueError:
+        return value.replace("_", " ").capitalize()
+
+
+def alert_message(incident_type: str, zone_title: str) -> str:
+    """`Ceasefire violation (fire) inside civilian safe zone "Al-Mawasi"`."""
+    return f"{type_label(incident_type)} inside {zone_title}"
+
+
 # ACLED event type / sub-event type for each (ACLED codebook terms).
 ACLED: dict[IncidentType, tuple[str, str]] = {
     IncidentType.CEASEFIRE_VIOLATION_FIRE: ("Battles", "Armed clash"),

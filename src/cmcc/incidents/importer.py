@@ -47,7 +47,7 @@ from cmcc.core.timeparse import parse_instant
 from cmcc.core.uow import after_commit
 from cmcc.geo.geofence import GeofenceEngine
 from cmcc.geo.geometry import BBox, parse_geometry
-from cmcc.incidents.domain import IncidentType, Reliability
+from cmcc.incidents.domain import IncidentType, Reliability, alert_message
 from cmcc.incidents.exporter import COLUMNS
 from cmcc.incidents.models import Alert, Incident
 from cmcc.incidents.schemas import IncidentCreate
@@ -813,25 +813,22 @@ def _raise_alerts(
     options: ImportOptions,
     bus: Any,
 ) -> int:
-    """Alerts as `service.raise_zone_alerts` makes them (kind of zone, never its name; the
-    incident's owner and marking), inserted in one statement."""
+    """Alerts as `service.raise_zone_alerts` makes them (released to whoever may see both
+    the incident and the zone), inserted in one statement."""
     hit_rows, hit_zones = fence_hits(session, fence, rows)
     if not hit_rows:
         return 0
-    kinds = zones.zone_kinds(session, set(hit_zones))
+    titles = zones.zone_titles(session, set(hit_zones))
     now = utcnow()
-    m = options.marking
     values = [
         {
             "kind": "incident_in_zone",
             "zone_id": zone_id,
             "incident_id": ids[i],
-            "message": f"{rows.types[i]} inside a {kinds.get(zone_id, 'zone').replace('_', ' ')}",
+            "message": alert_message(rows.types[i], titles.get(zone_id, "a protected zone")),
             "status": "open",
             "raised_at": now,
             "owner_org_id": options.owner_org_id,
-            "releasability": m.kind.value,
-            "release_to": m.stored_list,
             "version": 1,
             "created_at": now,
             "updated_at": now,

@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    ColumnElement,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    column,
+    func,
+    or_,
+    select,
+    table,
+)
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from cmcc.core.db import Base, UTCDateTime
-from cmcc.core.records import Releasable, Timestamped
+from cmcc.core.records import Derived, Releasable, Timestamped
+from cmcc.core.releasability import Marking, Viewer
 from cmcc.core.types import JSONDoc
 from cmcc.geo.columns import Spatial
 from cmcc.incidents.domain import ACLED, IncidentType
+
+# The TAK gateway's positions (cmcc.cot.tracks.Track), named here by table so that this module
+# does not import the gateway (which imports it).
+_TRACKS = table("tracks", column("id"), column("releasability"), column("release_to"))
 
 
 class Incident(Releasable, Spatial, Base):
@@ -46,6 +63,7 @@ class Incident(Releasable, Spatial, Base):
 
 class VerificationStep(Timestamped, Base):
     __tablename__ = "incident_verification"
+    __audit_parent__ = "incident_id"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
@@ -60,6 +78,7 @@ class Evidence(Timestamped, Base):
     """A report, photo, track or other item that supports or contradicts an incident."""
 
     __tablename__ = "incident_evidence"
+    __audit_parent__ = "incident_id"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
@@ -71,14 +90,36 @@ class Evidence(Timestamped, Base):
     added_by: Mapped[str] = mapped_column(String(120))
 
 
-class Alert(Releasable, Base):
-    """Something touched a protected zone: an incident, or (later) a unit position."""
+def _subject(name: str, incident_id: Any, track_id: Any) -> Any:
+    """A marking column of an alert's subject: its incident's, else its position's."""
+    return func.coalesce(
+        select(getattr(Incident, name))
+        .where(Incident.id == incident_id)
+        .correlate_except(Incident)
+        .scalar_subquery(),
+        select(_TRACKS.c[name]).where(_TRACKS.c.id == track_id).scalar_subquery(),
+    )
+
+
+class Alert(Derived, Base):
+    """Something touched a protected zone: an incident inside it, or a unit's position where
+    its pledge's caveats forbid it.
+
+    An alert has no marking of its own: it is released to whoever may see every record it
+    names, at the moment of reading (its zone; its incident, or its unit's position and
+    pledge). So it follows their markings when they change, and nobody learns from an alert of
+    a zone, an incident or a position they may not see (docs/security.md)."""
 
     __tablename__ = "alerts"
+    __release_sources__ = ("zone_id", "incident_id", "track_id", "pledge_id")
 
     kind: Mapped[str] = mapped_column(String(40))
     zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id"), index=True)
-    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), default=None)
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.id"), index=True, default=None
+    )
+    track_id: Mapped[int | None] = mapped_column(ForeignKey("tracks.id"), default=None)
+    pledge_id: Mapped[int | None] = mapped_column(ForeignKey("pledges.id"), default=None)
     message: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     raised_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -86,3 +127,28 @@ class Alert(Releasable, Base):
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
     closed_by: Mapped[str | None] = mapped_column(String(120), default=None)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    # The marking shown with the alert: its subject's (the incident's, or the position's). Who
+    # may read the alert also depends on its zone and pledge (see the class).
+    subject_releasability: Mapped[str | None] = column_property(
+        _subject("releasability", incident_id, track_id)
+    )
+    subject_release_to: Mapped[str | None] = column_property(
+        _subject("release_to", incident_id, track_id)
+    )
+
+    @property
+    def marking_text(self) -> str:
+        if self.subject_releasability is None:
+            return "owner"  # no subject: its owner's only (own_release_condition)
+        return str(Marking.from_stored(self.subject_releasability, self.subject_release_to))
+
+    @classmethod
+    def own_release_condition(cls, model: Any, viewer: Viewer) -> ColumnElement[bool]:
+        """An alert that names no subject (raised before alerts named their unit's position)
+        is its owner's only."""
+        return or_(
+            model.incident_id.is_not(None),
+            model.track_id.is_not(None),
+            model.owner_org_id == viewer.org_id,
+        )

@@ -90,7 +90,8 @@ def raise_zone_alerts(
     bus: EventBus | None,
 ) -> list[Alert]:
     """An alert for each incident inside a civilian safe zone, a notified humanitarian site or
-    a restricted area valid when it occurred (areas are tested at a representative point)."""
+    a restricted area valid when it occurred (areas are tested at a representative point).
+    The alert is released to whoever may see both the incident and the zone (`Alert`)."""
     if fence is None or not incidents:
         return []
     points = shapely.point_on_surface([i.geometry for i in incidents])
@@ -102,19 +103,21 @@ def raise_zone_alerts(
     for moment, idxs in by_time.items():
         sel = np.asarray(idxs)
         pts, zone_ids = fence.check_many(xs[sel], ys[sel], at=moment, kinds=ALERTING_KINDS)
-        kinds = zones.zone_kinds(session, {int(z) for z in zone_ids})
+        titles = zones.zone_titles(session, {int(z) for z in zone_ids})
         for p, zone_id in zip(pts.tolist(), zone_ids.tolist(), strict=True):
             inc = incidents[int(sel[p])]
-            alert = Alert(
-                kind="incident_in_zone",
-                zone_id=int(zone_id),
-                incident_id=inc.id,
-                message=f"{inc.type} inside a {kinds.get(int(zone_id), 'zone').replace('_', ' ')}",
-                raised_at=utcnow(),
-                owner_org_id=inc.owner_org_id,
+            alerts.append(
+                Alert(
+                    kind="incident_in_zone",
+                    zone_id=int(zone_id),
+                    incident_id=inc.id,
+                    message=domain.alert_message(
+                        inc.type, titles.get(int(zone_id), "a protected zone")
+                    ),
+                    raised_at=utcnow(),
+                    owner_org_id=inc.owner_org_id,
+                )
             )
-            alert.marking = inc.marking  # whoever may see the incident may see its alert
-            alerts.append(alert)
     session.add_all(alerts)
     session.flush()
     if bus is not None and alerts:

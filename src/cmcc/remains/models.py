@@ -41,6 +41,7 @@ class SearchTaskStep(Timestamped, Base):
     """One status change of a search task: who, when, why."""
 
     __tablename__ = "search_task_steps"
+    __audit_parent__ = "task_id"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("search_tasks.id"), index=True)
@@ -118,6 +119,7 @@ class RecoveryPersonalData(Timestamped, Base):
     the recovery's owning organization; never exported, never in the audit log in clear."""
 
     __tablename__ = "recovery_personal_data"
+    __audit_parent__ = "recovery_id"
     __audit_redact__ = PERSONAL_COLUMNS
     __table_args__ = (CheckConstraint("age IS NULL OR (age >= 0 AND age <= 130)", name="age"),)
 

@@ -53,6 +53,7 @@ class TipPhoto(Timestamped, Base):
     """The photo of a tip, re-encoded without metadata (see cmcc.tips.photos)."""
 
     __tablename__ = "tip_photos"
+    __audit_parent__ = "tip_id"
     __audit_redact__ = frozenset({"data"})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -18,6 +18,35 @@ class ZoneKind(StrEnum):
     ADMINISTRATIVE_AREA = "administrative_area"  # governorates and the like
 
 
+# How each kind reads in the users' words.
+KIND_LABELS: dict[ZoneKind, str] = {
+    ZoneKind.GAZA_STRIP: "Gaza Strip",
+    ZoneKind.AREA_UNDER_IDF_CONTROL: "area under IDF control",
+    ZoneKind.ISF_SECTOR: "ISF sector",
+    ZoneKind.CIVILIAN_SAFE_ZONE: "civilian safe zone",
+    ZoneKind.CLEARED_AREA: "cleared area",
+    ZoneKind.HAZARD_AREA: "hazard area",
+    ZoneKind.CROSSING: "crossing",
+    ZoneKind.NOTIFIED_HUMANITARIAN_SITE: "notified humanitarian site",
+    ZoneKind.RESTRICTED_AREA: "restricted area",
+    ZoneKind.ADMINISTRATIVE_AREA: "administrative area",
+}
+
+
+def kind_label(value: str) -> str:
+    try:
+        return KIND_LABELS[ZoneKind(value)]
+    except ValueError:
+        return value.replace("_", " ")
+
+
+def zone_title(kind: str, name: str) -> str:
+    """How an alert names a zone: `civilian safe zone "Al-Mawasi"` (the kind alone when the
+    name says no more)."""
+    label = kind_label(kind)
+    return label if name.strip().lower() == label.lower() else f'{label} "{name}"'
+
+
 # An incident or position inside one of these raises an alert.
 ALERTING_KINDS = frozenset(
     {ZoneKind.CIVILIAN_SAFE_ZONE, ZoneKind.NOTIFIED_HUMANITARIAN_SITE, ZoneKind.RESTRICTED_AREA}

@@ -24,6 +24,9 @@ class Zone(Releasable, Spatial, Base):
     notional: Mapped[bool] = mapped_column(Boolean, default=False)
     description: Mapped[str] = mapped_column(Text, default="")
     source: Mapped[str] = mapped_column(Text, default="")
+    # A zone made from another module's record (`hazard_areas:<id>` for a cleared area): it
+    # carries that record's marking, and follows it when it changes.
+    derived_from: Mapped[str | None] = mapped_column(String(64), default=None)
 
     @property
     def lineage_id(self) -> int:

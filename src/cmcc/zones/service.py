@@ -17,10 +17,12 @@ from cmcc.access.service import resolve_marking
 from cmcc.core.clock import utcnow
 from cmcc.core.crud import apply_changes, check_version
 from cmcc.core.errors import Forbidden, InvalidInput
+from cmcc.core.releasability import Marking
 from cmcc.core.uow import after_commit
 from cmcc.geo.backend import SpatialBackend
 from cmcc.geo.geofence import FenceZone, GeofenceEngine
 from cmcc.geo.geometry import AREA_TYPES, BBox, parse_geometry
+from cmcc.zones import domain
 from cmcc.zones.domain import ALERTING_KINDS, ZoneKind
 from cmcc.zones.models import Zone
 from cmcc.zones.schemas import ZoneCreate, ZoneMove, ZoneUpdate
@@ -88,9 +90,11 @@ def create_derived_zone(
     aoi: BBox,
     fence: GeofenceEngine | None,
     field: str = "body.geometry",
+    derived_from: str | None = None,
 ) -> Zone:
-    """A zone that follows from another module's record (a cleared area from a hazard handed
-    over), owned by that record's organization. The calling service has checked its own
+    """A zone; with `derived_from` (`<table>:<id>`), one that follows from another module's
+    record (a cleared area from a hazard handed over), owned by that record's organization and
+    marked like it (`follow_marking` keeps it so). The calling service has checked its own
     permission (write_hazards); the audit log names the caller of that service."""
     valid_from = data.valid_from or utcnow()
     if data.valid_to is not None and data.valid_to <= valid_from:
@@ -104,6 +108,7 @@ def create_derived_zone(
         description=data.description,
         source=data.source,
         owner_org_id=owner_org_id,
+        derived_from=derived_from,
     )
     zone.geometry = _geometry(data, data.kind, aoi, field)
     zone.marking = resolve_marking(session, data.releasability)
@@ -111,6 +116,14 @@ def create_derived_zone(
     session.flush()
     _refresh(session, fence, zone)
     return zone
+
+
+def follow_marking(session: Session, source: str, marking: Marking) -> None:
+    """Give the zones derived from `source` (`<table>:<id>`), every version, its new marking."""
+    for zone in session.scalars(select(Zone).where(Zone.derived_from == source)):
+        if zone.marking != marking:
+            zone.marking = marking
+    session.flush()
 
 
 def get_zone(session: Session, principal: Principal, zone_id: int) -> Zone:
@@ -129,6 +142,12 @@ def update_zone(
     check_version(zone, data.version)
     changes = data.model_dump(exclude_unset=True, exclude={"version", "releasability"})
     if data.releasability is not None:
+        if zone.derived_from is not None:
+            raise InvalidInput.field(
+                "body.releasability",
+                f"this zone is derived from {zone.derived_from.replace(':', ' ')} and carries "
+                "its marking: change the marking of that record",
+            )
         zone.marking = resolve_marking(session, data.releasability)
     if changes.get("valid_to") is not None and changes["valid_to"] <= zone.valid_from:
         raise InvalidInput.field("body.valid_to", "must be after valid_from")
@@ -165,6 +184,7 @@ def move_zone(
         description=old.description,
         source=old.source,
         owner_org_id=old.owner_org_id,
+        derived_from=old.derived_from,
     )
     new.geometry = geom
     new.marking = old.marking
@@ -250,10 +270,10 @@ def feature(zone: Zone) -> dict[str, Any]:
     }
 
 
-def zone_kinds(session: Session, ids: set[int]) -> dict[int, str]:
-    """The kind of each zone. Alerts name the kind only, never the zone's name: an alert is
-    released like its incident, and a reader of the incident may not see the zone."""
+def zone_titles(session: Session, ids: set[int]) -> dict[int, str]:
+    """How an alert names each zone: its kind and name (`civilian safe zone "Al-Mawasi"`). An
+    alert is released only to readers who may also see its zone (cmcc.incidents.models.Alert)."""
     if not ids:
         return {}
-    rows = session.execute(select(Zone.id, Zone.kind).where(Zone.id.in_(ids)))
-    return {row.id: row.kind for row in rows}
+    rows = session.execute(select(Zone.id, Zone.kind, Zone.name).where(Zone.id.in_(ids)))
+    return {row.id: domain.zone_title(row.kind, row.name) for row in rows}

@@ -1,0 +1,446 @@
+"""What is derived from a record follows its marking: alerts (from an incident or a unit's
+position, a pledge and a zone), cleared areas derived from hazards, audit entries, and the
+funding totals maintained on a flow. Both backends.
+
+Each test names the defect of issue 12 it holds: the alert that outlived its incident's marking,
+the alert that revealed a zone, the audit log read around the release policy, and the hidden
+flow that changed a visible one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cmcc.access.domain import Principal, Role
+from cmcc.bootstrap import Platform
+from cmcc.cot import devices
+from cmcc.cot.bridge import Bridge
+from cmcc.cot.codec import make_event
+from cmcc.incidents.router import _visible_alert
+from tests.factories import Caller, caller, org, pledge_body
+
+T0 = dt.datetime(2026, 3, 1, 10, 0, tzinfo=dt.UTC)
+SQUARE = {
+    "type": "Polygon",
+    "coordinates": [
+        [[34.44, 31.50], [34.46, 31.50], [34.46, 31.52], [34.44, 31.52], [34.44, 31.50]]
+    ],
+}
+INSIDE = {"type": "Point", "coordinates": [34.45, 31.51]}
+
+
+def ok(r: Any, code: int = 201) -> dict[str, Any]:
+    assert r.status_code == code, r.text
+    return dict(r.json())
+
+
+def zone_body(kind: str = "civilian_safe_zone", **over: Any) -> dict[str, Any]:
+    body = {
+        "name": "Al-Mawasi",
+        "kind": kind,
+        "geometry": SQUARE,
+        "valid_from": "2026-01-01T00:00:00Z",
+    }
+    body.update(over)
+    return body
+
+
+def incident_body(**over: Any) -> dict[str, Any]:
+    body = {
+        "type": "ceasefire_violation_fire",
+        "occurred_at": "2026-03-01T10:00:00Z",
+        "geometry": INSIDE,
+        "severity": 3,
+    }
+    body.update(over)
+    return body
+
+
+def remark(
+    client: TestClient, who: Caller, path: str, record: dict[str, Any], marking: str
+) -> dict[str, Any]:
+    """PATCH a record's marking, with the version last read."""
+    body = {"version": record["version"], "releasability": marking}
+    return ok(client.patch(f"{path}/{record['id']}", headers=who.headers, json=body), 200)
+
+
+def alert_ids(client: TestClient, who: Caller) -> set[int]:
+    r = ok(client.get("/api/v1/alerts", headers=who.headers, params={"limit": 500}), 200)
+    assert r["count"] == len(r["data"])
+    return {a["id"] for a in r["data"]}
+
+
+def live(platform: Platform, who: Caller, alert_id: int) -> bool:
+    """Whether the live feed (server-sent events) would send this alert to the caller: the
+    feed renders each new alert through this function, per subscriber."""
+    with platform.unit_of_work(Principal.system_operator()) as s:
+        principal = _principal(s, who)
+    return _visible_alert(platform, principal, alert_id) is not None
+
+
+def _principal(session: Any, who: Caller) -> Principal:
+    from cmcc.access.service import authenticate
+
+    return authenticate(session, who.token, "test-secret-" + "x" * 32)
+
+
+def test_an_alert_follows_its_incidents_marking(platform: Platform, client: TestClient) -> None:
+    """Defect 1: narrowed from mission to owner, the incident takes its alert with it, from
+    the list, the record and the live feed; widened again, the alert is back."""
+    cmcc = caller(platform, "CMCC", Role.STAFF_OFFICER)
+    idn = caller(platform, "IDN", Role.LIAISON_OFFICER)
+    gbr = caller(platform, "GBR", Role.LIAISON_OFFICER)
+    ok(client.post("/api/v1/zones", headers=cmcc.headers, json=zone_body()))
+    inc = ok(client.post("/api/v1/incidents", headers=idn.headers, json=incident_body()))
+    [alert] = alert_ids(client, idn)
+    assert alert in alert_ids(client, gbr) and live(platform, gbr, alert)
+
+    narrowed = remark(client, idn, "/api/v1/incidents", inc, "owner")
+    assert alert_ids(client, gbr) == set() and alert_ids(client, cmcc) == set()
+    assert client.get(f"/api/v1/alerts/{alert}", headers=gbr.headers).status_code == 404
+    assert not live(platform, gbr, alert)
+    assert alert_ids(client, idn) == {alert} and live(platform, idn, alert)
+    assert ok(client.get(f"/api/v1/alerts/{alert}", headers=idn.headers), 200)["releasability"] == (
+        "owner"
+    )
+
+    remark(client, idn, "/api/v1/incidents", narrowed, "rel:GBR")
+    assert alert_ids(client, gbr) == {alert} and alert_ids(client, cmcc) == set()
+
+
+@pytest.mark.parametrize(
+    "kind", ["civilian_safe_zone", "notified_humanitarian_site", "restricted_area"]
+)
+def test_an_alert_is_read_only_by_who_may_see_its_zone(
+    platform: Platform, client: TestClient, kind: str
+) -> None:
+    """Defect 2: an incident of IDN inside a zone GBR keeps to itself: GBR, who sees both, is
+    alerted; IDN, who filed it but may not see the zone, learns nothing of the zone; nor does
+    the centre. Once GBR releases the zone, IDN reads the alert."""
+    gbr_staff = caller(platform, "GBR", Role.STAFF_OFFICER)
+    gbr = caller(platform, "GBR", Role.LIAISON_OFFICER)
+    idn = caller(platform, "IDN", Role.LIAISON_OFFICER)
+    cmcc = caller(platform, "CMCC", Role.STAFF_OFFICER)
+    z = ok(
+        client.post(
+            "/api/v1/zones", headers=gbr_staff.headers, json=zone_body(kind, releasability="owner")
+        )
+    )
+    ok(client.post("/api/v1/incidents", headers=idn.headers, json=incident_body()))
+    [alert] = alert_ids(client, gbr)
+    body = ok(client.get(f"/api/v1/alerts/{alert}", headers=gbr.headers), 200)
+    assert body["zone_id"] == z["id"] and "Al-Mawasi" in body["message"]
+    assert alert_ids(client, idn) == set() and alert_ids(client, cmcc) == set()
+    assert client.get(f"/api/v1/alerts/{alert}", headers=idn.headers).status_code == 404
+    assert not live(platform, idn, alert) and live(platform, gbr, alert)
+
+    remark(client, gbr_staff, "/api/v1/zones", z, "rel:IDN")
+    assert alert_ids(client, idn) == {alert} and alert_ids(client, cmcc) == set()
+
+
+def test_imported_incidents_alerts_follow_both_sources(
+    platform: Platform, client: TestClient
+) -> None:
+    """The import raises its alerts in bulk: the same rule holds for them."""
+    gbr_staff = caller(platform, "GBR", Role.STAFF_OFFICER)
+    idn = caller(platform, "IDN", Role.LIAISON_OFFICER)
+    ok(
+        client.post(
+            "/api/v1/zones", headers=gbr_staff.headers, json=zone_body(releasability="owner")
+        )
+    )
+    feature = {
+        "type": "Feature",
+        "geometry": INSIDE,
+        "properties": {k: v for k, v in incident_body().items() if k != "geometry"}
+        | {"external_ref": "imp-1"},
+    }
+    r = client.post(
+        "/api/v1/incidents/import",
+        headers=idn.headers | {"Content-Type": "application/geo+json"},
+        content=_geojson([feature]),
+    )
+    assert r.status_code in (200, 201), r.text
+    assert len(alert_ids(client, gbr_staff)) == 1 and alert_ids(client, idn) == set()
+
+
+def _geojson(features: list[dict[str, Any]]) -> bytes:
+    import orjson
+
+    return orjson.dumps({"type": "FeatureCollection", "features": features})
+
+
+def test_a_caveat_alert_is_read_only_by_who_may_see_position_pledge_and_zone(
+    platform: Platform, client: TestClient
+) -> None:
+    """A unit's position where its pledge's caveats forbid it: the alert names the position,
+    the pledge and the zone, and is read only by who may see all three."""
+    org(platform, "USA")
+    usa = caller(platform, "USA", Role.LIAISON_OFFICER)
+    gbr = caller(platform, "GBR", Role.LIAISON_OFFICER)
+    cmcc = caller(platform, "CMCC", Role.STAFF_OFFICER)
+    strip = ok(
+        client.post(
+            "/api/v1/zones", headers=cmcc.headers, json=zone_body("gaza_strip", name="Gaza Strip")
+        )
+    )
+    pledge = ok(
+        client.post(
+            "/api/v1/pledges",
+            headers=usa.headers,
+            json=pledge_body(
+                state="USA",
+                capability="logistics",
+                caveats={"forbidden_zone_kinds": ["gaza_strip"]},
+                releasability="owner",
+            ),
+        )
+    )
+    with platform.unit_of_work(Principal.system_operator(), write=True) as s:
+        devices.register(s, "usa-1", "USA", callsign="EAGLE 1", pledge_ref=pledge["ref"])
+    Bridge(platform).ingest(
+        [
+            make_event(
+                "usa-1", "a-f-G-U-C", 31.51, 34.45, now=T0, stale_seconds=60, callsign="EAGLE 1"
+            )
+        ]
+    )
+    [alert] = alert_ids(client, usa)
+    assert (
+        "EAGLE 1" in ok(client.get(f"/api/v1/alerts/{alert}", headers=usa.headers), 200)["message"]
+    )
+    # GBR and the centre see the position and the zone, not the pledge whose caveats it breaks.
+    assert alert_ids(client, gbr) == set() and alert_ids(client, cmcc) == set()
+    remark(client, usa, "/api/v1/pledges", pledge, "mission")
+    assert alert_ids(client, gbr) == {alert} and live(platform, gbr, alert)
+    # The zone narrowed to the centre's own: the centre alone sees the zone, and it may see the
+    # position and the pledge (now mission), so it alone reads the alert.
+    remark(client, cmcc, "/api/v1/zones", strip, "owner")
+    assert alert_ids(client, gbr) == set() and alert_ids(client, usa) == set()
+    assert alert_ids(client, cmcc) == {alert}
+
+
+def test_a_cleared_area_follows_its_hazards_marking(platform: Platform, client: TestClient) -> None:
+    """The zone derived from a hazard handed over follows the hazard's marking, and cannot be
+    re-marked on its own."""
+    mine = caller(platform, "GBR", Role.MINE_ACTION_OFFICER)
+    staff = caller(platform, "CMCC", Role.STAFF_OFFICER)
+    idn = caller(platform, "IDN", Role.LIAISON_OFFICER)
+    hazard = ok(
+        client.post(
+            "/api/v1/hazards",
+            headers=mine.headers,
+            json={
+                "name": "Field 7",
+                "classification": "cha",
+                "device_category": "uxo",
+                "geometry": SQUARE,
+            },
+        )
+    )
+    ok(
+        client.post(
+            "/api/v1/land-release",
+            headers=mine.headers,
+            json={
+                "kind": "clearance",
+                "hazard": hazard["ref"],
+                "organization": "UNMAS Gaza",
+                "start_date": "2026-03-01",
+                "end_date": "2026-03-10",
+                "cleared_m2": hazard["area_m2"],
+            },
+        )
+    )
+    status = f"/api/v1/hazards/{hazard['id']}/status"
+    closed = ok(
+        client.post(
+            status,
+            headers=mine.headers,
+            json={"version": hazard["version"], "to": "closed", "reason": "cleared"},
+        ),
+        200,
+    )
+    handed = ok(
+        client.post(
+            status,
+            headers=mine.headers,
+            json={
+                "version": closed["version"],
+                "to": "handed_over",
+                "reason": "to the municipality",
+            },
+        ),
+        200,
+    )
+    zone_id = handed["cleared_zone_id"]
+    assert ok(client.get(f"/api/v1/zones/{zone_id}", headers=idn.headers), 200)
+    remark(client, mine, "/api/v1/hazards", handed, "owner")
+    assert client.get(f"/api/v1/zones/{zone_id}", headers=idn.headers).status_code == 404
+    zone = ok(client.get(f"/api/v1/zones/{zone_id}", headers=mine.headers), 200)
+    assert zone["releasability"] == "owner"
+    # Mine-action staff own the hazard; a staff officer of the centre may not widen the zone
+    # (it cannot see it), and its owner is told to re-mark the hazard.
+    assert (
+        client.patch(
+            f"/api/v1/zones/{zone_id}",
+            headers=staff.headers,
+            json={"version": zone["version"], "releasability": "mission"},
+        ).status_code
+        == 404
+    )
+    gbr_staff = caller(platform, "GBR", Role.STAFF_OFFICER)
+    r = client.patch(
+        f"/api/v1/zones/{zone_id}",
+        headers=gbr_staff.headers,
+        json={"version": zone["version"], "releasability": "mission"},
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.releasability"
+
+
+def _audit(client: TestClient, who: Caller, **params: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        q = dict(params, limit=500) | ({"cursor": cursor} if cursor else {})
+        page = ok(client.get("/api/v1/audit", headers=who.headers, params=q), 200)
+        out.extend(page["data"])
+        cursor = page["next_cursor"]
+        if not cursor:
+            return out
+
+
+def test_audit_reads_follow_the_release_policy(platform: Platform, client: TestClient) -> None:
+    """Defect 3: an auditor of a nation reads the entries about records it may see, and nothing
+    about the others (nor their verification steps), while the chain check covers the whole
+    log. Narrowing a record takes its past entries with it."""
+    idn = caller(platform, "IDN", Role.LIAISON_OFFICER)
+    staff = caller(platform, "CMCC", Role.STAFF_OFFICER)
+    gbr_auditor = caller(platform, "GBR", Role.AUDITOR)
+    cmcc_auditor = caller(platform, "CMCC", Role.AUDITOR)
+    secret = ok(
+        client.post(
+            "/api/v1/pledges",
+            headers=idn.headers,
+            json=pledge_body(ref="IDN-SECRET", strength=4399, releasability="owner"),
+        )
+    )
+    shared = ok(client.post("/api/v1/pledges", headers=idn.headers, json=pledge_body()))
+    hidden_inc = ok(
+        client.post(
+            "/api/v1/incidents", headers=idn.headers, json=incident_body(releasability="owner")
+        )
+    )
+    ok(
+        client.post(
+            f"/api/v1/incidents/{hidden_inc['id']}/evidence",
+            headers=idn.headers,
+            json={"kind": "report", "reference": "IDN patrol report 12"},
+        )
+    )
+
+    def about(entries: list[dict[str, Any]]) -> set[tuple[str, str]]:
+        return {(e["entity"], e["record_id"]) for e in entries}
+
+    seen = _audit(client, gbr_auditor)
+    assert ("pledges", str(shared["id"])) in about(seen)
+    assert ("pledges", str(secret["id"])) not in about(seen)
+    assert ("incidents", str(hidden_inc["id"])) not in about(seen)
+    assert not [e for e in seen if e["entity"] == "incident_evidence"]
+    assert not [e for e in seen if "IDN-SECRET" in e["changes"] or ":4399" in e["changes"]]
+    # Users and tokens of other organizations stay with them; organizations are for everyone.
+    assert not [e for e in seen if e["entity"] in ("users", "api_tokens") and "IDN" in e["changes"]]
+    assert [e for e in seen if e["entity"] == "organizations"]
+    # The centre is not a party to IDN's own records either.
+    assert ("pledges", str(secret["id"])) not in about(_audit(client, cmcc_auditor))
+    assert ("pledges", str(secret["id"])) not in about(
+        _audit(client, gbr_auditor, entity="pledges", record_id=str(secret["id"]))
+    )
+    # The chain check covers every entry, whoever asks.
+    everything = ok(client.get("/api/v1/audit/verify", headers=gbr_auditor.headers), 200)
+    assert everything["ok"] and everything["entries"] > len(seen)
+
+    remark(client, idn, "/api/v1/pledges", shared, "owner")
+    assert ("pledges", str(shared["id"])) not in about(_audit(client, gbr_auditor))
+    idn_auditor = caller(platform, "IDN", Role.AUDITOR)
+    mine = about(_audit(client, idn_auditor))
+    assert {("pledges", str(secret["id"])), ("incidents", str(hidden_inc["id"]))} <= mine
+    assert [e for e in _audit(client, idn_auditor) if e["entity"] == "incident_evidence"]
+    # A role without read_audit is refused whatever it asks for.
+    assert client.get("/api/v1/audit", headers=staff.headers).status_code == 403
+
+
+def test_audit_batches_are_read_when_every_row_is(platform: Platform, client: TestClient) -> None:
+    """Stored positions are audited a batch at a time: the entry is read by who may see every
+    position of the batch."""
+    org(platform, "USA")
+    with platform.unit_of_work(Principal.system_operator(), write=True) as s:
+        devices.register(s, "usa-1", "USA")
+        devices.register(s, "usa-2", "USA", releasability="owner")
+    bridge = Bridge(platform)
+    ev = [
+        make_event(uid, "a-f-G-U-C", 31.3, 34.3, now=T0, stale_seconds=60, how="m-g")
+        for uid in ("usa-1",)
+    ]
+    bridge.ingest(ev)
+    bridge.ingest(
+        [
+            make_event(uid, "a-f-G-U-C", 31.3, 34.3, now=T0, stale_seconds=60, how="m-g")
+            for uid in ("usa-1", "usa-2")
+        ]
+    )
+    gbr_auditor = caller(platform, "GBR", Role.AUDITOR)
+    usa_auditor = caller(platform, "USA", Role.AUDITOR)
+    assert len(_audit(client, gbr_auditor, entity="tracks")) == 1
+    assert len(_audit(client, usa_auditor, entity="tracks")) == 2
+
+
+def test_a_hidden_flow_leaves_a_visible_one_as_it_was(
+    platform: Platform, client: TestClient
+) -> None:
+    """Defect 4: a commitment GBR may not see converts a pledge GBR may see: the pledge's
+    version and time of change stay as GBR read them, and GBR's next write on it succeeds."""
+    from tests.integration.test_funding import flow_body, setup
+
+    officer, t = setup(platform, client)
+    plan = t["plan"]["id"]
+    gbr = caller(platform, "GBR", Role.FUNDING_OFFICER)
+    pledge = ok(
+        client.post("/api/v1/flows", headers=gbr.headers, json=flow_body(plan, donor="DEU"))
+    )
+    before = ok(client.get(f"/api/v1/flows/{pledge['id']}", headers=gbr.headers), 200)
+    commitment = ok(
+        client.post(
+            "/api/v1/flows",
+            headers=officer,
+            json=flow_body(
+                plan,
+                status="commitment",
+                fulfils_id=pledge["id"],
+                amount="400000.00",
+                decision_date="2026-03-01",
+                releasability="owner",
+            ),
+        )
+    )
+    after = ok(client.get(f"/api/v1/flows/{pledge['id']}", headers=gbr.headers), 200)
+    assert (after["version"], after["updated_at"]) == (before["version"], before["updated_at"])
+    assert client.get(f"/api/v1/flows/{commitment['id']}", headers=gbr.headers).status_code == 404
+    # Nor does the audit log tell GBR of a change to its pledge.
+    gbr_auditor = caller(platform, "GBR", Role.AUDITOR)
+    entries = _audit(client, gbr_auditor, entity="funding_flows")
+    assert not [e for e in entries if e["action"] == "update"]
+    ok(
+        client.post(
+            f"/api/v1/flows/{pledge['id']}/revisions",
+            headers=gbr.headers,
+            json={"version": before["version"], "notes": "confirmed by letter"},
+        )
+    )
+    # The centre still sees the pledge less the commitment it can see.
+    summary = ok(client.get("/api/v1/funding/summary", headers=officer), 200)
+    assert summary["total"]["outstanding_pledges_usd"] == "600000.00"
