@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET = "development-only-change-me"  # noqa: S105 - refused outside development
 
@@ -31,6 +34,11 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address `cmcc serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `cmcc serve` binds to.")
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description="Reverse proxies whose X-Forwarded-* headers `cmcc serve` believes: "
+        "addresses or networks, separated by commas. Empty: none, the headers are ignored.",
+    )
     max_body_bytes: int = Field(
         1_048_576, ge=1024, description="Largest request body accepted, in bytes (413 above)."
     )
@@ -95,6 +103,29 @@ class Settings(BaseSettings):
         None,
         description="A local raster MBTiles file drawn under the web map (no online tile server).",
     )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_networks(cls, value: object) -> object:
+        """`10.0.0.5, 10.1.0.0/16` (or a JSON list): each an address or a network, normalised."""
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else re.split(r"[,\s]+", text)
+        if not isinstance(value, list | tuple):
+            return value
+        proxies = []
+        for item in (str(v).strip() for v in value):
+            if not item:
+                continue
+            try:
+                proxies.append(
+                    str(ipaddress.ip_network(item) if "/" in item else ipaddress.ip_address(item))
+                )
+            except ValueError as exc:
+                raise ValueError(
+                    f"{exc}: name proxies by address or network, such as 10.0.0.5 or 10.0.0.0/24"
+                ) from None
+        return tuple(proxies)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -5,20 +5,18 @@ the claim codes, the loopback address, the forwarded address and the user agent.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import inspect, text
 
 from cmcc.access.domain import Role
 from cmcc.bootstrap import Platform
 from cmcc.tips.challenge import solve
 from tests.factories import caller
 from tests.serving import served as serve
+from tests.traces import database_bytes
 
 pytestmark = pytest.mark.e2e
 
@@ -47,28 +45,8 @@ def _proof(client: httpx.Client, base: str) -> dict[str, str]:
     return {"challenge": ch["challenge"], "counter": solve(ch["challenge"], ch["bits"])}
 
 
-def _database_bytes(platform: Platform, backend: str, tmp_path: Path) -> bytes:
-    if backend == "sqlite":
-        db = tmp_path / "cmcc.sqlite3"
-        return b"".join(p.read_bytes() for p in (db, db.with_name(db.name + "-wal")) if p.exists())
-    url = platform.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    if shutil.which("pg_dump"):
-        dump = subprocess.run(
-            ["pg_dump", "--data-only", "--no-owner", url],
-            capture_output=True,
-            check=True,
-            timeout=120,
-        )
-        return dump.stdout
-    rows = []  # without pg_dump: every row of every table, as text
-    with platform.engine.connect() as conn:
-        for table in inspect(conn).get_table_names():
-            rows += [r[0] for r in conn.execute(text(f'SELECT t::text FROM "{table}" t'))]
-    return "\n".join(rows).encode()
-
-
 def test_no_trace_of_the_tipster(
-    served: tuple[str, Path], platform: Platform, backend: str, tmp_path: Path
+    served: tuple[str, Path], platform: Platform, backend: str
 ) -> None:
     base, log = served
     codes = []
@@ -104,7 +82,7 @@ def test_no_trace_of_the_tipster(
     logged = log.read_bytes()  # before any officer request, which is logged as usual
     assert b"Application startup complete" in logged
     assert b"/public/" not in logged
-    stored = _database_bytes(platform, backend, tmp_path)
+    stored = database_bytes(platform)
     assert b"remains seen" in stored  # the search reads the stored text
     for needle in needles:
         assert needle.encode() not in logged, f"{needle!r} is in the server's log"

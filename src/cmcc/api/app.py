@@ -25,6 +25,7 @@ from cmcc.interop.ogcapi import registry
 from cmcc.interop.ogcapi.router import router as ogcapi_router
 from cmcc.remains.ogc import SearchTaskCollection
 from cmcc.remains.router import router as remains_router
+from cmcc.tips.anonymity import ForgetClientAddress
 from cmcc.tips.public_router import body_limits as public_tip_body_limits
 from cmcc.tips.public_router import router as public_tips_router
 from cmcc.tips.router import router as tips_router
@@ -81,4 +82,5 @@ def create_app(platform: Platform | None = None) -> FastAPI:
         max_bytes=platform.settings.max_body_bytes,
         per_path=public_tip_body_limits(platform.settings),
     )
+    app.add_middleware(ForgetClientAddress)  # the outermost: no request keeps its address
     return app

@@ -68,12 +68,15 @@ def serve(
     with platform() as p:
         initialize(p)
         bind = host or p.settings.host
+        proxies = list(p.settings.trusted_proxies)
         config = uvicorn.Config(
             create_app(p),
             host=bind,
             port=port or p.settings.port,
             log_level="info",
-            log_config=uvicorn_log_config(),  # no access-log line for /public/ (tipsters)
+            log_config=uvicorn_log_config(),  # no client address, no line for /public/
+            proxy_headers=bool(proxies),  # X-Forwarded-* believed from these proxies only
+            forwarded_allow_ips=proxies,
         )
 
         async def run() -> None:

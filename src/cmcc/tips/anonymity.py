@@ -1,7 +1,22 @@
-"""What the public tip routes never keep: the access-log filter and the response headers.
+"""What the platform never keeps of a tipster: no client address anywhere, nothing of the public
+routes' requests.
 
-- `PublicPathFilter` drops uvicorn's access-log lines for `/public/...` (they carry the
-  client's address and the path); `cmcc serve` installs it.
+A tipster's browser asks for more than `/public/...` (an icon, above all), and a reverse proxy
+on the same machine names the tipster in `X-Forwarded-For`. So no client address is kept for
+any request, whatever its path:
+
+- `ForgetClientAddress` (the application's outermost middleware) removes the client address
+  from every request before the application sees it, and so from whatever the server logs
+  after the answer (uvicorn's access log reads it there);
+- `NoClientAddress`, on uvicorn's log handlers, writes `-` where uvicorn's request lines (the
+  access log, WebSocket handshakes) name the client, and drops its trace lines, which name the
+  peer; it holds also for answers uvicorn makes without the application (503 over the
+  concurrency limit), and whatever the path.
+
+And for the public routes:
+
+- `PublicPathFilter` drops uvicorn's access-log lines for `/public/...` altogether;
+  `cmcc serve` installs it with `NoClientAddress`.
 - `PublicRoute` wraps every public route: the request's client address and identifying
   headers are removed from the request before any of our code sees it, errors are rendered
   here, and every answer carries `Referrer-Policy: no-referrer`, `Cache-Control: no-store`, a
@@ -16,6 +31,7 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cmcc.api import errors
 from cmcc.core.errors import DomainError
@@ -54,6 +70,36 @@ class PublicPathFilter(logging.Filter):
         if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
             return not is_public(args[2])
         return PUBLIC_PREFIX + "/" not in record.getMessage()
+
+
+class NoClientAddress(logging.Filter):
+    """No client address in uvicorn's log lines, for any request (on both of its handlers, so
+    that every line it writes passes here)."""
+
+    REQUEST_LINE = '%s - "'  # uvicorn's request lines name the client first
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.DEBUG:  # uvicorn's trace lines begin with the peer address
+            return False
+        request_line = record.name == "uvicorn.access" or (
+            isinstance(record.msg, str) and record.msg.startswith(self.REQUEST_LINE)
+        )
+        if request_line and isinstance(record.args, tuple) and record.args:
+            record.args = ("-", *record.args[1:])
+        return True
+
+
+class ForgetClientAddress:
+    """The client address is removed from every request's scope (in place: the server logs from
+    the same scope); the platform uses none."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            scope["client"] = None
+        await self.app(scope, receive, send)
 
 
 def forget_sender(request: Request) -> None:
@@ -95,14 +141,18 @@ class PublicRoute(APIRoute):
 
 
 def uvicorn_log_config() -> dict[str, Any]:
-    """uvicorn's own logging configuration, with the access log blind to `/public/...`."""
+    """uvicorn's own logging configuration: no client address in any line, and no access-log
+    line at all for `/public/...`."""
     import copy
 
     from uvicorn.config import LOGGING_CONFIG
 
     config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
-    config.setdefault("filters", {})["no_public_paths"] = {"()": PublicPathFilter}
-    config["handlers"]["access"]["filters"] = ["no_public_paths"]
+    filters = config.setdefault("filters", {})
+    filters["no_public_paths"] = {"()": PublicPathFilter}
+    filters["no_client_address"] = {"()": NoClientAddress}
+    config["handlers"]["default"]["filters"] = ["no_client_address"]
+    config["handlers"]["access"]["filters"] = ["no_client_address", "no_public_paths"]
     # The platform's own messages (the TAK gateway's, among others) on uvicorn's console.
     config["loggers"]["cmcc"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     return config

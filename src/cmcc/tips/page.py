@@ -82,6 +82,7 @@ def _page(title: str, body: str, status_code: int = 200) -> HTMLResponse:
         '<!doctype html><html lang="ar" dir="rtl"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         '<meta name="referrer" content="no-referrer">'
+        '<link rel="icon" href="/static/icon.svg" type="image/svg+xml">'
         f'<title>{escape(title)}</title><style nonce="{nonce}">{STYLE}</style></head>'
         f'<body><main>{body}</main><script nonce="{nonce}">{SCRIPT}</script></body></html>'
     )
