@@ -11,7 +11,6 @@ from sqlalchemy import ColumnElement, func, or_
 from sqlalchemy.orm import Session
 
 from cmcc.access.policy import get_visible
-from cmcc.core.errors import NotFound
 from cmcc.core.releasability import Viewer
 from cmcc.core.timeparse import Interval
 from cmcc.funding.domain import ProjectStatus
@@ -19,7 +18,7 @@ from cmcc.funding.models import Project
 from cmcc.funding.projects import feature
 from cmcc.interop.ogcapi.extent import spatial_extent
 from cmcc.interop.ogcapi.items import spatial_items
-from cmcc.interop.ogcapi.provider import BBox, ItemPage, ItemQuery
+from cmcc.interop.ogcapi.provider import BBox, ItemPage, ItemQuery, record_id
 
 START = func.coalesce(Project.actual_start, Project.planned_start)
 END = func.coalesce(Project.actual_end, Project.planned_end)
@@ -44,9 +43,7 @@ class ProjectCollection:
         return spatial_items(session, viewer, Project, q, _during, feature)
 
     def get(self, session: Session, viewer: Viewer, feature_id: str) -> dict[str, Any]:
-        if not feature_id.isdigit():
-            raise NotFound(f"feature {feature_id!r} not found")
-        return feature(get_visible(session, Project, int(feature_id), viewer))
+        return feature(get_visible(session, Project, record_id(feature_id), viewer))
 
     def queryables(self) -> dict[str, dict[str, Any]]:
         return {

@@ -12,12 +12,11 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from cmcc.access.policy import get_visible
-from cmcc.core.errors import NotFound
 from cmcc.core.releasability import Viewer
 from cmcc.core.timeparse import Interval
 from cmcc.interop.ogcapi.extent import spatial_extent
 from cmcc.interop.ogcapi.items import spatial_items
-from cmcc.interop.ogcapi.provider import BBox, ItemPage, ItemQuery
+from cmcc.interop.ogcapi.provider import BBox, ItemPage, ItemQuery, record_id
 from cmcc.remains.domain import TaskStatus
 from cmcc.remains.models import SearchTask
 
@@ -62,9 +61,7 @@ class SearchTaskCollection:
         return spatial_items(session, viewer, SearchTask, q, _during, task_feature)
 
     def get(self, session: Session, viewer: Viewer, feature_id: str) -> dict[str, Any]:
-        if not feature_id.isdigit():
-            raise NotFound(f"feature {feature_id!r} not found")
-        return task_feature(get_visible(session, SearchTask, int(feature_id), viewer))
+        return task_feature(get_visible(session, SearchTask, record_id(feature_id), viewer))
 
     def queryables(self) -> dict[str, dict[str, Any]]:
         return {

@@ -12,12 +12,11 @@ from sqlalchemy import ColumnElement, or_
 from sqlalchemy.orm import Session
 
 from cmcc.access.policy import get_visible
-from cmcc.core.errors import NotFound
 from cmcc.core.releasability import Viewer
 from cmcc.core.timeparse import Interval
 from cmcc.interop.ogcapi.extent import spatial_extent
 from cmcc.interop.ogcapi.items import spatial_items
-from cmcc.interop.ogcapi.provider import BBox, ItemPage, ItemQuery
+from cmcc.interop.ogcapi.provider import BBox, ItemPage, ItemQuery, record_id
 from cmcc.zones.domain import ZoneKind
 from cmcc.zones.models import Zone
 from cmcc.zones.service import feature
@@ -39,9 +38,7 @@ class ZoneCollection:
         return spatial_items(session, viewer, Zone, q, _during, _feature)
 
     def get(self, session: Session, viewer: Viewer, feature_id: str) -> dict[str, Any]:
-        if not feature_id.isdigit():
-            raise NotFound(f"feature {feature_id!r} not found")
-        return _feature(get_visible(session, Zone, int(feature_id), viewer))
+        return _feature(get_visible(session, Zone, record_id(feature_id), viewer))
 
     def queryables(self) -> dict[str, dict[str, Any]]:
         return {
