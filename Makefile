@@ -7,7 +7,7 @@ DEV_STAMP     := $(VENV)/.dev-installed
 VENDOR        := src/cmcc/web/static/vendor
 VENDOR_STAMP  := $(VENDOR)/.built
 
-.PHONY: demo test bench install lint postgis chromium web clean
+.PHONY: demo test bench install lint postgis chromium gdal web clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,8 +54,12 @@ lint: $(DEV_STAMP)
 chromium:
 	@bash scripts/ensure-chromium.sh
 
+## GDAL's ogrinfo, the second OGC API client of the end-to-end tests (installed with apt when missing).
+gdal:
+	@bash scripts/ensure-gdal.sh
+
 ## Every check and every test, on SQLite and on PostgreSQL/PostGIS, and in Chromium.
-test: $(DEV_STAMP) $(VENDOR_STAMP) postgis chromium lint
+test: $(DEV_STAMP) $(VENDOR_STAMP) postgis chromium gdal lint
 	$(BIN)/pytest
 
 ## Benchmarks (not part of `make test`): print figures, never assert timings. About 40 minutes.

@@ -119,9 +119,13 @@ class Principal:
         return f"{self.username}@{self.org_code}" if self.org_code else self.username
 
 
-def require(principal: Principal, permission: Permission) -> None:
-    if not principal.can(permission):
-        raise Forbidden(f"the role {principal.role or 'anonymous'} may not {permission.value}")
+def require(principal: Principal, *permissions: Permission) -> None:
+    """The caller's role has one of the permissions, or 403. Services call it before they look
+    up the record a write names, so that a role that may not make that kind of change at all
+    gets 403 whether the record exists or not (and a hidden record stays a 404 for the rest)."""
+    if not any(principal.can(p) for p in permissions):
+        names = " or ".join(p.value for p in permissions)
+        raise Forbidden(f"the role {principal.role or 'anonymous'} may not {names}")
 
 
 def require_write(

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from cmcc import __version__
 from cmcc.access.router import router as access_router
-from cmcc.api import errors
+from cmcc.api import errors, openapi
 from cmcc.api.limits import BodyLimit
 from cmcc.audit.router import router as audit_router
 from cmcc.bootstrap import Platform, bootstrap
@@ -77,6 +77,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     ):
         app.include_router(router)
     mount_web(app)  # the pages at /, after the API so that /api and /public come first
+    openapi.install(app)  # links from each create to the operations on what it created
     app.add_middleware(
         BodyLimit,
         max_bytes=platform.settings.max_body_bytes,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from cmcc.access.domain import Principal
@@ -13,6 +13,7 @@ from cmcc.access.service import authenticate
 from cmcc.api.session import CSRF_HEADER, SESSION_COOKIE, csrf_matches
 from cmcc.bootstrap import Platform
 from cmcc.core.errors import Forbidden, Unauthorized
+from cmcc.core.schemas import MAX_ID
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -72,6 +73,11 @@ def require_login(principal: CurrentPrincipal) -> Principal:
 
 
 LoggedIn = Annotated[Principal, Depends(require_login)]
+
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="The record's id")]
+"""Every id in a path: 1 to 2^31-1 (what the INTEGER columns hold); 422 otherwise."""
+OptionalRecordId = Annotated[int | None, Query(ge=1, le=MAX_ID, description="A record's id")]
+"""An id in a query filter, bounded like `RecordId`."""
 
 Cursor = Annotated[str | None, Query(description="Cursor from the previous page's next_cursor")]
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size (1-500)")]

@@ -11,6 +11,11 @@ from cmcc.core.releasability import Marking, MarkingError
 
 T = TypeVar("T")
 
+MAX_ID = 2**31 - 1
+"""The largest record id: every id column is an INTEGER, 32 bits on PostgreSQL. A larger id
+(in a path, a query or a body) is refused with 422 naming the field; it never reaches SQL."""
+RecordIdField = Annotated[int, Field(ge=1, le=MAX_ID, description="A record's id")]
+
 
 def _marking(value: str) -> str:
     try:

@@ -15,11 +15,14 @@ from sqlalchemy.orm import Session
 
 from cmcc.access.policy import release_filter
 from cmcc.core.clock import add_months
+from cmcc.core.errors import InvalidInput
 from cmcc.core.releasability import Viewer
 from cmcc.forces import domain
 from cmcc.forces.models import Contribution, ForceTarget, Pledge, Requirement, State
 from cmcc.forces.schemas import ContributionTotal, GapReport, GapRow
 
+MAX_POINTS = 5000  # points of one projection (a century of weeks)
+MAX_START = dt.date(9997, 12, 31)  # the default end, 24 months on, must be a date
 INACTIVE = [s.value for s in domain.INACTIVE_STEPS]
 
 
@@ -151,7 +154,19 @@ def projection(
     deps = deployments(session, viewer)
     today = dt.datetime.now(dt.UTC).date()
     start = start or min([d.start for d in deps] + [today])
-    end = end or max([t.due for t in targets] + [add_months(start, 24)])
+    if end is None:
+        if start > MAX_START:
+            raise InvalidInput.field("query.start", f"give an end with a start after {MAX_START}")
+        end = max([t.due for t in targets] + [add_months(start, 24)])
+    if end < start:
+        raise InvalidInput.field("query.end", f"{end} is before the start ({start})")
+    points = (end - start).days // step_days + 1
+    if points > MAX_POINTS:
+        raise InvalidInput.field(
+            "query.end",
+            f"{points} points from {start} every {step_days} days; at most {MAX_POINTS} "
+            "(a shorter window or a longer step_days)",
+        )
     return domain.project(deps, targets, start, end, step_days)
 
 

@@ -7,9 +7,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from cmcc.api.deps import CurrentPrincipal, Cursor, Limit, LoggedIn, SessionDep
+from cmcc.api.deps import CurrentPrincipal, Cursor, Limit, LoggedIn, RecordId, SessionDep
 from cmcc.api.responses import page_response
-from cmcc.core.errors import InvalidInput
 from cmcc.core.pagination import paginate
 from cmcc.core.schemas import ListPublic
 from cmcc.forces import reports, service
@@ -125,33 +124,35 @@ def create_pledge(body: PledgeCreate, session: SessionDep, principal: LoggedIn) 
 
 
 @router.get("/pledges/{pledge_id}", response_model=PledgePublic)
-def get_pledge(pledge_id: int, session: SessionDep, principal: CurrentPrincipal) -> Any:
+def get_pledge(pledge_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> Any:
     return PledgePublic.model_validate(service.get_pledge(session, principal.viewer, pledge_id))
 
 
 @router.patch("/pledges/{pledge_id}", response_model=PledgePublic)
 def update_pledge(
-    pledge_id: int, body: PledgeUpdate, session: SessionDep, principal: LoggedIn
+    pledge_id: RecordId, body: PledgeUpdate, session: SessionDep, principal: LoggedIn
 ) -> Any:
     return PledgePublic.model_validate(service.update_pledge(session, principal, pledge_id, body))
 
 
 @router.get("/pledges/{pledge_id}/readiness", response_model=list[ReadinessVisitPublic])
-def list_readiness(pledge_id: int, session: SessionDep, principal: CurrentPrincipal) -> Any:
+def list_readiness(pledge_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> Any:
     visits = service.list_visits(session, principal.viewer, pledge_id)
     return [ReadinessVisitPublic.model_validate(v) for v in visits]
 
 
 @router.post("/pledges/{pledge_id}/readiness", response_model=ReadinessVisitPublic, status_code=201)
 def change_readiness(
-    pledge_id: int, body: ReadinessChange, session: SessionDep, principal: LoggedIn
+    pledge_id: RecordId, body: ReadinessChange, session: SessionDep, principal: LoggedIn
 ) -> Any:
     visit = service.change_readiness(session, principal, pledge_id, body)
     return ReadinessVisitPublic.model_validate(visit)
 
 
 @router.post("/pledges/{pledge_id}/renewal", response_model=PledgePublic)
-def renew_pledge(pledge_id: int, body: Renewal, session: SessionDep, principal: LoggedIn) -> Any:
+def renew_pledge(
+    pledge_id: RecordId, body: Renewal, session: SessionDep, principal: LoggedIn
+) -> Any:
     return PledgePublic.model_validate(service.renew_pledge(session, principal, pledge_id, body))
 
 
@@ -177,21 +178,21 @@ def create_requirement(body: RequirementCreate, session: SessionDep, principal: 
 
 
 @router.get("/requirements/{req_id}", response_model=RequirementPublic)
-def get_requirement(req_id: int, session: SessionDep, principal: CurrentPrincipal) -> Any:
+def get_requirement(req_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> Any:
     req = service.get_requirement(session, principal.viewer, req_id)
     return RequirementPublic.model_validate(req)
 
 
 @router.patch("/requirements/{req_id}", response_model=RequirementPublic)
 def update_requirement(
-    req_id: int, body: RequirementUpdate, session: SessionDep, principal: LoggedIn
+    req_id: RecordId, body: RequirementUpdate, session: SessionDep, principal: LoggedIn
 ) -> Any:
     req = service.update_requirement(session, principal, req_id, body)
     return RequirementPublic.model_validate(req)
 
 
 @router.get("/requirements/{req_id}/candidates", response_model=list[Candidate])
-def list_candidates(req_id: int, session: SessionDep, principal: CurrentPrincipal) -> Any:
+def list_candidates(req_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> Any:
     return [
         Candidate(pledge=PledgePublic.model_validate(p), permitted=not why, reasons=why)
         for p, why in service.candidates(session, principal.viewer, req_id)
@@ -199,14 +200,16 @@ def list_candidates(req_id: int, session: SessionDep, principal: CurrentPrincipa
 
 
 @router.post("/requirements/{req_id}/matches", response_model=PledgePublic, status_code=201)
-def match_pledge(req_id: int, body: MatchCreate, session: SessionDep, principal: LoggedIn) -> Any:
+def match_pledge(
+    req_id: RecordId, body: MatchCreate, session: SessionDep, principal: LoggedIn
+) -> Any:
     pledge = service.match_pledge(session, principal, req_id, body.pledge_id)
     return PledgePublic.model_validate(pledge)
 
 
 @router.delete("/requirements/{req_id}/matches/{pledge_id}", status_code=204)
 def unmatch_pledge(
-    req_id: int, pledge_id: int, session: SessionDep, principal: LoggedIn
+    req_id: RecordId, pledge_id: RecordId, session: SessionDep, principal: LoggedIn
 ) -> Response:
     service.unmatch_pledge(session, principal, req_id, pledge_id)
     return Response(status_code=204)
@@ -228,8 +231,6 @@ def projection(
     end: dt.date | None = None,
     step_days: Annotated[int, Query(ge=1, le=92)] = 7,
 ) -> Any:
-    if start and end and end < start:
-        raise InvalidInput.field("query.end", f"{end} is before start ({start})")
     result = reports.projection(
         session, principal.viewer, start=start, end=end, step_days=step_days
     )
@@ -257,7 +258,7 @@ def create_target(body: TargetCreate, session: SessionDep, principal: LoggedIn) 
 
 @router.patch("/forces/targets/{target_id}", response_model=TargetPublic)
 def update_target(
-    target_id: int, body: TargetUpdate, session: SessionDep, principal: LoggedIn
+    target_id: RecordId, body: TargetUpdate, session: SessionDep, principal: LoggedIn
 ) -> Any:
     return TargetPublic.model_validate(service.update_target(session, principal, target_id, body))
 
@@ -291,14 +292,14 @@ def create_contribution(body: ContributionCreate, session: SessionDep, principal
 
 
 @router.get("/contributions/{item_id}", response_model=ContributionPublic)
-def get_contribution(item_id: int, session: SessionDep, principal: CurrentPrincipal) -> Any:
+def get_contribution(item_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> Any:
     item = service.get_contribution(session, principal.viewer, item_id)
     return ContributionPublic.model_validate(item)
 
 
 @router.patch("/contributions/{item_id}", response_model=ContributionPublic)
 def update_contribution(
-    item_id: int, body: ContributionUpdate, session: SessionDep, principal: LoggedIn
+    item_id: RecordId, body: ContributionUpdate, session: SessionDep, principal: LoggedIn
 ) -> Any:
     item = service.update_contribution(session, principal, item_id, body)
     return ContributionPublic.model_validate(item)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from cmcc.core.schemas import Input, RecordPublic, ReleasableCreate, VersionedUpdate
+from cmcc.core.schemas import Input, RecordIdField, RecordPublic, ReleasableCreate, VersionedUpdate
 from cmcc.forces.domain import Capability, ReadinessLevel, StateStatus, Task, VisitKind
 from cmcc.zones.domain import ZoneKind
 
@@ -212,7 +212,7 @@ class RequirementPublic(RecordPublic):
 
 
 class MatchCreate(Input):
-    pledge_id: int
+    pledge_id: RecordIdField
 
 
 class Candidate(BaseModel):

@@ -124,8 +124,8 @@ def list_states(
 
 
 def update_state(session: Session, principal: Principal, iso3: str, data: StateUpdate) -> State:
-    state = state_by_iso3(session, iso3, principal.viewer)
     require(principal, Permission.WRITE_FORCES)
+    state = state_by_iso3(session, iso3, principal.viewer)
     apply_changes(state, _update_common(session, state, data, principal))
     session.flush()
     return state
@@ -135,10 +135,10 @@ def transition_state(
     session: Session, principal: Principal, iso3: str, data: TransitionCreate
 ) -> StateTransition:
     """Move a state along the outreach pipeline, one dated and reasoned step at a time."""
-    state = state_by_iso3(session, iso3, principal.viewer)
     require(principal, Permission.WRITE_FORCES)
     if data.force:
         require(principal, Permission.FORCE_TRANSITION)
+    state = state_by_iso3(session, iso3, principal.viewer)
     current = domain.StateStatus(state.status)
     domain.check_transition(
         current, data.to, on=data.date, last_on=state.status_since, force=data.force
@@ -262,6 +262,7 @@ def get_pledge(session: Session, viewer: Viewer, pledge_id: int) -> Pledge:
 def update_pledge(
     session: Session, principal: Principal, pledge_id: int, data: PledgeUpdate
 ) -> Pledge:
+    require(principal, *WRITE)
     pledge = get_pledge(session, principal.viewer, pledge_id)
     changes = _update_common(session, pledge, data, principal)
     if "caveats" in changes and data.caveats is not None:
@@ -286,6 +287,7 @@ def change_readiness(
     session: Session, principal: Principal, pledge_id: int, data: ReadinessChange
 ) -> ReadinessVisit:
     """Record the PCRS step (AAV, SUR alignment, verification visit) that changes the level."""
+    require(principal, *WRITE)
     pledge = get_pledge(session, principal.viewer, pledge_id)
     require_write(principal, pledge.owner_org_id, *WRITE)
     check_version(pledge, data.version)
@@ -319,6 +321,7 @@ def list_visits(session: Session, viewer: Viewer, pledge_id: int) -> list[Readin
 
 
 def renew_pledge(session: Session, principal: Principal, pledge_id: int, data: Renewal) -> Pledge:
+    require(principal, *WRITE)
     pledge = get_pledge(session, principal.viewer, pledge_id)
     require_write(principal, pledge.owner_org_id, *WRITE)
     check_version(pledge, data.version)
@@ -367,8 +370,8 @@ def requirement_statement(
 def update_requirement(
     session: Session, principal: Principal, req_id: int, data: RequirementUpdate
 ) -> Requirement:
-    req = get_requirement(session, principal.viewer, req_id)
     require(principal, Permission.WRITE_FORCES)
+    req = get_requirement(session, principal.viewer, req_id)
     changes = _update_common(session, req, data, principal)
     for key in ("zone_kinds", "tasks"):
         if key in changes and changes[key] is not None:
@@ -472,8 +475,8 @@ def list_targets(session: Session, viewer: Viewer) -> list[ForceTarget]:
 def update_target(
     session: Session, principal: Principal, target_id: int, data: TargetUpdate
 ) -> ForceTarget:
-    target = get_visible(session, ForceTarget, target_id, principal.viewer)
     require(principal, Permission.WRITE_FORCES)
+    target = get_visible(session, ForceTarget, target_id, principal.viewer)
     apply_changes(target, _update_common(session, target, data, principal))
     session.flush()
     return target
@@ -529,6 +532,7 @@ def get_contribution(session: Session, viewer: Viewer, item_id: int) -> Contribu
 def update_contribution(
     session: Session, principal: Principal, item_id: int, data: ContributionUpdate
 ) -> Contribution:
+    require(principal, *WRITE)
     item = get_contribution(session, principal.viewer, item_id)
     apply_changes(item, _update_common(session, item, data, principal))
     session.flush()

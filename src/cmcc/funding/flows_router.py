@@ -9,8 +9,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 from sqlalchemy.orm import Session
 
-from cmcc.access.domain import Principal
-from cmcc.api.deps import CurrentPrincipal, Cursor, Limit, LoggedIn, SessionDep
+from cmcc.access.domain import Permission, Principal, require
+from cmcc.api.deps import (
+    CurrentPrincipal,
+    Cursor,
+    Limit,
+    LoggedIn,
+    OptionalRecordId,
+    RecordId,
+    SessionDep,
+)
 from cmcc.api.responses import page_response
 from cmcc.core.errors import InvalidInput
 from cmcc.core.pagination import paginate
@@ -64,9 +72,9 @@ def list_flows(
     principal: CurrentPrincipal,
     donor: DonorQuery = None,
     status: FlowStatus | None = None,
-    plan_id: int | None = None,
-    phase_id: int | None = None,
-    project_id: int | None = None,
+    plan_id: OptionalRecordId = None,
+    phase_id: OptionalRecordId = None,
+    project_id: OptionalRecordId = None,
     month: MonthQuery = None,
     history: Annotated[bool, Query(description="Every version, not only current ones")] = False,
     cursor: Cursor = None,
@@ -92,20 +100,25 @@ def create_flow(body: FlowCreate, session: SessionDep, principal: LoggedIn) -> A
 
 
 @router.get("/flows/{flow_id}", response_model=FlowPublic)
-def get_flow(flow_id: int, session: SessionDep, principal: CurrentPrincipal) -> Any:
+def get_flow(flow_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> Any:
     return FlowPublic.model_validate(flows.get_flow(session, principal, flow_id))
 
 
 @router.get("/flows/{flow_id}/versions", response_model=list[FlowPublic])
-def flow_versions(flow_id: int, session: SessionDep, principal: CurrentPrincipal) -> Any:
+def flow_versions(flow_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> Any:
     return [FlowPublic.model_validate(f) for f in flows.versions(session, principal, flow_id)]
 
 
 @router.post(
     "/flows/{flow_id}/revisions", response_model=FlowPublic, status_code=status.HTTP_201_CREATED
 )
-def revise_flow(flow_id: int, body: FlowRevision, session: SessionDep, principal: LoggedIn) -> Any:
+def revise_flow(
+    flow_id: RecordId, body: FlowRevision, session: SessionDep, principal: LoggedIn
+) -> Any:
     """A new version of the flow; the old one is kept (is_current false)."""
+    # The permission before the lookup (403 whether the flow exists or not); flows.revise_flow
+    # looks the flow up first and checks it afterwards.
+    require(principal, Permission.WRITE_FUNDING)
     return FlowPublic.model_validate(flows.revise_flow(session, principal, flow_id, body))
 
 
@@ -140,7 +153,7 @@ def funding_summary(
     principal: CurrentPrincipal,
     by: reports.GroupBy = reports.GroupBy.DONOR,
     donor: DonorQuery = None,
-    plan_id: int | None = None,
+    plan_id: OptionalRecordId = None,
 ) -> Any:
     """Pledged, committed, paid, outstanding and the no-double-count total per donor, phase
     (with budget and gap), sector or month, as the caller may see them. `donor=me`: a donor's

@@ -7,19 +7,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_
 from sqlalchemy.orm import Session
 
-from cmcc.access.policy import get_visible, visible
-from cmcc.core.errors import NotFound
+from cmcc.access.policy import get_visible
 from cmcc.core.releasability import Viewer
 from cmcc.core.timeparse import Interval
 from cmcc.funding.domain import ProjectStatus
 from cmcc.funding.models import Project
 from cmcc.funding.projects import feature
-from cmcc.geo.backend import backend_for
 from cmcc.interop.ogcapi.extent import spatial_extent
-from cmcc.interop.ogcapi.provider import BBox, ItemPage, ItemQuery
+from cmcc.interop.ogcapi.items import spatial_items
+from cmcc.interop.ogcapi.provider import BBox, ItemPage, ItemQuery, record_id
 
 START = func.coalesce(Project.actual_start, Project.planned_start)
 END = func.coalesce(Project.actual_end, Project.planned_end)
@@ -41,23 +40,10 @@ class ProjectCollection:
         return spatial_extent(session, Project, viewer, START, END, open_end=True, moment=_moment)
 
     def query(self, session: Session, viewer: Viewer, q: ItemQuery) -> ItemPage:
-        stmt = visible(Project, viewer)
-        if q.bbox is not None:
-            stmt = stmt.where(backend_for(session.get_bind()).bbox_filter(Project, q.bbox))
-        if q.interval is not None:
-            start, end = q.interval
-            if end is not None:
-                stmt = stmt.where(or_(START.is_(None), end.date() >= START))
-            if start is not None:
-                stmt = stmt.where(or_(END.is_(None), start.date() <= END))
-        matched = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        rows = session.scalars(stmt.order_by(Project.id).offset(q.offset).limit(q.limit))
-        return ItemPage([feature(p) for p in rows], int(matched))
+        return spatial_items(session, viewer, Project, q, _during, feature)
 
     def get(self, session: Session, viewer: Viewer, feature_id: str) -> dict[str, Any]:
-        if not feature_id.isdigit():
-            raise NotFound(f"feature {feature_id!r} not found")
-        return feature(get_visible(session, Project, int(feature_id), viewer))
+        return feature(get_visible(session, Project, record_id(feature_id), viewer))
 
     def queryables(self) -> dict[str, dict[str, Any]]:
         return {
@@ -69,3 +55,13 @@ class ProjectCollection:
             "iati_identifier": {"type": "string"},
             "adm1": {"type": "string"},
         }
+
+
+def _during(start: dt.datetime | None, end: dt.datetime | None) -> list[ColumnElement[bool]]:
+    """The projects whose span (an open end where a date is unknown) meets the interval."""
+    conditions = []
+    if end is not None:
+        conditions.append(or_(START.is_(None), end.date() >= START))
+    if start is not None:
+        conditions.append(or_(END.is_(None), start.date() <= END))
+    return conditions

@@ -81,8 +81,8 @@ def update_project(
     *,
     aoi: BBox,
 ) -> Project:
-    project = get_project(session, principal, project_id)
     require(principal, Permission.WRITE_FUNDING)
+    project = get_project(session, principal, project_id)
     check_version(project, data.version)
     changes = data.model_dump(
         exclude_unset=True, exclude={"version", "releasability", "implementing_org", "geometry"}
@@ -135,8 +135,8 @@ def change_status(
     project_id: int,
     data: ProjectStatusChange,
 ) -> Project:
-    project = get_project(session, principal, project_id)
     require(principal, Permission.WRITE_FUNDING)
+    project = get_project(session, principal, project_id)
     check_version(project, data.version)
     current = ProjectStatus(project.status)
     domain.check_step(current, data.to)

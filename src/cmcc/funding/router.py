@@ -7,7 +7,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
-from cmcc.api.deps import CurrentPrincipal, Cursor, Limit, LoggedIn, PlatformDep, SessionDep
+from cmcc.api.deps import (
+    CurrentPrincipal,
+    Cursor,
+    Limit,
+    LoggedIn,
+    OptionalRecordId,
+    PlatformDep,
+    RecordId,
+    SessionDep,
+)
 from cmcc.api.responses import page_response
 from cmcc.core.pagination import paginate
 from cmcc.core.schemas import ListPublic
@@ -56,12 +65,14 @@ def create_plan(body: PlanCreate, session: SessionDep, principal: LoggedIn) -> A
 
 
 @router.get("/plans/{plan_id}", response_model=PlanPublic)
-def get_plan(plan_id: int, session: SessionDep, principal: CurrentPrincipal) -> Any:
+def get_plan(plan_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> Any:
     return PlanPublic.model_validate(service.get_plan(session, principal, plan_id))
 
 
 @router.patch("/plans/{plan_id}", response_model=PlanPublic)
-def update_plan(plan_id: int, body: PlanUpdate, session: SessionDep, principal: LoggedIn) -> Any:
+def update_plan(
+    plan_id: RecordId, body: PlanUpdate, session: SessionDep, principal: LoggedIn
+) -> Any:
     return PlanPublic.model_validate(service.update_plan(session, principal, plan_id, body))
 
 
@@ -72,7 +83,7 @@ def update_plan(plan_id: int, body: PlanUpdate, session: SessionDep, principal: 
 def list_phases(
     session: SessionDep,
     principal: CurrentPrincipal,
-    plan_id: int | None = None,
+    plan_id: OptionalRecordId = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Any:
@@ -86,12 +97,14 @@ def create_phase(body: PhaseCreate, session: SessionDep, principal: LoggedIn) ->
 
 
 @router.get("/phases/{phase_id}", response_model=PhasePublic)
-def get_phase(phase_id: int, session: SessionDep, principal: CurrentPrincipal) -> Any:
+def get_phase(phase_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> Any:
     return PhasePublic.model_validate(service.get_phase(session, principal, phase_id))
 
 
 @router.patch("/phases/{phase_id}", response_model=PhasePublic)
-def update_phase(phase_id: int, body: PhaseUpdate, session: SessionDep, principal: LoggedIn) -> Any:
+def update_phase(
+    phase_id: RecordId, body: PhaseUpdate, session: SessionDep, principal: LoggedIn
+) -> Any:
     return PhasePublic.model_validate(service.update_phase(session, principal, phase_id, body))
 
 
@@ -102,7 +115,7 @@ def update_phase(phase_id: int, body: PhaseUpdate, session: SessionDep, principa
 def list_programmes(
     session: SessionDep,
     principal: CurrentPrincipal,
-    phase_id: int | None = None,
+    phase_id: OptionalRecordId = None,
     dac_code: str | None = None,
     cursor: Cursor = None,
     limit: Limit = 50,
@@ -117,14 +130,14 @@ def create_programme(body: ProgrammeCreate, session: SessionDep, principal: Logg
 
 
 @router.get("/programmes/{programme_id}", response_model=ProgrammePublic)
-def get_programme(programme_id: int, session: SessionDep, principal: CurrentPrincipal) -> Any:
+def get_programme(programme_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> Any:
     programme = service.get_programme(session, principal, programme_id)
     return ProgrammePublic.model_validate(programme)
 
 
 @router.patch("/programmes/{programme_id}", response_model=ProgrammePublic)
 def update_programme(
-    programme_id: int, body: ProgrammeUpdate, session: SessionDep, principal: LoggedIn
+    programme_id: RecordId, body: ProgrammeUpdate, session: SessionDep, principal: LoggedIn
 ) -> Any:
     programme = service.update_programme(session, principal, programme_id, body)
     return ProgrammePublic.model_validate(programme)
@@ -140,7 +153,7 @@ def list_projects(
     platform: PlatformDep,
     bbox: BBoxQuery = None,
     status: ProjectStatus | None = None,
-    programme_id: int | None = None,
+    programme_id: OptionalRecordId = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Any:
@@ -160,13 +173,13 @@ def create_project(
 
 
 @router.get("/projects/{project_id}", response_model=ProjectPublic)
-def get_project(project_id: int, session: SessionDep, principal: CurrentPrincipal) -> Any:
+def get_project(project_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> Any:
     return ProjectPublic.model_validate(projects.get_project(session, principal, project_id))
 
 
 @router.patch("/projects/{project_id}", response_model=ProjectPublic)
 def update_project(
-    project_id: int,
+    project_id: RecordId,
     body: ProjectUpdate,
     session: SessionDep,
     principal: LoggedIn,
@@ -180,7 +193,7 @@ def update_project(
 
 @router.post("/projects/{project_id}/status", response_model=ProjectPublic)
 def change_project_status(
-    project_id: int,
+    project_id: RecordId,
     body: ProjectStatusChange,
     session: SessionDep,
     principal: LoggedIn,

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from cmcc.core.schemas import Input, RecordPublic, ReleasableCreate, VersionedUpdate
+from cmcc.core.schemas import Input, RecordIdField, RecordPublic, ReleasableCreate, VersionedUpdate
 from cmcc.funding.domain import RATE_PLACES, FlowStatus, ProjectStatus
 
 GeoJSONGeometry = dict[str, Any]
@@ -76,7 +76,7 @@ class PlanPublic(RecordPublic):
 
 
 class PhaseCreate(ReleasableCreate):
-    plan_id: int
+    plan_id: RecordIdField
     number: int = Field(ge=1, le=99)
     title: Title
     start_date: dt.date
@@ -102,7 +102,7 @@ class PhasePublic(RecordPublic):
 
 
 class ProgrammeCreate(ReleasableCreate):
-    phase_id: int
+    phase_id: RecordIdField
     dac_code: str = Field(pattern=r"^\d{5}$", description="DAC CRS purpose code, e.g. 73010")
     title: Title
     budget_usd: Usd | None = None
@@ -126,7 +126,7 @@ class ProgrammePublic(RecordPublic):
 
 
 class ProjectCreate(ReleasableCreate):
-    programme_id: int
+    programme_id: RecordIdField
     title: Title
     description: Text = ""
     implementing_org: OrgCode
@@ -179,7 +179,7 @@ class ProjectPublic(RecordPublic):
 class FlowCreate(ReleasableCreate):
     status: FlowStatus
     donor: OrgCode = Field(description="The donor organization's code (a state: ISO alpha-3)")
-    fulfils_id: int | None = Field(
+    fulfils_id: RecordIdField | None = Field(
         None, description="The pledge a commitment converts, the commitment a payment converts"
     )
     amount: Amount
@@ -190,10 +190,12 @@ class FlowCreate(ReleasableCreate):
     decision_date: dt.date
     flow_date: dt.date | None = Field(None, description="Default: the decision date")
     first_reported_date: dt.date | None = Field(None, description="Default: today")
-    plan_id: int | None = Field(None, description="Required unless a phase/programme/project")
-    phase_id: int | None = None
-    programme_id: int | None = None
-    project_id: int | None = None
+    plan_id: RecordIdField | None = Field(
+        None, description="Required unless a phase/programme/project"
+    )
+    phase_id: RecordIdField | None = None
+    programme_id: RecordIdField | None = None
+    project_id: RecordIdField | None = None
     restricted: bool = False
     notes: Text = ""
     source: Text = ""
@@ -206,7 +208,7 @@ class FlowRevision(VersionedUpdate):
     """A new version of the flow; fields left out keep their value. The old version is kept
     (is_current false)."""
 
-    fulfils_id: int | None = None
+    fulfils_id: RecordIdField | None = None
     amount: Amount | None = None
     currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
     exchange_rate: Rate | None = None
@@ -214,10 +216,10 @@ class FlowRevision(VersionedUpdate):
     amount_usd: Usd | None = None
     decision_date: dt.date | None = None
     flow_date: dt.date | None = None
-    plan_id: int | None = None
-    phase_id: int | None = None
-    programme_id: int | None = None
-    project_id: int | None = None
+    plan_id: RecordIdField | None = None
+    phase_id: RecordIdField | None = None
+    programme_id: RecordIdField | None = None
+    project_id: RecordIdField | None = None
     restricted: bool | None = None
     notes: Text | None = None
     source: Text | None = None

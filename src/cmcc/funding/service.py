@@ -71,8 +71,8 @@ def _changes(data: Any) -> dict[str, Any]:
     return changes
 
 
-def _update(session: Session, principal: Principal, record: Any, data: Any) -> dict[str, Any]:
-    require(principal, Permission.WRITE_FUNDING)
+def _update(session: Session, record: Any, data: Any) -> dict[str, Any]:
+    """The changes of an update, once the caller's permission is checked and the record found."""
     check_version(record, data.version)
     changes = _changes(data)
     for key, value in changes.items():
@@ -103,8 +103,9 @@ def get_plan(session: Session, principal: Principal, plan_id: int) -> Plan:
 
 
 def update_plan(session: Session, principal: Principal, plan_id: int, data: PlanUpdate) -> Plan:
+    require(principal, Permission.WRITE_FUNDING)
     plan = get_plan(session, principal, plan_id)
-    changes = _update(session, principal, plan, data)
+    changes = _update(session, plan, data)
     domain.check_period(
         changes.get("start_date", plan.start_date),
         changes.get("end_date", plan.end_date),
@@ -141,8 +142,9 @@ def get_phase(session: Session, principal: Principal, phase_id: int) -> Phase:
 
 
 def update_phase(session: Session, principal: Principal, phase_id: int, data: PhaseUpdate) -> Phase:
+    require(principal, Permission.WRITE_FUNDING)
     phase = get_phase(session, principal, phase_id)
-    changes = _update(session, principal, phase, data)
+    changes = _update(session, phase, data)
     domain.check_period(
         changes.get("start_date", phase.start_date),
         changes.get("end_date", phase.end_date),
@@ -189,8 +191,9 @@ def get_programme(session: Session, principal: Principal, programme_id: int) -> 
 def update_programme(
     session: Session, principal: Principal, programme_id: int, data: ProgrammeUpdate
 ) -> Programme:
+    require(principal, Permission.WRITE_FUNDING)
     programme = get_programme(session, principal, programme_id)
-    changes = _update(session, principal, programme, data)
+    changes = _update(session, programme, data)
     if "dac_code" in changes:
         _dac(changes["dac_code"], "body.dac_code")
     apply_changes(programme, changes)

@@ -1,9 +1,9 @@
 """Spatial and time filters, one interface, two implementations (SQLite R*Tree, PostGIS GiST).
 
 The R*Tree tables (`<table>_rtree`) and the PostGIS column `geom` with its GiST index are made
-by the migrations; the SQL here only uses them. Both return candidate rows whose geometry's
-bounding box meets the query; the caller applies exact predicates (shapely) where the
-geometry is not a point.
+by the migrations; the SQL here only uses them. `bbox_filter` and `bbox_time_filter` return the
+rows whose geometry's bounding box meets the query (exact for points); `shape_bbox_filter`,
+`intersects_filter` and `within_distance_filter` test the shapes themselves, after the index.
 """
 
 from __future__ import annotations
@@ -63,6 +63,28 @@ class SpatialBackend:
         if end is not None:
             clauses.append(time_col <= end)
         return and_(*clauses)
+
+    def shape_bbox_filter(
+        self, session: Session, model: Any, bbox: BBox, base: Select[Any]
+    ) -> ColumnElement[bool]:
+        """Rows of `base` whose geometry itself intersects the box, not only its bounding box
+        (OGC API - Features `bbox`): the index finds the candidates; shapely then tests those
+        that reach past the box's edge, and the ones whose shape misses it are left out."""
+        near = self.bbox_filter(model, bbox)
+        minx, miny, maxx, maxy = bbox
+        inside = and_(
+            model.min_x >= minx, model.max_x <= maxx, model.min_y >= miny, model.max_y <= maxy
+        )
+        rows = session.execute(
+            base.with_only_columns(model.id, model.geom_wkb).where(near, ~inside).order_by(None)
+        ).all()
+        if not rows:
+            return near
+        ids = np.array([r[0] for r in rows])
+        misses = ~shapely.intersects(shapely.box(*bbox), shapely.from_wkb([r[1] for r in rows]))
+        if not misses.any():
+            return near
+        return and_(near, model.id.not_in(ids[misses].tolist()))
 
     def intersects_filter(
         self, session: Session, model: Any, geom: BaseGeometry, base: Select[Any]
@@ -152,20 +174,29 @@ class SQLiteBackend(SpatialBackend):
         return and_(model.id.in_(select(r.c.id).where(*where)), exact)
 
 
+def _geom(model: Any) -> ColumnElement[Any]:
+    """The generated PostGIS column of a spatial table (not mapped: the model is neutral)."""
+    return literal_column(f"{model.__tablename__}.geom")
+
+
 class PostGISBackend(SpatialBackend):
     """GiST on the generated `geom` column (and on (geom, time) for incidents, via btree_gist)."""
 
     def bbox_filter(self, model: Any, bbox: BBox) -> ColumnElement[bool]:
-        geom: ColumnElement[Any] = literal_column(f"{model.__tablename__}.geom")
+        return cast(ColumnElement[bool], _geom(model).op("&&")(func.ST_MakeEnvelope(*bbox, 4326)))
+
+    def shape_bbox_filter(
+        self, session: Session, model: Any, bbox: BBox, base: Select[Any]
+    ) -> ColumnElement[bool]:
+        # ST_Intersects finds its candidates through the GiST index (&&), then tests exactly.
         envelope = func.ST_MakeEnvelope(*bbox, 4326)
-        return cast(ColumnElement[bool], geom.op("&&")(envelope))
+        return cast(ColumnElement[bool], func.ST_Intersects(_geom(model), envelope))
 
     def intersects_filter(
         self, session: Session, model: Any, geom: BaseGeometry, base: Select[Any]
     ) -> ColumnElement[bool]:
-        col: ColumnElement[Any] = literal_column(f"{model.__tablename__}.geom")
         other = func.ST_GeomFromWKB(shapely.to_wkb(geom), 4326)
-        return cast(ColumnElement[bool], func.ST_Intersects(col, other))
+        return cast(ColumnElement[bool], func.ST_Intersects(_geom(model), other))
 
     def within_distance_filter(
         self,
@@ -176,11 +207,10 @@ class PostGISBackend(SpatialBackend):
         metres: float,
         base: Select[Any],
     ) -> ColumnElement[bool]:
-        col: ColumnElement[Any] = literal_column(f"{model.__tablename__}.geom")
         point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
         return cast(
             ColumnElement[bool],
-            func.ST_DWithin(func.geography(col), func.geography(point), metres),
+            func.ST_DWithin(func.geography(_geom(model)), func.geography(point), metres),
         )
 
 

@@ -19,6 +19,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from cmcc.core.errors import InvalidInput, TransitionRefused
+from cmcc.core.schemas import MAX_ID
 from cmcc.geo.measure import EARTH_RADIUS_M
 
 
@@ -179,15 +180,19 @@ def parse_ref(value: str, field: str) -> Ref:
 
 
 def parse_id(value: int | str, kind: RefType, field: str) -> int:
-    """An id given as a number, or as a ref of the expected type (`hazard_145` -> 145)."""
+    """An id given as a number, or as a ref of the expected type (`hazard_145` -> 145); 1 to
+    MAX_ID, the largest an id column holds."""
     if isinstance(value, int):
-        if not 0 < value < 10**18:
-            raise InvalidInput.field(field, "must be a positive id")
-        return value
-    text = value.strip()
-    if ID_PATTERN.match(text):
-        return int(text)
-    ref = parse_ref(text, field)
-    if ref.type is not kind:
-        raise InvalidInput.field(field, f"expected a {kind.value} reference, got {text!r}")
-    return ref.id
+        number = value
+    else:
+        text = value.strip()
+        if ID_PATTERN.match(text):
+            number = int(text)
+        else:
+            ref = parse_ref(text, field)
+            if ref.type is not kind:
+                raise InvalidInput.field(field, f"expected a {kind.value} reference, got {text!r}")
+            number = ref.id
+    if not 0 < number <= MAX_ID:
+        raise InvalidInput.field(field, f"must be a positive id up to {MAX_ID}")
+    return number

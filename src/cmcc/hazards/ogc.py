@@ -4,20 +4,21 @@ while not handed over); `datetime` selects the areas whose span meets the instan
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, or_
 from sqlalchemy.orm import Session
 
-from cmcc.access.policy import get_visible, visible
+from cmcc.access.policy import get_visible
 from cmcc.core.errors import InvalidInput, NotFound
 from cmcc.core.releasability import Viewer
 from cmcc.core.timeparse import Interval
-from cmcc.geo.backend import backend_for
 from cmcc.hazards.domain import Classification, DeviceCategory, HazardStatus, RefType, parse_id
 from cmcc.hazards.models import HazardArea
 from cmcc.hazards.service import feature
 from cmcc.interop.ogcapi.extent import spatial_extent
+from cmcc.interop.ogcapi.items import spatial_items
 from cmcc.interop.ogcapi.provider import BBox, ItemPage, ItemQuery
 
 
@@ -34,20 +35,7 @@ class HazardCollection:
         return spatial_extent(session, h, viewer, h.created_at, h.handed_over_at, open_end=True)
 
     def query(self, session: Session, viewer: Viewer, q: ItemQuery) -> ItemPage:
-        stmt = visible(HazardArea, viewer)
-        if q.bbox is not None:
-            stmt = stmt.where(backend_for(session.get_bind()).bbox_filter(HazardArea, q.bbox))
-        if q.interval is not None:
-            start, end = q.interval
-            if end is not None:
-                stmt = stmt.where(HazardArea.created_at <= end)
-            if start is not None:
-                stmt = stmt.where(
-                    or_(HazardArea.handed_over_at.is_(None), HazardArea.handed_over_at > start)
-                )
-        matched = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        rows = session.scalars(stmt.order_by(HazardArea.id).offset(q.offset).limit(q.limit))
-        return ItemPage([feature(h) for h in rows], int(matched))
+        return spatial_items(session, viewer, HazardArea, q, _during, feature)
 
     def get(self, session: Session, viewer: Viewer, feature_id: str) -> dict[str, Any]:
         try:
@@ -67,3 +55,15 @@ class HazardCollection:
             "area_m2": {"type": "integer"},
             "handed_over_at": {"type": "string", "format": "date-time"},
         }
+
+
+def _during(start: dt.datetime | None, end: dt.datetime | None) -> list[ColumnElement[bool]]:
+    """The areas recorded before the interval ends and not handed over before it starts."""
+    conditions = []
+    if end is not None:
+        conditions.append(HazardArea.created_at <= end)
+    if start is not None:
+        conditions.append(
+            or_(HazardArea.handed_over_at.is_(None), HazardArea.handed_over_at > start)
+        )
+    return conditions

@@ -74,8 +74,8 @@ def get_spot(session: Session, principal: Principal, spot_id: int) -> EOSpotRepo
 def update_spot(
     session: Session, principal: Principal, spot_id: int, data: SpotUpdate
 ) -> EOSpotReport:
-    spot = get_spot(session, principal, spot_id)
     require(principal, Permission.WRITE_HAZARDS)
+    spot = get_spot(session, principal, spot_id)
     check_version(spot, data.version)
     changes = data.model_dump(exclude_unset=True, exclude={"version", "releasability"}, mode="json")
     if data.releasability is not None:
@@ -144,8 +144,8 @@ def get_release(session: Session, principal: Principal, release_id: int) -> Land
 def update_release(
     session: Session, principal: Principal, release_id: int, data: LandReleaseUpdate, *, aoi: BBox
 ) -> LandReleaseActivity:
-    activity = get_release(session, principal, release_id)
     require(principal, Permission.WRITE_HAZARDS)
+    activity = get_release(session, principal, release_id)
     check_version(activity, data.version)
     hazard = session.get_one(HazardArea, activity.hazard_id)
     _open_for_release(hazard)

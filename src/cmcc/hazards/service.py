@@ -104,8 +104,8 @@ def released_total(session: Session, hazard_id: int, *, completed_only: bool = F
 def update_hazard(
     session: Session, principal: Principal, hazard_id: int, data: HazardUpdate, *, aoi: BBox
 ) -> HazardArea:
-    hazard = get_hazard(session, principal, hazard_id)
     require(principal, Permission.WRITE_HAZARDS)
+    hazard = get_hazard(session, principal, hazard_id)
     check_version(hazard, data.version)
     changes: dict[str, Any] = data.model_dump(
         exclude_unset=True,
@@ -190,8 +190,8 @@ def change_status(
     aoi: BBox,
     fence: GeofenceEngine | None,
 ) -> HazardArea:
-    hazard = get_hazard(session, principal, hazard_id)
     require(principal, Permission.WRITE_HAZARDS)
+    hazard = get_hazard(session, principal, hazard_id)
     check_version(hazard, data.version)
     current = HazardStatus(hazard.status)
     domain.check_transition(current, data.to)

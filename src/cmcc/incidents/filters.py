@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query
 
 from cmcc.core.errors import InvalidInput
+from cmcc.core.schemas import MAX_ID
 from cmcc.core.timeparse import parse_interval
 from cmcc.geo.geometry import BBox, parse_bbox
 from cmcc.incidents.domain import IncidentType, VerificationStatus
@@ -50,7 +51,7 @@ def incident_filters(
     type: Annotated[list[IncidentType] | None, Query()] = None,
     status: VerificationStatus | None = None,
     min_severity: Annotated[int | None, Query(ge=1, le=5)] = None,
-    zone: Annotated[int | None, Query(description="Inside this zone (id)")] = None,
+    zone: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Inside this zone (id)")] = None,
     near: Annotated[str | None, Query(description="lon,lat,metres")] = None,
 ) -> IncidentFilters:
     start, end = parse_interval(datetime, field="query.datetime") if datetime else (None, None)

@@ -16,7 +16,7 @@ from cmcc.incidents import readout
 from cmcc.incidents.domain import IncidentType, VerificationStatus
 from cmcc.incidents.models import Incident
 from cmcc.interop.ogcapi.extent import spatial_extent
-from cmcc.interop.ogcapi.provider import BBox, ItemPage, ItemQuery
+from cmcc.interop.ogcapi.provider import BBox, ItemPage, ItemQuery, record_id
 
 
 class IncidentCollection:
@@ -48,9 +48,7 @@ class IncidentCollection:
         return ItemPage(readout.features(session, rows), int(matched))
 
     def get(self, session: Session, viewer: Viewer, feature_id: str) -> dict[str, Any]:
-        if not feature_id.isdigit():
-            raise NotFound(f"feature {feature_id!r} not found")
-        stmt = visible(Incident, viewer).where(Incident.id == int(feature_id))
+        stmt = visible(Incident, viewer).where(Incident.id == record_id(feature_id))
         rows = session.execute(stmt.with_only_columns(*readout.COLUMNS)).all()
         if not rows:
             raise NotFound(f"feature {feature_id!r} not found")

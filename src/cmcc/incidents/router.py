@@ -19,6 +19,7 @@ from cmcc.api.deps import (
     Limit,
     LoggedIn,
     PlatformDep,
+    RecordId,
     SessionDep,
     StreamPrincipal,
 )
@@ -77,13 +78,13 @@ def create_incident(
 
 
 @router.get("/incidents/{incident_id}", response_model=IncidentPublic)
-def get_incident(incident_id: int, session: SessionDep, principal: CurrentPrincipal) -> Any:
+def get_incident(incident_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> Any:
     return IncidentPublic.model_validate(service.get_incident(session, principal, incident_id))
 
 
 @router.patch("/incidents/{incident_id}", response_model=IncidentPublic)
 def update_incident(
-    incident_id: int, body: IncidentUpdate, session: SessionDep, principal: LoggedIn
+    incident_id: RecordId, body: IncidentUpdate, session: SessionDep, principal: LoggedIn
 ) -> Any:
     return IncidentPublic.model_validate(
         service.update_incident(session, principal, incident_id, body)
@@ -91,7 +92,9 @@ def update_incident(
 
 
 @router.get("/incidents/{incident_id}/verification", response_model=list[VerificationPublic])
-def list_verification(incident_id: int, session: SessionDep, principal: CurrentPrincipal) -> Any:
+def list_verification(
+    incident_id: RecordId, session: SessionDep, principal: CurrentPrincipal
+) -> Any:
     return [
         VerificationPublic.model_validate(s) for s in service.steps(session, principal, incident_id)
     ]
@@ -101,13 +104,13 @@ def list_verification(incident_id: int, session: SessionDep, principal: CurrentP
     "/incidents/{incident_id}/verification", response_model=VerificationPublic, status_code=201
 )
 def verify_incident(
-    incident_id: int, body: VerificationCreate, session: SessionDep, principal: LoggedIn
+    incident_id: RecordId, body: VerificationCreate, session: SessionDep, principal: LoggedIn
 ) -> Any:
     return VerificationPublic.model_validate(service.verify(session, principal, incident_id, body))
 
 
 @router.get("/incidents/{incident_id}/evidence", response_model=list[EvidencePublic])
-def list_evidence(incident_id: int, session: SessionDep, principal: CurrentPrincipal) -> Any:
+def list_evidence(incident_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> Any:
     return [
         EvidencePublic.model_validate(e) for e in service.evidence(session, principal, incident_id)
     ]
@@ -115,7 +118,7 @@ def list_evidence(incident_id: int, session: SessionDep, principal: CurrentPrinc
 
 @router.post("/incidents/{incident_id}/evidence", response_model=EvidencePublic, status_code=201)
 def add_evidence(
-    incident_id: int, body: EvidenceCreate, session: SessionDep, principal: LoggedIn
+    incident_id: RecordId, body: EvidenceCreate, session: SessionDep, principal: LoggedIn
 ) -> Any:
     return EvidencePublic.model_validate(
         service.add_evidence(session, principal, incident_id, body)
@@ -124,7 +127,7 @@ def add_evidence(
 
 @router.get("/incidents/{incident_id}/duplicates", response_model=list[DuplicatePublic])
 def list_duplicates(
-    incident_id: int,
+    incident_id: RecordId,
     session: SessionDep,
     principal: CurrentPrincipal,
     platform: PlatformDep,
@@ -215,13 +218,13 @@ async def alert_stream(
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertPublic)
-def get_alert(alert_id: int, session: SessionDep, principal: CurrentPrincipal) -> Any:
+def get_alert(alert_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> Any:
     return AlertPublic.model_validate(service.get_alert(session, principal, alert_id))
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertPublic)
 def acknowledge_alert(
-    alert_id: int, body: AlertAction, session: SessionDep, principal: LoggedIn
+    alert_id: RecordId, body: AlertAction, session: SessionDep, principal: LoggedIn
 ) -> Any:
     return AlertPublic.model_validate(
         service.act_on_alert(session, principal, alert_id, "acknowledge", body.version)
@@ -229,7 +232,9 @@ def acknowledge_alert(
 
 
 @router.post("/alerts/{alert_id}/close", response_model=AlertPublic)
-def close_alert(alert_id: int, body: AlertAction, session: SessionDep, principal: LoggedIn) -> Any:
+def close_alert(
+    alert_id: RecordId, body: AlertAction, session: SessionDep, principal: LoggedIn
+) -> Any:
     return AlertPublic.model_validate(
         service.act_on_alert(session, principal, alert_id, "close", body.version)
     )

@@ -138,6 +138,7 @@ def get_incident(session: Session, principal: Principal, incident_id: int) -> In
 def update_incident(
     session: Session, principal: Principal, incident_id: int, data: IncidentUpdate
 ) -> Incident:
+    require(principal, Permission.VERIFY_INCIDENTS, Permission.REPORT_INCIDENTS)
     incident = get_incident(session, principal, incident_id)
     if not principal.can(Permission.VERIFY_INCIDENTS):
         require_write(
@@ -160,8 +161,8 @@ def update_incident(
 def verify(
     session: Session, principal: Principal, incident_id: int, data: VerificationCreate
 ) -> VerificationStep:
-    incident = get_incident(session, principal, incident_id)
     require(principal, Permission.VERIFY_INCIDENTS)
+    incident = get_incident(session, principal, incident_id)
     check_version(incident, data.version)
     current = domain.VerificationStatus(incident.status)
     domain.check_verification_step(current, data.to, attribution=data.attribution)
@@ -198,8 +199,8 @@ def steps(session: Session, principal: Principal, incident_id: int) -> list[Veri
 def add_evidence(
     session: Session, principal: Principal, incident_id: int, data: EvidenceCreate
 ) -> Evidence:
-    incident = get_incident(session, principal, incident_id)
     require(principal, Permission.REPORT_INCIDENTS)
+    incident = get_incident(session, principal, incident_id)
     item = Evidence(incident_id=incident.id, **data.model_dump(), added_by=principal.actor)
     session.add(item)
     session.flush()
@@ -299,8 +300,8 @@ def get_alert(session: Session, principal: Principal, alert_id: int) -> Alert:
 def act_on_alert(
     session: Session, principal: Principal, alert_id: int, action: str, version: int
 ) -> Alert:
-    alert = get_alert(session, principal, alert_id)
     require(principal, Permission.MANAGE_ALERTS)
+    alert = get_alert(session, principal, alert_id)
     check_version(alert, version)
     now = utcnow()
     if action == "acknowledge":

@@ -5,18 +5,18 @@ clients. `datetime` selects the tasks created during the instant or interval."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
-from cmcc.access.policy import get_visible, visible
-from cmcc.core.errors import NotFound
+from cmcc.access.policy import get_visible
 from cmcc.core.releasability import Viewer
 from cmcc.core.timeparse import Interval
-from cmcc.geo.backend import backend_for
 from cmcc.interop.ogcapi.extent import spatial_extent
-from cmcc.interop.ogcapi.provider import BBox, ItemPage, ItemQuery
+from cmcc.interop.ogcapi.items import spatial_items
+from cmcc.interop.ogcapi.provider import BBox, ItemPage, ItemQuery, record_id
 from cmcc.remains.domain import TaskStatus
 from cmcc.remains.models import SearchTask
 
@@ -58,23 +58,10 @@ class SearchTaskCollection:
         return spatial_extent(session, t, viewer, t.created_at, t.created_at)
 
     def query(self, session: Session, viewer: Viewer, q: ItemQuery) -> ItemPage:
-        stmt = visible(SearchTask, viewer)
-        if q.bbox is not None:
-            stmt = stmt.where(backend_for(session.get_bind()).bbox_filter(SearchTask, q.bbox))
-        if q.interval is not None:
-            start, end = q.interval
-            if start is not None:
-                stmt = stmt.where(SearchTask.created_at >= start)
-            if end is not None:
-                stmt = stmt.where(SearchTask.created_at <= end)
-        matched = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        rows = session.scalars(stmt.order_by(SearchTask.id).offset(q.offset).limit(q.limit))
-        return ItemPage([task_feature(t) for t in rows], int(matched))
+        return spatial_items(session, viewer, SearchTask, q, _during, task_feature)
 
     def get(self, session: Session, viewer: Viewer, feature_id: str) -> dict[str, Any]:
-        if not feature_id.isdigit():
-            raise NotFound(f"feature {feature_id!r} not found")
-        return task_feature(get_visible(session, SearchTask, int(feature_id), viewer))
+        return task_feature(get_visible(session, SearchTask, record_id(feature_id), viewer))
 
     def queryables(self) -> dict[str, dict[str, Any]]:
         return {
@@ -85,3 +72,13 @@ class SearchTaskCollection:
             "marker": {"type": "string"},
             "created_at": {"type": "string", "format": "date-time"},
         }
+
+
+def _during(start: dt.datetime | None, end: dt.datetime | None) -> list[ColumnElement[bool]]:
+    """The tasks created during the interval."""
+    conditions = []
+    if start is not None:
+        conditions.append(SearchTask.created_at >= start)
+    if end is not None:
+        conditions.append(SearchTask.created_at <= end)
+    return conditions

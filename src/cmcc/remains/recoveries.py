@@ -91,8 +91,8 @@ def get_recovery(session: Session, principal: Principal, recovery_id: int) -> Re
 def update_recovery(
     session: Session, principal: Principal, recovery_id: int, data: RecoveryUpdate, *, aoi: BBox
 ) -> Recovery:
-    recovery = get_recovery(session, principal, recovery_id)
     require(principal, Permission.WRITE_SEARCH)
+    recovery = get_recovery(session, principal, recovery_id)
     check_version(recovery, data.version)
     changes = data.model_dump(
         exclude_unset=True, exclude={"version", "releasability", "geometry", "outside_aoi"}
@@ -160,6 +160,7 @@ def personal_data_of(
 
 
 def _officer_of_owner(session: Session, principal: Principal, recovery_id: int) -> Recovery:
+    require(principal, Permission.READ_PERSONAL_DATA)  # before the lookup: 403 for any id
     recovery = get_recovery(session, principal, recovery_id)
     if not domain.may_read_personal_data(principal, recovery.owner_org_id):
         raise Forbidden(
@@ -184,8 +185,8 @@ def put_personal_data(
 ) -> RecoveryPersonalData:
     """Create or replace the personal data. The audit log records that it changed (which
     columns, by whom, when), never the values (see RecoveryPersonalData.__audit_redact__)."""
-    recovery = _officer_of_owner(session, principal, recovery_id)
     require(principal, Permission.WRITE_SEARCH)
+    recovery = _officer_of_owner(session, principal, recovery_id)
     if data.date_of_birth is not None and data.date_of_birth > utcnow().date():
         raise InvalidInput.field("body.date_of_birth", "is in the future")
     stored = _stored(session, recovery.id)

@@ -8,7 +8,16 @@ from fastapi import APIRouter, Query, Response, status
 from sqlalchemy.orm import Session
 
 from cmcc.access.domain import Principal
-from cmcc.api.deps import CurrentPrincipal, Cursor, Limit, LoggedIn, PlatformDep, SessionDep
+from cmcc.api.deps import (
+    CurrentPrincipal,
+    Cursor,
+    Limit,
+    LoggedIn,
+    OptionalRecordId,
+    PlatformDep,
+    RecordId,
+    SessionDep,
+)
 from cmcc.core.pagination import paginate
 from cmcc.core.schemas import ListPublic
 from cmcc.geo.geometry import parse_bbox
@@ -105,13 +114,13 @@ def cut_grid(body: GridCut, session: SessionDep, principal: LoggedIn, platform: 
 
 
 @router.get("/search-tasks/{task_id}", response_model=SearchTaskPublic)
-def get_task(task_id: int, session: SessionDep, principal: CurrentPrincipal) -> Any:
+def get_task(task_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> Any:
     return _task(session, principal, service.get_task(session, principal, task_id))
 
 
 @router.patch("/search-tasks/{task_id}", response_model=SearchTaskPublic)
 def update_task(
-    task_id: int,
+    task_id: RecordId,
     body: SearchTaskUpdate,
     session: SessionDep,
     principal: LoggedIn,
@@ -124,13 +133,13 @@ def update_task(
 
 
 @router.get("/search-tasks/{task_id}/status", response_model=list[StepPublic])
-def list_steps(task_id: int, session: SessionDep, principal: CurrentPrincipal) -> Any:
+def list_steps(task_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> Any:
     return [StepPublic.model_validate(s) for s in service.steps(session, principal, task_id)]
 
 
 @router.post("/search-tasks/{task_id}/status", response_model=SearchTaskPublic, status_code=201)
 def change_status(
-    task_id: int,
+    task_id: RecordId,
     body: StatusChange,
     session: SessionDep,
     principal: LoggedIn,
@@ -150,7 +159,7 @@ def list_recoveries(
     principal: CurrentPrincipal,
     platform: PlatformDep,
     bbox: BBoxQuery = None,
-    task_id: int | None = None,
+    task_id: OptionalRecordId = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Any:
@@ -179,7 +188,7 @@ def create_recovery(
     response_model=RecoveryPublic | RecoveryWithPersonalData,
     responses={200: {"description": "`personal_data` only for the owner's recovery officers"}},
 )
-def get_recovery(recovery_id: int, session: SessionDep, principal: CurrentPrincipal) -> Any:
+def get_recovery(recovery_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> Any:
     """The recovery; with `personal_data` for a recovery officer of the owning organization
     only (the field is absent for everyone else)."""
     recovery = recoveries.get_recovery(session, principal, recovery_id)
@@ -195,7 +204,7 @@ def get_recovery(recovery_id: int, session: SessionDep, principal: CurrentPrinci
 
 @router.patch("/recoveries/{recovery_id}", response_model=RecoveryPublic)
 def update_recovery(
-    recovery_id: int,
+    recovery_id: RecordId,
     body: RecoveryUpdate,
     session: SessionDep,
     principal: LoggedIn,
@@ -208,7 +217,7 @@ def update_recovery(
 
 
 @router.get("/recoveries/{recovery_id}/personal-data", response_model=PersonalDataPublic)
-def get_personal_data(recovery_id: int, session: SessionDep, principal: LoggedIn) -> Any:
+def get_personal_data(recovery_id: RecordId, session: SessionDep, principal: LoggedIn) -> Any:
     """Recovery officers of the owning organization only (403 for everyone else)."""
     return PersonalDataPublic.model_validate(
         recoveries.read_personal_data(session, principal, recovery_id)
@@ -217,7 +226,7 @@ def get_personal_data(recovery_id: int, session: SessionDep, principal: LoggedIn
 
 @router.put("/recoveries/{recovery_id}/personal-data", response_model=PersonalDataPublic)
 def put_personal_data(
-    recovery_id: int, body: PersonalDataPut, session: SessionDep, principal: LoggedIn
+    recovery_id: RecordId, body: PersonalDataPut, session: SessionDep, principal: LoggedIn
 ) -> Any:
     """Record or replace the personal data of the missing and their family (recovery officers
     of the owning organization only). The audit log records the change, not the values."""

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from cmcc.core.schemas import Input, RecordPublic, ReleasableCreate, VersionedUpdate
+from cmcc.core.schemas import Input, RecordIdField, RecordPublic, ReleasableCreate, VersionedUpdate
 from cmcc.remains.domain import (
     MAX_SECTORS,
     HandoverTo,
@@ -107,7 +107,9 @@ Count = Field(0, ge=0, le=10_000)
 
 
 class RecoveryCreate(ReleasableCreate):
-    task_id: int | None = Field(None, description="The search task (in progress or completed)")
+    task_id: RecordIdField | None = Field(
+        None, description="The search task (in progress or completed)"
+    )
     recovered_at: AwareDatetime
     geometry: GeoJSONGeometry = Field(description="A GeoJSON Point, WGS84 [lon, lat]")
     place: str = Field("", max_length=500, description="Where, in words")

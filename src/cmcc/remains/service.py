@@ -154,8 +154,8 @@ def update_task(
     *,
     aoi: BBox,
 ) -> SearchTask:
-    task = get_task(session, principal, task_id)
     require(principal, Permission.WRITE_SEARCH)
+    task = get_task(session, principal, task_id)
     check_version(task, data.version)
     sent = data.model_fields_set
     changes = data.model_dump(
@@ -193,8 +193,8 @@ def change_status(
 ) -> SearchTask:
     """One step of the workflow. Starting the search re-checks the hazard picture at this
     moment (hazards may have opened since the task was made) and links what it finds."""
-    task = get_task(session, principal, task_id)
     require(principal, Permission.WRITE_SEARCH)
+    task = get_task(session, principal, task_id)
     check_version(task, data.version)
     if data.team is not None:
         apply_changes(task, {"team": data.team})

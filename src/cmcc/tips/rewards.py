@@ -85,8 +85,8 @@ def nominate(session: Session, principal: Principal, data: RewardCreate) -> Rewa
 
 
 def approve(session: Session, principal: Principal, reward_id: int, data: RewardApproval) -> Reward:
-    reward = get_reward(session, principal, reward_id)
     require(principal, Permission.APPROVE_REWARDS)
+    reward = get_reward(session, principal, reward_id)
     check_version(reward, data.version)
     check_approval(RewardStatus(reward.status), reward.nominated_by_user_id, principal.user_id)
     reward.status = RewardStatus.APPROVED.value
@@ -102,8 +102,8 @@ def pay(
 ) -> Reward:
     """Pay an approved reward to whoever presents the tip's claim code; the code then stops
     working for payouts, and a replayed payout changes nothing."""
-    reward = get_reward(session, principal, reward_id)
     require(principal, Permission.PAY_REWARDS)
+    reward = get_reward(session, principal, reward_id)
     check_version(reward, data.version)
     deciders = {reward.nominated_by_user_id, reward.approved_by_user_id or -1}
     check_payout(RewardStatus(reward.status), principal.user_id, deciders)

@@ -6,7 +6,15 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 
-from cmcc.api.deps import Cursor, Limit, LoggedIn, PlatformDep, SessionDep
+from cmcc.api.deps import (
+    Cursor,
+    Limit,
+    LoggedIn,
+    OptionalRecordId,
+    PlatformDep,
+    RecordId,
+    SessionDep,
+)
 from cmcc.core.pagination import paginate
 from cmcc.core.schemas import ListPublic
 from cmcc.tips import rewards, triage
@@ -42,13 +50,15 @@ def list_tips(
 
 
 @router.get("/tips/{tip_id}", response_model=TipPublic)
-def get_tip(tip_id: int, session: SessionDep, principal: LoggedIn, platform: PlatformDep) -> Any:
+def get_tip(
+    tip_id: RecordId, session: SessionDep, principal: LoggedIn, platform: PlatformDep
+) -> Any:
     tip = triage.get_tip(session, principal, tip_id)
     return triage.public(session, principal, platform.settings, tip)
 
 
 @router.get("/tips/{tip_id}/photo", response_class=Response)
-def get_photo(tip_id: int, session: SessionDep, principal: LoggedIn) -> Response:
+def get_photo(tip_id: RecordId, session: SessionDep, principal: LoggedIn) -> Response:
     """The tip's photo as stored: re-encoded, without any metadata."""
     found = triage.photo(session, principal, tip_id)
     return Response(
@@ -60,7 +70,11 @@ def get_photo(tip_id: int, session: SessionDep, principal: LoggedIn) -> Response
 
 @router.patch("/tips/{tip_id}", response_model=TipPublic)
 def update_tip(
-    tip_id: int, body: TipUpdate, session: SessionDep, principal: LoggedIn, platform: PlatformDep
+    tip_id: RecordId,
+    body: TipUpdate,
+    session: SessionDep,
+    principal: LoggedIn,
+    platform: PlatformDep,
 ) -> Any:
     tip = triage.update_tip(session, principal, tip_id, body)
     return triage.public(session, principal, platform.settings, tip)
@@ -68,7 +82,7 @@ def update_tip(
 
 @router.post("/tips/{tip_id}/links", response_model=TipPublic, status_code=201)
 def link_tip(
-    tip_id: int, body: TipLink, session: SessionDep, principal: LoggedIn, platform: PlatformDep
+    tip_id: RecordId, body: TipLink, session: SessionDep, principal: LoggedIn, platform: PlatformDep
 ) -> Any:
     tip = triage.link(session, principal, tip_id, body)
     return triage.public(session, principal, platform.settings, tip)
@@ -76,7 +90,7 @@ def link_tip(
 
 @router.post("/tips/{tip_id}/outcome", response_model=TipPublic)
 def record_outcome(
-    tip_id: int,
+    tip_id: RecordId,
     body: TipOutcomeIn,
     session: SessionDep,
     principal: LoggedIn,
@@ -91,7 +105,7 @@ def list_rewards(
     session: SessionDep,
     principal: LoggedIn,
     status: RewardStatus | None = None,
-    tip_id: int | None = None,
+    tip_id: OptionalRecordId = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Any:
@@ -107,13 +121,13 @@ def nominate_reward(body: RewardCreate, session: SessionDep, principal: LoggedIn
 
 
 @router.get("/rewards/{reward_id}", response_model=RewardPublic)
-def get_reward(reward_id: int, session: SessionDep, principal: LoggedIn) -> Any:
+def get_reward(reward_id: RecordId, session: SessionDep, principal: LoggedIn) -> Any:
     return RewardPublic.model_validate(rewards.get_reward(session, principal, reward_id))
 
 
 @router.post("/rewards/{reward_id}/approval", response_model=RewardPublic)
 def approve_reward(
-    reward_id: int, body: RewardApproval, session: SessionDep, principal: LoggedIn
+    reward_id: RecordId, body: RewardApproval, session: SessionDep, principal: LoggedIn
 ) -> Any:
     """Approve a nominated reward; never by the officer who nominated it (403)."""
     return RewardPublic.model_validate(rewards.approve(session, principal, reward_id, body))
@@ -121,7 +135,11 @@ def approve_reward(
 
 @router.post("/rewards/{reward_id}/payout", response_model=RewardPublic)
 def pay_reward(
-    reward_id: int, body: Payout, session: SessionDep, principal: LoggedIn, platform: PlatformDep
+    reward_id: RecordId,
+    body: Payout,
+    session: SessionDep,
+    principal: LoggedIn,
+    platform: PlatformDep,
 ) -> Any:
     """Pay an approved reward against the claim code the tipster presents; once only."""
     reward = rewards.pay(session, principal, platform.settings, reward_id, body)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cmcc.core.schemas import Input, RecordPublic
+from cmcc.core.schemas import Input, RecordIdField, RecordPublic
 from cmcc.tips.domain import MAX_PLACE, MAX_TEXT, RewardStatus, TipOutcome, TipStatus
 
 CodeText = Annotated[
@@ -99,14 +99,14 @@ class TipUpdate(Input):
 
 
 class TipLink(Input):
-    search_task_id: int | None = None
-    recovery_id: int | None = None
+    search_task_id: RecordIdField | None = None
+    recovery_id: RecordIdField | None = None
 
 
 class TipOutcomeIn(Input):
     version: int = Field(ge=1)
     outcome: TipOutcome
-    duplicate_of: int | None = Field(None, description="The earlier tip, for duplicate")
+    duplicate_of: RecordIdField | None = Field(None, description="The earlier tip, for duplicate")
     note: str = Field("", max_length=4000)
 
 
@@ -114,7 +114,7 @@ Amount = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
 
 
 class RewardCreate(Input):
-    tip_id: int
+    tip_id: RecordIdField
     amount: Amount
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217")
     note: str = Field("", max_length=4000)

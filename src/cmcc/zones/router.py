@@ -7,7 +7,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 from pydantic import AwareDatetime
 
-from cmcc.api.deps import CurrentPrincipal, Cursor, Limit, LoggedIn, PlatformDep, SessionDep
+from cmcc.api.deps import (
+    CurrentPrincipal,
+    Cursor,
+    Limit,
+    LoggedIn,
+    OptionalRecordId,
+    PlatformDep,
+    RecordId,
+    SessionDep,
+)
 from cmcc.api.responses import page_response
 from cmcc.core.pagination import paginate
 from cmcc.core.schemas import ListPublic
@@ -36,7 +45,7 @@ def list_zones(
     as_of: AsOf = None,
     history: Annotated[bool, Query(description="Every version, whatever its validity")] = False,
     bbox: BBoxQuery = None,
-    lineage: int | None = None,
+    lineage: OptionalRecordId = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Any:
@@ -95,13 +104,17 @@ def create_zone(
 
 
 @router.get("/{zone_id}", response_model=ZonePublic)
-def get_zone(zone_id: int, session: SessionDep, principal: CurrentPrincipal) -> Any:
+def get_zone(zone_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> Any:
     return ZonePublic.model_validate(service.get_zone(session, principal, zone_id))
 
 
 @router.patch("/{zone_id}", response_model=ZonePublic)
 def update_zone(
-    zone_id: int, body: ZoneUpdate, session: SessionDep, principal: LoggedIn, platform: PlatformDep
+    zone_id: RecordId,
+    body: ZoneUpdate,
+    session: SessionDep,
+    principal: LoggedIn,
+    platform: PlatformDep,
 ) -> Any:
     zone = service.update_zone(session, principal, zone_id, body, platform.fence())
     return ZonePublic.model_validate(zone)
@@ -109,7 +122,11 @@ def update_zone(
 
 @router.post("/{zone_id}/versions", response_model=ZonePublic, status_code=201)
 def move_zone(
-    zone_id: int, body: ZoneMove, session: SessionDep, principal: LoggedIn, platform: PlatformDep
+    zone_id: RecordId,
+    body: ZoneMove,
+    session: SessionDep,
+    principal: LoggedIn,
+    platform: PlatformDep,
 ) -> Any:
     """A new geometry from `valid_from`; the current version closes then (history is kept)."""
     zone = service.move_zone(

@@ -137,8 +137,8 @@ def update_zone(
     data: ZoneUpdate,
     fence: GeofenceEngine | None,
 ) -> Zone:
-    zone = get_zone(session, principal, zone_id)
     require(principal, Permission.WRITE_ZONES)
+    zone = get_zone(session, principal, zone_id)
     check_version(zone, data.version)
     changes = data.model_dump(exclude_unset=True, exclude={"version", "releasability"})
     if data.releasability is not None:
@@ -167,8 +167,8 @@ def move_zone(
     fence: GeofenceEngine | None,
 ) -> Zone:
     """Close the current version at `valid_from` and start a new one with the new geometry."""
-    old = get_zone(session, principal, zone_id)
     require(principal, Permission.WRITE_ZONES)
+    old = get_zone(session, principal, zone_id)
     check_version(old, data.version)
     if old.valid_to is not None:
         raise InvalidInput.field("path.zone_id", "this version is closed; move the newest one")

@@ -8,15 +8,29 @@ from `get`, exactly like a record that does not exist.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from cmcc.core.errors import NotFound
 from cmcc.core.releasability import Viewer
+from cmcc.core.schemas import MAX_ID
 from cmcc.core.timeparse import Interval
 
-__all__ = ["BBox", "CollectionProvider", "Interval", "ItemPage", "ItemQuery"]
+__all__ = ["BBox", "CollectionProvider", "Interval", "ItemPage", "ItemQuery", "record_id"]
+
+DIGITS = re.compile(r"^[0-9]{1,10}$")
+
+
+def record_id(feature_id: str) -> int:
+    """The integer key a feature id names; `NotFound` for an id that cannot be one (`abc`, or
+    a number larger than an id column holds), as for a feature that does not exist."""
+    if DIGITS.match(feature_id) and 0 < int(feature_id) <= MAX_ID:
+        return int(feature_id)
+    raise NotFound(f"feature {feature_id!r} not found")
+
 
 BBox = tuple[float, float, float, float]
 """min longitude, min latitude, max longitude, max latitude (CRS84)."""
