@@ -305,8 +305,8 @@ def _kept(old: Flow, changes: dict[str, Any]) -> dict[str, Any]:
 
 def revise_flow(session: Session, principal: Principal, flow_id: int, data: FlowRevision) -> Flow:
     """A new version of the flow with the changes; the old version is kept, no longer current."""
+    writer(principal)  # the permission before the lookup: 403 whether the flow exists or not
     old = get_flow(session, principal, flow_id)
-    writer(principal)
     check_version(old, data.version)
     if not old.is_current:
         current = current_version(session, old.lineage_id)
