@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import tomllib
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,9 @@ from cmcc.access.models import Organization
 from cmcc.access.service import org_by_code, resolve_marking, upsert_organization
 from cmcc.core.clock import utcnow
 from cmcc.core.errors import InvalidInput, NotFound
+from cmcc.cot import devices
+from cmcc.cot.devices import CotDevice
+from cmcc.exercise.schemas import UnitSpec
 from cmcc.forces import service as forces
 from cmcc.forces.models import (
     Contribution,
@@ -68,6 +69,7 @@ from cmcc.remains import service as search_service
 from cmcc.remains.models import SearchTask
 from cmcc.remains.schemas import GridCut
 from cmcc.scenarios import dates
+from cmcc.scenarios.folders import read_toml, scenario_dir
 from cmcc.scenarios.models import ReportedFact
 from cmcc.zones import service as zone_service
 from cmcc.zones.models import Zone
@@ -87,23 +89,13 @@ FILES = (
     "hazards",
     "search",
     "funding",
+    "exercise",
 )
-
-
-def scenario_dir(name_or_path: str) -> Path:
-    path = Path(name_or_path)
-    if path.is_dir():
-        return path
-    packaged = resources.files("cmcc.scenarios").joinpath(name_or_path)
-    if packaged.is_dir():
-        return Path(str(packaged))
-    raise NotFound(f"no scenario named {name_or_path!r} and no such folder")
 
 
 def read_scenario(folder: Path) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for name in ("scenario", *FILES):
-        path = folder / f"{name}.toml"
         geojson = folder / f"{name}.geojson"
         if geojson.exists():
             try:
@@ -111,13 +103,7 @@ def read_scenario(folder: Path) -> dict[str, Any]:
             except json.JSONDecodeError as exc:
                 raise InvalidInput.field(geojson.name, f"not valid JSON: {exc}") from None
             continue
-        if not path.exists():
-            data[name] = {}
-            continue
-        try:
-            data[name] = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise InvalidInput.field(path.name, f"not valid TOML: {exc}") from None
+        data[name] = read_toml(folder / f"{name}.toml")
     return data
 
 
@@ -491,6 +477,26 @@ class Loader:
             flow = funding_flows.create_flow(self.session, who, _parse(FlowCreate, fields, where))
             keys[key] = flow.id
             self.added["flows"] += 1
+
+    def load_exercise(self) -> None:
+        """exercise.toml: the `[[units]]` of the exercise script become TAK devices of their
+        contingents (known by uid); its injects are for the exercise driver, not stored."""
+        for where, rec in self.records("exercise", "units"):
+            if self._exists(CotDevice.uid, rec.get("uid")):
+                continue
+            unit: UnitSpec = _parse(UnitSpec, rec, where)
+            try:
+                devices.register(
+                    self.session,
+                    unit.uid,
+                    unit.org,
+                    callsign=unit.callsign,
+                    pledge_ref=unit.pledge,
+                    releasability=unit.releasability,
+                )
+            except (InvalidInput, NotFound) as exc:
+                raise InvalidInput.field(where, exc.detail) from None
+            self.added["TAK devices"] += 1
 
     def _exists(self, column: Any, value: Any) -> bool:
         return (
