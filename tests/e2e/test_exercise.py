@@ -6,8 +6,10 @@ counted without stopping either side, and nothing else is written."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -117,3 +119,62 @@ def test_a_refused_token_stops_the_exercise_at_once(platform: Platform, tmp_path
         assert "refused the token" in run.stderr and "start errors" in run.stdout
         assert httpx.get(f"{base}/api/v1/health").status_code == 200
         assert row_counts(platform) == before
+
+
+def _serve_demo(platform: Platform, home: Path, *args: str, **env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "cmcc", "demo", "--port", str(free_port()), *args],
+        env={
+            **os.environ,
+            "CMCC_HOME": str(home),
+            "CMCC_DATABASE_URL": platform.engine.url.render_as_string(hide_password=False),
+            "CMCC_SECRET_KEY": platform.settings.secret_key.get_secret_value(),
+            "CMCC_COT_TCP_PORT": str(free_port()),
+            "CMCC_COT_TAK_PORT": "0",
+            "CMCC_COT_UDP_PORT": "0",
+            "CMCC_EXERCISE_REPORT_SECONDS": "1",
+            **env,
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _tracks(platform: Platform) -> int:
+    return row_counts(platform)["tracks"]
+
+
+def test_the_demo_runs_the_exercise_and_stops_it_on_ctrl_c(
+    platform: Platform, tmp_path: Path
+) -> None:
+    demo = _serve_demo(platform, tmp_path)
+    try:
+        for _ in range(300):
+            if _tracks(platform) >= 6:
+                break
+            assert demo.poll() is None, demo.stdout.read() if demo.stdout else ""
+            time.sleep(0.2)
+        else:
+            pytest.fail("no unit reported")
+    finally:
+        demo.send_signal(signal.SIGINT)  # Ctrl-C: the server stops, then the driver
+        out, _ = demo.communicate(timeout=60)
+    assert demo.returncode == 0, out
+    assert "exercise stopped:" in out and "positions sent" in out
+    assert "Traceback" not in out
+
+
+def test_no_exercise_keeps_the_demo_quiet(platform: Platform, tmp_path: Path) -> None:
+    demo = _serve_demo(platform, tmp_path, "--no-exercise")
+    try:
+        for _ in range(300):
+            if demo.stdout and "Application startup complete" in demo.stdout.readline():
+                break
+        time.sleep(5)
+        assert demo.poll() is None
+        assert _tracks(platform) == 0
+    finally:
+        demo.send_signal(signal.SIGINT)
+        out, _ = demo.communicate(timeout=60)
+    assert "exercise" not in out.lower().replace("--no-exercise", "")
