@@ -3,10 +3,12 @@ CoT codec as themselves, and the gaza-2025 script keeps every unit where its cav
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import random
 import tomllib
+from collections import Counter
 from importlib import resources
 from typing import Any
 
@@ -16,9 +18,11 @@ from shapely.geometry import LineString, Point, shape
 from cmcc.core.errors import InvalidInput
 from cmcc.cot import codec
 from cmcc.cot.event import Encoding
+from cmcc.cot.framing import XmlStreamSplitter
 from cmcc.exercise.domain import Route, jitter, marked, next_interval
 from cmcc.exercise.schemas import parse, read_script
-from cmcc.exercise.units import position_event
+from cmcc.exercise.units import UnitLink, position_event
+from tests.asyncrun import run as run_async
 
 SCENARIO = resources.files("cmcc.scenarios").joinpath("gaza-2025")
 DEG = 1 / 111_000  # metres to degrees, near enough for margins
@@ -94,3 +98,42 @@ def test_every_unit_keeps_to_where_its_caveats_allow() -> None:
             if kind in only:
                 assert area.buffer(-150 * DEG).contains(path), unit.callsign
         assert all(path.distance(h) > 100 * DEG for h in hazards), unit.callsign
+
+
+def test_each_unit_has_its_own_connection_and_comes_back_after_a_drop() -> None:
+    """A gateway that hangs up after each unit's first event: every connection carries one
+    uid only, the unit's own, and each unit connects again; the drops are counted."""
+    script = read_script("gaza-2025")
+    seen: list[set[str]] = []
+
+    async def gateway(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        uids: set[str] = set()
+        seen.append(uids)
+        splitter = XmlStreamSplitter()
+        data = await reader.read(65536)
+        uids |= {codec.parse_xml(frame).uid for frame in splitter.feed(data)}
+        writer.close()  # hang up
+
+    async def scenario() -> Counter[str]:
+        server = await asyncio.start_server(gateway, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        counters: Counter[str] = Counter()
+        links = [
+            UnitLink(u, "127.0.0.1", port, report_seconds=0.2, start_m=0, counters=counters)
+            for u in script.units[:2]
+        ]
+        loop = asyncio.get_running_loop()
+        tasks = [asyncio.create_task(link.run(loop.time())) for link in links]
+        await asyncio.sleep(3.5)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        server.close()
+        return counters
+
+    counters = run_async(scenario())
+    assert all(len(uids) == 1 for uids in seen if uids)
+    by_uid = Counter(next(iter(uids)) for uids in seen if uids)
+    assert set(by_uid) == {u.uid for u in script.units[:2]}
+    assert all(n >= 2 for n in by_uid.values())  # connected again after the drop
+    assert counters["unit connection errors"] >= 2

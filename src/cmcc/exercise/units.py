@@ -63,6 +63,7 @@ class UnitLink:
         self.clock = clock
         self.speed = unit.speed_kmh / 3.6
         self.route = unit.path
+        self.up = True  # as far as the log has said: an outage is logged once, not per retry
 
     def fix(self, elapsed_s: float) -> Fix:
         return self.route.fix(self.start_m + self.speed * elapsed_s, self.speed)
@@ -87,7 +88,9 @@ class UnitLink:
                     writer.write(codec.encode(event, Encoding.XML))
                     await writer.drain()
                     self.counters["positions sent"] += 1
-                    backoff = 1.0
+                    if not self.up:
+                        log.info("exercise: unit %s is reporting again", self.unit.callsign)
+                    self.up, backoff = True, 1.0
                     await asyncio.sleep(self.report_seconds)
                 self._lost("the gateway closed the connection")
             except (ConnectionError, OSError) as exc:
@@ -110,4 +113,6 @@ class UnitLink:
     def _lost(self, why: str) -> None:
         self.counters["errors"] += 1
         self.counters["unit connection errors"] += 1
-        log.warning("exercise: unit %s: %s", self.unit.callsign, why)
+        if self.up:
+            log.warning("exercise: unit %s: %s; trying again", self.unit.callsign, why)
+        self.up = False
