@@ -7,9 +7,12 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import func, select
+
 from cmcc.access.domain import OrgKind, Principal, Role
 from cmcc.access.service import add_user, create_token, upsert_organization
 from cmcc.bootstrap import Platform
+from cmcc.schema import metadata
 
 _seq = itertools.count(1)
 
@@ -24,6 +27,15 @@ class Caller:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+
+def row_counts(platform: Platform) -> dict[str, int]:
+    """Rows in every table (the audit log included): what a step wrote, by comparison."""
+    with platform.unit_of_work(Principal.system_operator()) as s:
+        return {
+            t.name: int(s.scalar(select(func.count()).select_from(t)) or 0)
+            for t in metadata.sorted_tables
+        }
 
 
 def org(

@@ -99,6 +99,18 @@ class Settings(BaseSettings):
     cot_idle_seconds: float = Field(
         60.0, gt=0, description="A TAK client silent this long is dropped."
     )
+    demo_exercise: bool = Field(
+        True, description="`cmcc demo` runs the exercise driver next to the server it starts."
+    )
+    exercise_incidents_per_minute: float = Field(
+        2.0, ge=0, le=600, description="Exercise: incident reports filed per minute (0: none)."
+    )
+    exercise_tips_per_minute: float = Field(
+        1.0, ge=0, le=600, description="Exercise: public tips sent per minute (0: none)."
+    )
+    exercise_report_seconds: float = Field(
+        5.0, ge=0.2, le=30, description="Exercise: seconds between a unit's position reports."
+    )
     basemap_file: Path | None = Field(
         None,
         description="A local raster MBTiles file drawn under the web map (no online tile server).",

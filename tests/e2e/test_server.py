@@ -40,9 +40,7 @@ def server(platform: Platform, tmp_path: Path) -> Iterator[tuple[str, str, str]]
         check=False,
     )
     assert demo.returncode == 0, demo.stderr
-    match = re.search(
-        r"staff\s+│\s+CMCC\s+│\s+staff_officer\s+│\s+(\S+)\s+│\s+(cmcc_\S+)", demo.stdout
-    )
+    match = re.search(r"^staff +(\S+) +(cmcc_\S+)$", demo.stdout, re.MULTILINE)
     assert match, demo.stdout
     port = free_port()
     proc = subprocess.Popen(

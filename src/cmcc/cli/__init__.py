@@ -8,6 +8,8 @@ from cmcc.cli import (
     access,
     audit,
     cot,
+    demo,
+    exercise,
     forces,
     funding,
     funding_export,
@@ -24,6 +26,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 server.register(app)
+demo.register(app)
+app.add_typer(exercise.app, name="exercise")
 app.add_typer(scenario.app, name="scenario")
 app.add_typer(access.user_app, name="user")
 app.add_typer(access.token_app, name="token")

@@ -3,17 +3,16 @@
 Loading is idempotent: records are keyed by their natural key (organization code, state
 transition step and date, pledge and SUR reference, target name, fact key), and what is stored
 already is left as it is. The whole scenario loads in one transaction: all or nothing.
+Illustrative records may date themselves from the load day (`cmcc.scenarios.dates`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import tomllib
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,11 @@ from sqlalchemy.orm import Session
 from cmcc.access.domain import OrgKind, Principal
 from cmcc.access.models import Organization
 from cmcc.access.service import org_by_code, resolve_marking, upsert_organization
+from cmcc.core.clock import utcnow
 from cmcc.core.errors import InvalidInput, NotFound
+from cmcc.cot import devices
+from cmcc.cot.devices import CotDevice
+from cmcc.exercise.schemas import UnitSpec
 from cmcc.forces import service as forces
 from cmcc.forces.models import (
     Contribution,
@@ -65,6 +68,8 @@ from cmcc.incidents.schemas import IncidentCreate
 from cmcc.remains import service as search_service
 from cmcc.remains.models import SearchTask
 from cmcc.remains.schemas import GridCut
+from cmcc.scenarios import dates
+from cmcc.scenarios.folders import read_toml, scenario_dir
 from cmcc.scenarios.models import ReportedFact
 from cmcc.zones import service as zone_service
 from cmcc.zones.models import Zone
@@ -84,23 +89,13 @@ FILES = (
     "hazards",
     "search",
     "funding",
+    "exercise",
 )
-
-
-def scenario_dir(name_or_path: str) -> Path:
-    path = Path(name_or_path)
-    if path.is_dir():
-        return path
-    packaged = resources.files("cmcc.scenarios").joinpath(name_or_path)
-    if packaged.is_dir():
-        return Path(str(packaged))
-    raise NotFound(f"no scenario named {name_or_path!r} and no such folder")
 
 
 def read_scenario(folder: Path) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for name in ("scenario", *FILES):
-        path = folder / f"{name}.toml"
         geojson = folder / f"{name}.geojson"
         if geojson.exists():
             try:
@@ -108,13 +103,7 @@ def read_scenario(folder: Path) -> dict[str, Any]:
             except json.JSONDecodeError as exc:
                 raise InvalidInput.field(geojson.name, f"not valid JSON: {exc}") from None
             continue
-        if not path.exists():
-            data[name] = {}
-            continue
-        try:
-            data[name] = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise InvalidInput.field(path.name, f"not valid TOML: {exc}") from None
+        data[name] = read_toml(folder / f"{name}.toml")
     return data
 
 
@@ -153,18 +142,27 @@ class Loader:
         *,
         aoi: BBox,
         fence: GeofenceEngine | None,
+        day: dt.date,
     ) -> None:
         self.session = session
         self.data = data
         self.progress = progress
         self.aoi = aoi
         self.fence = fence
+        self.day = day  # the load day: "D" of the illustrative records' relative dates
         self.home = org_by_code(session, "CMCC")
         self.added: Counter[str] = Counter()
 
-    def records(self, file: str) -> list[tuple[str, dict[str, Any]]]:
-        items = self.data.get(file, {}).get(file, [])
-        return [(f"{file}.toml[{i}]", item) for i, item in enumerate(items)]
+    def records(self, file: str, table: str | None = None) -> list[tuple[str, dict[str, Any]]]:
+        """The `[[table]]` records of `file.toml` (`[[file]]` by default), each named as errors
+        name it, with dates relative to the load day resolved."""
+        table = table or file
+        items = self.data.get(file, {}).get(table, [])
+        name = f"{file}.toml" if table == file else f"{file}.toml {table}"
+        return [
+            (f"{name}[{i}]", dates.resolve_record(item, self.day, f"{name}[{i}]"))
+            for i, item in enumerate(items)
+        ]
 
     def run(self) -> Counter[str]:
         for step in FILES:
@@ -344,19 +342,17 @@ class Loader:
                 )
                 self.added["hazards"] += 1
             refs[hazard.name] = hazard.ref
-        spots = self.data.get("hazards", {}).get("eo_spots", [])
-        for i, rec in enumerate(spots):
-            where = f"hazards.toml eo_spots[{i}]"
+        raw_spots = self.data.get("hazards", {}).get("eo_spots", [])
+        for (where, rec), raw in zip(self.records("hazards", "eo_spots"), raw_spots, strict=True):
             fields = self._unsourced(rec)
             if "hazard" in fields:
                 if fields["hazard"] not in refs:
                     raise InvalidInput.field(f"{where}.hazard", "no hazard of this name")
                 fields["hazard"] = refs[fields["hazard"]]
             body = _parse(SpotCreate, fields, where)
-            known = select(EOSpotReport.id).where(
-                EOSpotReport.found_at == body.found_at,
-                EOSpotReport.description == body.description,
-            )
+            known = select(EOSpotReport.id).where(EOSpotReport.description == body.description)
+            if not dates.is_relative(raw.get("found_at")):  # a moving date is no key
+                known = known.where(EOSpotReport.found_at == body.found_at)
             if self.session.scalars(known).first() is not None:
                 continue
             hazard_records.create_spot(self.session, _as(self.home), body, aoi=self.aoi)
@@ -364,8 +360,7 @@ class Loader:
 
     def load_search(self) -> None:
         """search.toml: `[[grids]]`, each cut into search sectors; known by the grid name."""
-        grids = self.data.get("search", {}).get("grids", [])
-        for where, rec in ((f"search.toml grids[{i}]", g) for i, g in enumerate(grids)):
+        for where, rec in self.records("search", "grids"):
             if self._exists(SearchTask.grid, rec.get("grid")):
                 continue
             body = _parse(GridCut, self._unsourced(rec), where)
@@ -380,11 +375,10 @@ class Loader:
         `[[projects]]` (`plan`, `phase` number, `dac_code`), `[[flows]]` (the same, `project` =
         its IATI identifier, `fulfils` = another flow's `key`). A flow is known by its `key`,
         kept in its `source`."""
-        funding = self.data.get("funding", {})
         who = _as(self.home)
 
         def rows(name: str) -> list[tuple[str, dict[str, Any]]]:
-            return [(f"funding.toml {name}[{i}]", r) for i, r in enumerate(funding.get(name, []))]
+            return self.records("funding", name)
 
         def one(stmt: Any, where: str, what: str) -> Any:
             found = self.session.scalars(stmt).first()
@@ -484,6 +478,26 @@ class Loader:
             keys[key] = flow.id
             self.added["flows"] += 1
 
+    def load_exercise(self) -> None:
+        """exercise.toml: the `[[units]]` of the exercise script become TAK devices of their
+        contingents (known by uid); its injects are for the exercise driver, not stored."""
+        for where, rec in self.records("exercise", "units"):
+            if self._exists(CotDevice.uid, rec.get("uid")):
+                continue
+            unit: UnitSpec = _parse(UnitSpec, rec, where)
+            try:
+                devices.register(
+                    self.session,
+                    unit.uid,
+                    unit.org,
+                    callsign=unit.callsign,
+                    pledge_ref=unit.pledge,
+                    releasability=unit.releasability,
+                )
+            except (InvalidInput, NotFound) as exc:
+                raise InvalidInput.field(where, exc.detail) from None
+            self.added["TAK devices"] += 1
+
     def _exists(self, column: Any, value: Any) -> bool:
         return (
             value is not None
@@ -515,9 +529,12 @@ def load_scenario(
     *,
     aoi: BBox,
     fence: GeofenceEngine | None = None,
+    day: dt.date | None = None,
 ) -> Counter[str]:
     """Load into an open write session (the caller's unit of work commits or rolls back).
-    Incidents inside protected zones raise their alerts as any incident does."""
+    Incidents inside protected zones raise their alerts as any incident does. `day` is the
+    load day from which illustrative records' relative dates count (default: today, UTC)."""
     session.info["actor"] = f"scenario:{name_or_path}"
     data = read_scenario(scenario_dir(name_or_path))
-    return Loader(session, data, progress, aoi=aoi, fence=fence).run()
+    day = day or utcnow().date()
+    return Loader(session, data, progress, aoi=aoi, fence=fence, day=day).run()
