@@ -101,3 +101,11 @@ def requirement_body(**overrides: Any) -> dict[str, Any]:
 
 def today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
+
+
+def from_devices(events: Any) -> list[Any]:
+    """CoT events as each device sends them on its own connection: the gateway attributes them
+    to the device whose uid they carry (cmcc.cot.event.Report)."""
+    from cmcc.cot.event import Report
+
+    return [Report.from_device(e) for e in events]

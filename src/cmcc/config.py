@@ -99,6 +99,22 @@ class Settings(BaseSettings):
     cot_idle_seconds: float = Field(
         60.0, gt=0, description="A TAK client silent this long is dropped."
     )
+    cot_udp_trusted: bool = Field(
+        False,
+        description="CoT datagrams (which carry no identity) may move registered devices and "
+        "raise alerts in their name: only on a closed network.",
+    )
+    cot_max_kept: int = Field(
+        20_000, ge=1, description="Latest CoT events kept for replay to joining clients, in all."
+    )
+    cot_max_kept_per_client: int = Field(
+        500, ge=1, description="Latest CoT events kept for replay from one TAK connection."
+    )
+    cot_max_kept_seconds: float = Field(
+        86_400.0,
+        gt=0,
+        description="A CoT event is kept for replay at most this long, whatever its stale time.",
+    )
     demo_exercise: bool = Field(
         True, description="`cmcc demo` runs the exercise driver next to the server it starts."
     )

@@ -16,6 +16,7 @@ from cmcc.cli.common import operator_session
 from cmcc.cot import codec, devices
 from cmcc.cot.bridge import Bridge
 from tests.browser.conftest import PASSWORD, Visit
+from tests.factories import from_devices
 
 SAFE_ZONE_POINT = (34.436, 31.516)  # inside "Notional safe zone 1 (Gaza City, west)"
 
@@ -180,7 +181,7 @@ def unit_on_the_ground(scenario: Platform) -> str:
         stale_seconds=600,
         callsign="GARUDA-6",
     )
-    assert Bridge(scenario).ingest([event]) == 1
+    assert Bridge(scenario).ingest(from_devices([event])) == 1
     return "idn-inf-1"
 
 

@@ -33,6 +33,9 @@ INSIDE_GAZA = (31.45, 34.40)  # lat, lon: Gaza City, inside the Strip
 OUTSIDE = (31.61, 34.77)  # Kiryat Gat
 
 
+UDP_PORTS: dict[int, int] = {}
+
+
 def _udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -41,17 +44,19 @@ def _udp_port() -> int:
 
 @pytest.fixture
 def gateway(platform: Platform, tmp_path: Path) -> Iterator[tuple[str, int, Platform]]:
+    """The served platform: its base URL and CoT TCP port (its UDP port in UDP_PORTS)."""
     with operator_session(platform, write=True, actor="system:test") as session:
         load_scenario(session, "gaza-2025", aoi=platform.settings.aoi_bbox, fence=platform.fence())
         devices.register(session, "us-1", "USA", callsign="EAGLE-1", pledge_ref="USA-2025-01")
         devices.register(session, "idn-1", "IDN", callsign="GARUDA-1")
         devices.register(session, "idn-2", "IDN", callsign="GARUDA-2")
-    port = free_port()
+    port, udp = free_port(), _udp_port()
     env = {
         "CMCC_COT_TCP_PORT": str(port),
-        "CMCC_COT_UDP_PORT": str(_udp_port()),
+        "CMCC_COT_UDP_PORT": str(udp),
         "CMCC_COT_RELAY": "mission",
     }
+    UDP_PORTS[id(platform)] = udp
     with served(platform, tmp_path, extra_env=env) as (base, _log):
         yield base, port, platform
 
@@ -176,3 +181,38 @@ def test_positions_tracks_alerts_and_the_picture(gateway: tuple[str, int, Platfo
     assert "us-1" not in {e.uid for e in last.events()}
     for listener in (garuda, stranger, late, last):
         listener.close()
+
+
+def test_a_client_cannot_move_another_registered_unit(gateway: tuple[str, int, Platform]) -> None:
+    """Issue 19 with the real pytak client: a connection identified as an unregistered device,
+    then a datagram, each claim the US unit's uid from inside Gaza. Neither moves its track nor
+    raises an alert in its name, and a device that joins is replayed the true position."""
+    base, port, platform = gateway
+    staff = {"Authorization": f"Bearer {caller(platform, 'CMCC', Role.STAFF_OFFICER).token}"}
+    run_async(_pytak_send(port, [_position("us-1", "EAGLE-1", OUTSIDE)]))
+
+    def track() -> list[Any]:
+        items = httpx.get(
+            f"{base}/ogc/collections/tracks/items", params={"f": "json"}, headers=staff
+        ).json()
+        return [
+            f["geometry"]["coordinates"]
+            for f in items["features"]
+            if f["properties"].get("uid") == "us-1"
+        ]
+
+    assert _eventually(lambda: track() == [pytest.approx([OUTSIDE[1], OUTSIDE[0]])])
+    spoof = _position("us-1", "EAGLE-1", INSIDE_GAZA)
+    run_async(_pytak_send(port, [_position("rogue-1", "ROGUE", OUTSIDE), spoof]))
+    udp_port = UDP_PORTS[id(platform)]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.sendto(spoof, ("127.0.0.1", udp_port))
+    time.sleep(2.0)  # past the gateway's batch interval
+    alerts = httpx.get(f"{base}/api/v1/alerts", headers=staff).json()["data"]
+    assert [a for a in alerts if "EAGLE-1" in a["message"]] == []
+    assert track() == [pytest.approx([OUTSIDE[1], OUTSIDE[0]])]
+    joiner = Listener(port)
+    joiner.send(_position("idn-2", "GARUDA-2", OUTSIDE))
+    replayed = [e for e in joiner.events() if e.uid == "us-1"]
+    assert [(e.lat, e.lon) for e in replayed] == [pytest.approx(OUTSIDE)]
+    joiner.close()

@@ -24,7 +24,7 @@ from cmcc.cot.event import CotEvent
 from cmcc.cot.ogc import TrackCollection
 from cmcc.incidents.models import Alert, Incident
 from cmcc.interop.ogcapi.provider import ItemQuery
-from tests.factories import caller, org, pledge_body
+from tests.factories import caller, from_devices, org, pledge_body
 
 T0 = dt.datetime(2026, 3, 1, 10, 0, tzinfo=dt.UTC)
 SYSTEM = Principal.system_operator()
@@ -82,8 +82,8 @@ def test_batch_of_positions_becomes_tracks(platform: Platform) -> None:
         make_event("hostile", "a-h-G", 31.4, 34.4, now=T0, stale_seconds=60),  # not friendly
         make_event("ping", "t-x-c-t", 0.0, 0.0, now=T0, stale_seconds=60),
     ]
-    assert bridge.ingest(batch) == 3
-    assert bridge.ingest([]) == 0
+    assert bridge.ingest(from_devices(batch)) == 3
+    assert bridge.ingest(from_devices([])) == 0
 
     everyone = Viewer(None, None, True, sees_all=True)
     with platform.unit_of_work(SYSTEM) as s:
@@ -120,11 +120,13 @@ def test_latest_per_uid_respects_releasability(platform: Platform) -> None:
     register(platform, "usa-open", "USA")
     bridge = Bridge(platform)
     bridge.ingest(
-        [
-            position("usa-secret", T0, 31.40, 34.40),
-            position("usa-open", T0, 31.41, 34.41),
-            position("stranger", T0, 31.42, 34.42),  # unregistered: CMCC's, owner only
-        ]
+        from_devices(
+            [
+                position("usa-secret", T0, 31.40, 34.40),
+                position("usa-open", T0, 31.41, 34.41),
+                position("stranger", T0, 31.42, 34.42),  # unregistered: CMCC's, owner only
+            ]
+        )
     )
     usa, gbr, cmcc = (viewer(platform, c) for c in ("USA", "GBR", "CMCC"))
     with platform.unit_of_work(SYSTEM) as s:
@@ -148,7 +150,9 @@ def test_latest_per_uid_respects_releasability(platform: Platform) -> None:
 def test_tracks_collection_datetime_selects_latest_before(platform: Platform) -> None:
     bridge = Bridge(platform)
     bridge.ingest(
-        [position("u1", T0 + dt.timedelta(minutes=m), 31.4, 34.3 + m / 100) for m in range(3)]
+        from_devices(
+            [position("u1", T0 + dt.timedelta(minutes=m), 31.4, 34.3 + m / 100) for m in range(3)]
+        )
     )
     cmcc = viewer(platform, "CMCC")
     collection = TrackCollection()
@@ -196,7 +200,7 @@ def test_caveat_alert_raised_once_on_entry(platform: Platform, client: TestClien
     bridge = Bridge(platform)
 
     def step(minutes: int, where: tuple[float, float], uid: str = "usa-1") -> None:
-        bridge.ingest([position(uid, T0 + dt.timedelta(minutes=minutes), *where)])
+        bridge.ingest(from_devices([position(uid, T0 + dt.timedelta(minutes=minutes), *where)]))
 
     def alerts() -> list[Alert]:
         with platform.unit_of_work(SYSTEM) as s:
@@ -209,7 +213,9 @@ def test_caveat_alert_raised_once_on_entry(platform: Platform, client: TestClien
     step(1, INSIDE, "idn-1")
     assert len(alerts()) == 1
     # Still inside, in one batch and in later ones: no new alert.
-    bridge.ingest([position("usa-1", T0 + dt.timedelta(minutes=m), *INSIDE) for m in (2, 3)])
+    bridge.ingest(
+        from_devices([position("usa-1", T0 + dt.timedelta(minutes=m), *INSIDE) for m in (2, 3)])
+    )
     step(4, INSIDE)
     [alert] = alerts()
     assert alert.zone_id == zone["id"] and alert.status == "open"
@@ -236,8 +242,8 @@ def test_spot_marker_becomes_one_draft_incident(platform: Platform) -> None:
         callsign="EAGLE 1",
         remarks="Crater on the road, <unexploded?> round",
     )
-    assert bridge.ingest([marker, marker]) == 1
-    assert bridge.ingest([marker]) == 0  # a repeat updates nothing
+    assert bridge.ingest(from_devices([marker, marker])) == 1
+    assert bridge.ingest(from_devices([marker])) == 0  # a repeat updates nothing
     with platform.unit_of_work(SYSTEM) as s:
         [incident] = s.scalars(select(Incident).where(Incident.external_ref == "cot:spot-77"))
         assert incident.status == "reported" and incident.type == "other"

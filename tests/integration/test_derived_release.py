@@ -21,7 +21,7 @@ from cmcc.cot import devices
 from cmcc.cot.bridge import Bridge
 from cmcc.cot.codec import make_event
 from cmcc.incidents.router import _visible_alert
-from tests.factories import Caller, caller, org, pledge_body
+from tests.factories import Caller, caller, from_devices, org, pledge_body
 
 T0 = dt.datetime(2026, 3, 1, 10, 0, tzinfo=dt.UTC)
 SQUARE = {
@@ -203,11 +203,13 @@ def test_a_caveat_alert_is_read_only_by_who_may_see_position_pledge_and_zone(
     with platform.unit_of_work(Principal.system_operator(), write=True) as s:
         devices.register(s, "usa-1", "USA", callsign="EAGLE 1", pledge_ref=pledge["ref"])
     Bridge(platform).ingest(
-        [
-            make_event(
-                "usa-1", "a-f-G-U-C", 31.51, 34.45, now=T0, stale_seconds=60, callsign="EAGLE 1"
-            )
-        ]
+        from_devices(
+            [
+                make_event(
+                    "usa-1", "a-f-G-U-C", 31.51, 34.45, now=T0, stale_seconds=60, callsign="EAGLE 1"
+                )
+            ]
+        )
     )
     [alert] = alert_ids(client, usa)
     assert (
@@ -386,12 +388,14 @@ def test_audit_batches_are_read_when_every_row_is(platform: Platform, client: Te
         make_event(uid, "a-f-G-U-C", 31.3, 34.3, now=T0, stale_seconds=60, how="m-g")
         for uid in ("usa-1",)
     ]
-    bridge.ingest(ev)
+    bridge.ingest(from_devices(ev))
     bridge.ingest(
-        [
-            make_event(uid, "a-f-G-U-C", 31.3, 34.3, now=T0, stale_seconds=60, how="m-g")
-            for uid in ("usa-1", "usa-2")
-        ]
+        from_devices(
+            [
+                make_event(uid, "a-f-G-U-C", 31.3, 34.3, now=T0, stale_seconds=60, how="m-g")
+                for uid in ("usa-1", "usa-2")
+            ]
+        )
     )
     gbr_auditor = caller(platform, "GBR", Role.AUDITOR)
     usa_auditor = caller(platform, "USA", Role.AUDITOR)

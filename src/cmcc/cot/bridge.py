@@ -1,6 +1,11 @@
 """From the TAK gateway into the platform: positions become tracks, spot markers draft
 incidents, and a unit entering a zone its pledge's caveats forbid raises an alert.
 
+Every report comes attributed to a device by the server (`Report`): the registered device its
+connection was identified as, or none. The bridge stores and alerts in that device's name only,
+never in the name of whatever uid or callsign an event claims; a caveat alert only for the
+device's own position, not for a marker it placed.
+
 `Bridge.ingest` takes a batch from a worker thread and writes it in ONE transaction: one
 INSERT for the tracks (`tracks.store_batch`), one geofence call for every position of the batch
 (`GeofenceEngine.check_many`), one query for the devices. Caveat alerts are raised on entry:
@@ -30,7 +35,7 @@ from cmcc.core.clock import utcnow
 from cmcc.core.releasability import MarkingKind
 from cmcc.core.uow import after_commit
 from cmcc.cot import devices
-from cmcc.cot.event import UNKNOWN, CotEvent
+from cmcc.cot.event import UNKNOWN, CotEvent, Report
 from cmcc.cot.tracks import TrackRow, store_batch
 from cmcc.forces.domain import Caveats, caveats_permit
 from cmcc.geo.geofence import GeofenceEngine
@@ -80,11 +85,11 @@ class Bridge:
         org_id, code = self._home
         return Principal(None, ACTOR, org_id, code, True, Role.ADMIN, system=True)
 
-    def ingest(self, events: Sequence[CotEvent]) -> int:
+    def ingest(self, reports: Sequence[Report]) -> int:
         """Store the batch's friendly positions and spot markers; the number of records stored
         (tracks plus new draft incidents)."""
-        positions = [e for e in events if e.is_friendly_position]
-        spots = [e for e in events if e.is_spot_marker]
+        positions = [r for r in reports if r.event.is_friendly_position]
+        spots = [r for r in reports if r.event.is_spot_marker]
         if not positions and not spots:
             return 0
         fence = self.platform.fence()  # loaded (once) before this transaction starts
@@ -92,9 +97,7 @@ class Bridge:
             principal = self._principal(session)
             session.info["actor"] = principal.actor
             known = devices.resolve_many(
-                session,
-                {e.uid for e in (*positions, *spots)},
-                {e.callsign for e in (*positions, *spots) if e.callsign},
+                session, {r.device_uid for r in (*positions, *spots) if r.device_uid}
             )
             track_ids = self._tracks(session, positions, known)
             self._caveat_alerts(session, fence, positions, known, track_ids)
@@ -103,23 +106,20 @@ class Bridge:
 
     # -- tracks --------------------------------------------------------------------------------
 
-    def _device(
-        self, known: dict[str, devices.DeviceInfo], ev: CotEvent
-    ) -> devices.DeviceInfo | None:
-        info = known.get(ev.uid)
-        if info is None and ev.callsign:
-            info = known.get(f"callsign:{ev.callsign}")
-        return info
+    @staticmethod
+    def _device(known: dict[str, devices.DeviceInfo], report: Report) -> devices.DeviceInfo | None:
+        return known.get(report.device_uid) if report.device_uid else None
 
     def _tracks(
-        self, session: Session, positions: list[CotEvent], known: dict[str, devices.DeviceInfo]
+        self, session: Session, positions: list[Report], known: dict[str, devices.DeviceInfo]
     ) -> list[int]:
-        """Store the positions; their track ids, in order."""
+        """Store the positions; their track ids, in order. A marker a device placed is stored
+        under the device's organization and marking, without its pledge."""
         assert self._home is not None
         home = self._home[0]
         rows = []
-        for ev in positions:
-            info = self._device(known, ev)
+        for report in positions:
+            ev, info = report.event, self._device(known, report)
             speed, course = track_values(ev.detail_xml)
             rows.append(
                 TrackRow(
@@ -133,7 +133,7 @@ class Bridge:
                     releasability=info.releasability if info else MarkingKind.OWNER.value,
                     release_to=info.release_to if info else None,
                     callsign=ev.callsign[:120] if ev.callsign else None,
-                    pledge_id=info.pledge_id if info else None,
+                    pledge_id=info.pledge_id if info and report.own else None,
                     hae=_known(ev.hae),
                     speed=speed,
                     course=course,
@@ -147,15 +147,16 @@ class Bridge:
         self,
         session: Session,
         fence: GeofenceEngine,
-        positions: list[CotEvent],
+        reports: list[Report],
         known: dict[str, devices.DeviceInfo],
         track_ids: list[int],
     ) -> list[Alert]:
-        """Geofence the whole batch at once; alert on each entry into a forbidden zone, naming
-        the position (track) that entered it."""
-        if not positions:
+        """Geofence the whole batch at once; alert on each entry of a device's own position
+        into a forbidden zone, naming the position (track) that entered it."""
+        if not reports:
             return []
-        infos = [self._device(known, ev) for ev in positions]
+        positions = [r.event for r in reports]
+        infos = [self._device(known, r) if r.own else None for r in reports]
         lons = np.fromiter((e.lon for e in positions), dtype=np.float64, count=len(positions))
         lats = np.fromiter((e.lat for e in positions), dtype=np.float64, count=len(positions))
         # Every position of the batch through the geofence, against every zone, in one call;
@@ -221,26 +222,26 @@ class Bridge:
         self,
         session: Session,
         fence: GeofenceEngine,
-        spots: list[CotEvent],
+        spots: list[Report],
         known: dict[str, devices.DeviceInfo],
     ) -> int:
-        """A draft incident per new spot marker uid (`external_ref` cot:<uid>); a repeat of a
-        marker already reported changes nothing."""
+        """A draft incident per new spot marker uid (`external_ref` cot:<uid>), owned as its
+        sender's device; a repeat of a marker already reported changes nothing."""
         if not spots:
             return 0
-        by_ref: dict[str, CotEvent] = {}
-        for ev in spots:
-            by_ref.setdefault(f"cot:{ev.uid}"[:120], ev)
+        by_ref: dict[str, Report] = {}
+        for report in spots:
+            by_ref.setdefault(f"cot:{report.event.uid}"[:120], report)
         existing = set(
             session.scalars(select(Incident.external_ref).where(Incident.external_ref.in_(by_ref)))
         )
         assert self._home is not None
         now = utcnow()
         made: list[Incident] = []
-        for ref, ev in by_ref.items():
+        for ref, report in by_ref.items():
             if ref in existing:
                 continue
-            info = self._device(known, ev)
+            ev, info = report.event, self._device(known, report)
             incident = Incident(
                 external_ref=ref,
                 type=IncidentType.OTHER.value,

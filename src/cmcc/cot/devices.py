@@ -20,6 +20,7 @@ from cmcc.core.db import Base
 from cmcc.core.errors import InvalidInput, NotFound
 from cmcc.core.records import Timestamped, marking_checks
 from cmcc.core.releasability import Marking
+from cmcc.cot.event import Registry
 from cmcc.forces.domain import Caveats
 from cmcc.forces.models import Pledge
 
@@ -44,6 +45,7 @@ class CotDevice(Timestamped, Base):
 
 
 class DeviceOwner(NamedTuple):
+    uid: str
     org_id: int
     org_code: str
     pledge_id: int | None
@@ -126,7 +128,17 @@ def resolve(
     info = found.get(uid) if uid else None
     if info is None and callsign:
         info = next((d for d in found.values() if d.callsign == callsign), None)
-    return None if info is None else DeviceOwner(info.org_id, info.org_code, info.pledge_id)
+    if info is None:
+        return None
+    return DeviceOwner(info.uid, info.org_id, info.org_code, info.pledge_id)
+
+
+def registry(session: Session) -> Registry:
+    """Every registered device's uid, and the callsigns they are registered with."""
+    rows = session.execute(select(CotDevice.uid, CotDevice.callsign)).all()
+    return Registry(
+        frozenset(uid for uid, _ in rows), {callsign: uid for uid, callsign in rows if callsign}
+    )
 
 
 def resolve_many(

@@ -73,3 +73,41 @@ class CotEvent:
 
 class CotError(ValueError):
     """Input that is not a CoT event the gateway accepts; the message says what and where."""
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """An event on its way to the platform, with the device it is attributed to: the
+    registered device its connection was identified as (never whatever uid the event claims),
+    or None for an unregistered or anonymous sender. `own`: the device's own position (its
+    uid), not a marker it placed."""
+
+    event: CotEvent
+    device_uid: str | None
+    own: bool = True
+
+    @classmethod
+    def from_device(cls, event: CotEvent) -> Report:
+        """As sent by the device whose uid the event carries, on its own connection."""
+        return cls(event, event.uid, True)
+
+
+@dataclass(frozen=True)
+class Registry:
+    """The registered devices' uids, and their callsigns (callsign -> uid)."""
+
+    uids: frozenset[str] = frozenset()
+    callsigns: dict[str, str] = field(default_factory=dict)
+
+    def device_of(self, ev: CotEvent) -> str | None:
+        """The registered device an event names, by its uid or else its callsign."""
+        if ev.uid in self.uids:
+            return ev.uid
+        return self.callsigns.get(ev.callsign) if ev.callsign else None
+
+    def claims_other(self, ev: CotEvent, device_uid: str | None) -> bool:
+        """Whether the event speaks for a registered device other than `device_uid`: by its
+        uid, its callsign, or (a delete) the uid it deletes."""
+        named = {self.device_of(ev)} | {u for u in ev.link_uids if u in self.uids and ev.is_delete}
+        named.discard(None)
+        return bool(named - {device_uid})

@@ -24,7 +24,7 @@ from cmcc.core.releasability import Viewer
 from cmcc.core.timeparse import as_aware
 from cmcc.cot import devices, outbound
 from cmcc.cot.bridge import Bridge
-from cmcc.cot.event import CotEvent
+from cmcc.cot.event import CotEvent, Registry, Report
 from cmcc.cot.server import CotServer, Limits, Peer
 
 log = logging.getLogger("cmcc.cot")
@@ -55,10 +55,14 @@ class PlatformSink:
         if device is None:
             return Peer(org_code=None, relays=False)
         viewer = self._viewer(device.org_code)
-        return Peer(org_code=device.org_code, relays=viewer.is_member)
+        return Peer(org_code=device.org_code, relays=viewer.is_member, device_uid=device.uid)
 
-    def ingest(self, events: Sequence[CotEvent]) -> int:
-        return self.bridge.ingest(events)
+    def registered(self) -> Registry:
+        with self.platform.unit_of_work(Principal.anonymous()) as session:
+            return devices.registry(session)
+
+    def ingest(self, reports: Sequence[Report]) -> int:
+        return self.bridge.ingest(reports)
 
     def picture(self, org_code: str | None) -> list[CotEvent]:
         with self.platform.unit_of_work(Principal.anonymous()) as session:
@@ -126,6 +130,10 @@ async def start(platform: Platform, host: str) -> Gateway | None:
         client_buffer_bytes=s.cot_client_buffer_bytes,
         idle_seconds=s.cot_idle_seconds,
         relay_open=s.cot_relay == "open",
+        udp_trusted=s.cot_udp_trusted,
+        max_kept=s.cot_max_kept,
+        max_kept_per_client=s.cot_max_kept_per_client,
+        max_kept_seconds=s.cot_max_kept_seconds,
     )
     server = CotServer(sink, limits)
     try:

@@ -1,9 +1,17 @@
 """The CoT server: asyncio TCP streaming and UDP, XML and TAK Protocol v1 (after negotiation).
 
 Each connection has a reader and a writer task and a bounded queue: an event is encoded once
-per encoding and offered to every receiver; a receiver whose queue is full is dropped, so one
-slow subscriber never slows the others. The latest non-stale event of every uid is replayed
-to a client that joins. Positions and spot markers go to the platform in batches (`Sink`).
+per encoding and offered to every receiver; a receiver whose queue is full is dropped (its
+socket aborted), so one slow subscriber never slows the others. The latest non-stale event of
+every uid that may be replayed is kept, within caps, and replayed to a client that joins.
+Positions and spot markers go to the platform in batches (`Sink`), attributed to the device
+their connection was identified as.
+
+Identity: a connection is identified by its first event (trust on first use, until TLS client
+certificates). After that it speaks only for itself: an event that names another registered
+device (its uid, its callsign, or a delete of it) is refused and counted. A UDP datagram has
+no identity: one that names a registered device is refused, unless `udp_trusted` (a closed
+network).
 """
 
 from __future__ import annotations
@@ -12,13 +20,15 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import socket
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from cmcc.cot import codec
-from cmcc.cot.event import CotError, CotEvent, Encoding
+from cmcc.cot.event import CotError, CotEvent, Encoding, Registry, Report
 from cmcc.cot.framing import FrameError, ProtoStreamSplitter, XmlStreamSplitter, frame_proto
 
 log = logging.getLogger("cmcc.cot")
@@ -30,11 +40,12 @@ MAX_PENDING = 200_000  # events waiting for the platform before the oldest are s
 
 @dataclass(frozen=True)
 class Peer:
-    """Who a device is, once known (`Sink.identify`): its organization, and whether it may
-    receive other devices' traffic under the relay policy."""
+    """Who a device is, once known (`Sink.identify`): the registered device (its uid), its
+    organization, and whether it may receive other devices' traffic under the relay policy."""
 
     org_code: str | None
     relays: bool
+    device_uid: str | None = None
 
 
 class Sink(Protocol):
@@ -42,7 +53,9 @@ class Sink(Protocol):
 
     def identify(self, uid: str, callsign: str | None) -> Peer: ...
 
-    def ingest(self, events: Sequence[CotEvent]) -> int: ...
+    def registered(self) -> Registry: ...
+
+    def ingest(self, reports: Sequence[Report]) -> int: ...
 
     def picture(self, org_code: str | None) -> list[CotEvent]: ...
 
@@ -56,6 +69,19 @@ class Limits:
     client_buffer_bytes: int = 1 << 20
     idle_seconds: float = 60.0
     relay_open: bool = False
+    udp_trusted: bool = False  # datagrams may speak for registered devices (closed network)
+    max_kept: int = 20_000  # latest events kept for replay, in all
+    max_kept_per_client: int = 500  # ... and from one sender
+    max_kept_seconds: float = 86_400.0  # kept at most this long, whatever stale time is set
+
+
+class Kept(NamedTuple):
+    """A latest event kept for replay: its sender, the key of who stored it, until when."""
+
+    event: CotEvent
+    sender: Peer | None
+    owner: str
+    until: dt.datetime
 
 
 @dataclass(eq=False)
@@ -118,10 +144,13 @@ class CotServer:
         self.limits = limits
         self.clock = clock
         self.clients: set[Client] = set()
-        self.latest: dict[str, tuple[CotEvent, Peer | None]] = {}  # uid -> event, its sender
-        self.pending: list[CotEvent] = []
+        self.latest: OrderedDict[str, Kept] = OrderedDict()  # uid -> kept, oldest first
+        self.kept_by: dict[str, OrderedDict[str, None]] = {}  # owner -> its uids, oldest first
+        self.registry = Registry()
+        self.pending: list[Report] = []
         self.shed = 0
         self.received = 0
+        self.refused = 0  # events that spoke for another registered device
         self._servers: list[asyncio.Server] = []
         self._transports: list[asyncio.DatagramTransport] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -132,6 +161,7 @@ class CotServer:
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self, host: str, tcp_ports: Iterable[int], udp_port: int | None = None) -> None:
         """Listen on every TCP port given (0: any free port) and on the UDP port, if any."""
+        await self.refresh_registry()
         for port in tcp_ports:
             self._servers.append(await asyncio.start_server(self._serve, host, port))
         if udp_port is not None:
@@ -143,6 +173,18 @@ class CotServer:
         self._tasks.append(asyncio.create_task(self._sweep()))
         if self.sink is not None:
             self._tasks.append(asyncio.create_task(self._flush_loop()))
+
+    async def refresh_registry(self) -> None:
+        """Read the registered devices again (at start, then at every sweep)."""
+        if self.sink is not None:
+            self.registry = await asyncio.to_thread(self.sink.registered)
+
+    @property
+    def _kernel_buffer(self) -> int:
+        """The send buffer the kernel keeps per client (it doubles it): bounded by the client
+        buffer cap, so that a client that does not read soon fills the server's own buffer,
+        which the cap measures, instead of megabytes of kernel memory the cap never sees."""
+        return self.limits.client_buffer_bytes
 
     @property
     def ports(self) -> list[int]:
@@ -169,11 +211,14 @@ class CotServer:
             log.warning("cot: connection from %s refused: %d clients", peer, len(self.clients))
             writer.close()
             return
+        sock = writer.get_extra_info("socket")
+        if sock is not None:  # what waits for a client waits where the buffer cap sees it
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self._kernel_buffer)
         client = Client(writer, str(peer), self)
         self.clients.add(client)
         try:
             client.offer(codec.protocol_support())
-            await self._replay(client, None)
+            await self._replay(client, None, latest=self.limits.relay_open)
             await self._read(client, reader)
         except (FrameError, CotError) as exc:
             log.info("cot: %s dropped: %s", client.name, exc)
@@ -237,33 +282,49 @@ class CotServer:
                 self._drop(client, f"too slow: more than {limit} bytes waiting")
 
     def _drop(self, client: Client, why: str) -> None:
+        """Close the connection. A client dropped for a fault (too slow, silent, garbage) is
+        aborted: what waits for it is discarded at once and its socket closed, since a graceful
+        close would wait for a reader that does not read."""
         if client.closed:
             return
         client.closed = True
         self.clients.discard(client)
         client.queue.clear()
-        client.writer.close()
-        if why not in ("closed", "server stopping"):
+        if why in ("closed", "server stopping"):
+            client.writer.close()
+        else:
+            client.writer.transport.abort()
             log.info("cot: %s dropped: %s", client.name, why)
 
-    async def _replay(self, client: Client, org_code: str | None) -> None:
-        """What a client gets on joining (and again once its device is identified): the latest
-        non-stale event of every uid it may receive, and the platform's picture for it."""
-        now = self.clock()
-        for ev, sender in list(self.latest.values()):
-            if not ev.stale_at(now) and self._may_receive(client, ev, sender):
-                client.offer(client.frame(ev, {}))
+    async def _replay(self, client: Client, org_code: str | None, *, latest: bool) -> None:
+        """What a client gets: on joining, the public picture (and, under the open relay, the
+        latest events); once its device is identified as a registered one, the latest events
+        it may now receive (never its own) and its organization's picture (what it has not
+        been shown yet)."""
+        if latest:
+            now = self.clock()
+            for kept in list(self.latest.values()):
+                ev = kept.event
+                if (
+                    kept.until > now
+                    and ev.uid != client.uid
+                    and self._may_receive(client, ev, kept.sender)
+                ):
+                    client.offer(client.frame(ev, {}))
         if self.sink is not None:
             for ev in await asyncio.to_thread(self.sink.picture, org_code):
-                client.show(ev, {})
+                if ev.uid not in client.shown:
+                    client.show(ev, {})
 
     def _identify(self, client: Client, ev: CotEvent) -> None:
         client.uid, client.callsign = ev.uid, ev.callsign
         if self.sink is None:
             return
         client.peer = self.sink.identify(ev.uid, ev.callsign)
-        if client.peer.org_code is not None or not self.limits.relay_open:
-            task = asyncio.create_task(self._replay(client, client.peer.org_code))
+        if client.peer.org_code is not None:
+            task = asyncio.create_task(
+                self._replay(client, client.peer.org_code, latest=not self.limits.relay_open)
+            )
             self._replays.add(task)  # kept until done (the loop holds tasks only weakly)
             task.add_done_callback(self._replays.discard)
 
@@ -282,17 +343,84 @@ class CotServer:
             return
         if ev.stale_at(now):
             return  # stale on arrival: neither relayed nor kept
+        allowed, device = self._attributed(ev, origin)
+        if not allowed:
+            self.refused += 1
+            if self.refused & (self.refused - 1) == 0:  # 1, 2, 4, 8 ...: the log stays short
+                log.warning(
+                    "cot: %s spoke for another registered device (%s); refused (%d so far)",
+                    origin.name if origin else "a datagram",
+                    ev.uid,
+                    self.refused,
+                )
+            return
         if ev.is_delete:
+            owner = self._owner(origin)
             for target in ev.link_uids:
-                self.latest.pop(target, None)
-        elif not ev.dest_callsigns:
-            self.latest[ev.uid] = (ev, origin.peer if origin is not None else None)
+                kept = self.latest.get(target)
+                if kept is not None and kept.owner == owner:
+                    self._forget(target)
+        elif not ev.dest_callsigns and self._replayable(origin):
+            self._keep(ev, origin, now)
         self.relay(ev, origin)
         if self.sink is not None and (ev.is_position or ev.is_spot_marker):
-            self.pending.append(ev)
+            own = origin is None or ev.uid == origin.uid
+            self.pending.append(Report(ev, device, own))
             if len(self.pending) > MAX_PENDING:
                 del self.pending[: len(self.pending) - MAX_PENDING]
                 self.shed += 1
+
+    def _attributed(self, ev: CotEvent, origin: Client | None) -> tuple[bool, str | None]:
+        """Whether the event may pass, and the registered device it is attributed to (None:
+        an unregistered or anonymous sender). It may not pass when it speaks for a registered
+        device its sender is not: another device's uid or callsign, or a delete of it; for a
+        datagram, any registered device unless datagrams are trusted."""
+        if origin is None:
+            named = self.registry.device_of(ev)
+            return (named is None or self.limits.udp_trusted), named
+        device = origin.peer.device_uid if origin.peer is not None else None
+        if self.registry.claims_other(ev, device):
+            return False, device
+        return True, device
+
+    def _owner(self, origin: Client | None) -> str:
+        """Who stores a kept event, for the caps and for deletes: the connection's uid."""
+        if origin is None:
+            return "udp"
+        return origin.uid or origin.name
+
+    def _replayable(self, origin: Client | None) -> bool:
+        """Whether an event of this sender could ever be replayed to anyone: under the mission
+        relay, only those of registered member devices."""
+        if self.limits.relay_open:
+            return True
+        return origin is not None and origin.peer is not None and origin.peer.relays
+
+    def _keep(self, ev: CotEvent, origin: Client | None, now: dt.datetime) -> None:
+        """Keep the uid's latest event for replay, until its stale time (at most
+        `max_kept_seconds` ahead), within the caps per sender and in all (oldest out)."""
+        limits = self.limits
+        owner = self._owner(origin)
+        until = min(ev.stale, now + dt.timedelta(seconds=limits.max_kept_seconds))
+        sender = origin.peer if origin is not None else None
+        self._forget(ev.uid)
+        self.latest[ev.uid] = Kept(ev, sender, owner, until)
+        mine = self.kept_by.setdefault(owner, OrderedDict())
+        mine[ev.uid] = None
+        while len(mine) > limits.max_kept_per_client:
+            self._forget(next(iter(mine)))
+        while len(self.latest) > limits.max_kept:
+            self._forget(next(iter(self.latest)))
+
+    def _forget(self, uid: str) -> None:
+        kept = self.latest.pop(uid, None)
+        if kept is None:
+            return
+        mine = self.kept_by.get(kept.owner)
+        if mine is not None:
+            mine.pop(uid, None)
+            if not mine:
+                del self.kept_by[kept.owner]
 
     def relay(self, ev: CotEvent, origin: Client | None) -> None:
         cache: dict[Encoding, bytes] = {}
@@ -333,11 +461,15 @@ class CotServer:
         while True:
             await asyncio.sleep(SWEEP_SECONDS)
             now = self.clock()
-            for uid in [u for u, (ev, _) in self.latest.items() if ev.stale_at(now)]:
-                del self.latest[uid]
+            for uid in [u for u, kept in self.latest.items() if kept.until <= now]:
+                self._forget(uid)
             quiet = time.monotonic() - self.limits.idle_seconds
             for client in [c for c in self.clients if c.last_heard < quiet]:
                 self._drop(client, f"silent for {self.limits.idle_seconds:.0f} s")
+            try:
+                await self.refresh_registry()
+            except Exception:  # the gateway keeps running on the registry it has
+                log.exception("cot: the registered devices were not read again")
 
     async def _flush_loop(self) -> None:
         while True:
