@@ -68,7 +68,7 @@
       const c = zoneColours[p.kind];
       return c ? { color: c, weight: 2, fillColor: c, fillOpacity: 0.3 } : { color: "#1f2937", weight: 1.5, fillOpacity: 0 };
     }
-    const concluded = p.verification_status === "verified";
+    const concluded = p.status === "verified"; // the OGC incidents carry `status`
     return { color: colour, weight: 2, fillColor: colour, fillOpacity: concluded ? 0.6 : 0.2 };
   }
 
