@@ -13,14 +13,30 @@
   const zoneColours = JSON.parse(el("map").dataset.zoneColours || "{}");
   const boxes = document.querySelectorAll("input[data-layer]");
 
-  // The offline basemap: the outline and places, and the local tile file if one is set.
+  // The offline basemap: the Strip's outline, its governorates (dashed, named) and the
+  // crossings, and the local tile file if one is set.
+  const BASE_STYLE = {
+    gaza_strip: { color: "#4a5563", weight: 1.5, fillColor: "#f4f1ea", fillOpacity: 0.7 },
+    administrative_area: { color: "#6b7280", weight: 1, dashArray: "5 4", fill: false },
+  };
   const outlined = fetch("/basemap/outline.geojson").then((r) => r.json()).then((data) => {
+    if (data.attribution) map.attributionControl.addAttribution(data.attribution);
     const base = L.geoJSON(data, {
       interactive: false,
-      style: { color: "#4a5563", weight: 1.5, fillColor: "#f4f1ea", fillOpacity: 0.7 },
+      style: (f) => BASE_STYLE[f.properties.kind] || BASE_STYLE.gaza_strip,
       pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 4, color: "#4a5563", weight: 2 })
         .bindTooltip(f.properties.name, { permanent: false }),
     }).addTo(map).bringToBack();
+    map.createPane("labels").style.zIndex = 450; // over the layers; clicks pass through
+    for (const f of data.features) {
+      const at = f.properties.label_at;
+      if (!at) continue;
+      const icon = L.divIcon({ className: "place-label", html: "", iconSize: null });
+      const marker = L.marker([at[1], at[0]], { icon, pane: "labels", interactive: false, keyboard: false }).addTo(map);
+      const text = document.createElement("span");
+      text.textContent = f.properties.label || f.properties.name;
+      marker.getElement().append(text);
+    }
     map.fitBounds(base.getBounds(), { padding: [10, 10], animate: false });
   });
   fetch("/basemap/info.json").then((r) => r.json()).then((info) => {
