@@ -13,38 +13,9 @@
   const zoneColours = JSON.parse(el("map").dataset.zoneColours || "{}");
   const boxes = document.querySelectorAll("input[data-layer]");
 
-  // The offline basemap: the Strip's outline, its governorates (dashed, named) and the
-  // crossings, and the local tile file if one is set.
-  const BASE_STYLE = {
-    gaza_strip: { color: "#4a5563", weight: 1.5, fillColor: "#f4f1ea", fillOpacity: 0.7 },
-    administrative_area: { color: "#6b7280", weight: 1, dashArray: "5 4", fill: false },
-  };
-  const outlined = fetch("/basemap/outline.geojson").then((r) => r.json()).then((data) => {
-    if (data.attribution) map.attributionControl.addAttribution(data.attribution);
-    const base = L.geoJSON(data, {
-      interactive: false,
-      style: (f) => BASE_STYLE[f.properties.kind] || BASE_STYLE.gaza_strip,
-      pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 4, color: "#4a5563", weight: 2 })
-        .bindTooltip(f.properties.name, { permanent: false }),
-    }).addTo(map).bringToBack();
-    map.createPane("labels").style.zIndex = 450; // over the layers; clicks pass through
-    for (const f of data.features) {
-      const at = f.properties.label_at;
-      if (!at) continue;
-      const icon = L.divIcon({ className: "place-label", html: "", iconSize: null });
-      const marker = L.marker([at[1], at[0]], { icon, pane: "labels", interactive: false, keyboard: false }).addTo(map);
-      const text = document.createElement("span");
-      text.textContent = f.properties.label || f.properties.name;
-      marker.getElement().append(text);
-    }
+  // The offline basemap (basemap.js), framed on the Strip.
+  const outlined = window.cmcc.basemap(map, status).then((base) => {
     map.fitBounds(base.getBounds(), { padding: [10, 10], animate: false });
-  });
-  fetch("/basemap/info.json").then((r) => r.json()).then((info) => {
-    if (info.error) status(info.error);
-    if (!info.tiles) return;
-    const options = { minZoom: info.minzoom, maxZoom: info.maxzoom, attribution: info.attribution };
-    if (info.bounds) options.bounds = [[info.bounds[1], info.bounds[0]], [info.bounds[3], info.bounds[2]]];
-    L.tileLayer(info.tiles, options).addTo(map).bringToBack();
   });
 
   // Time: the slider runs from the ceasefire to now.
@@ -64,15 +35,20 @@
   }
 
   const escape = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  const { word, incidentRef } = window.cmcc;
+  const CODED = new Set(["type", "kind", "status", "classification", "device_category", "disposition", "alert_status", "capability", "readiness"]);
+  const field = (k) => { const w = word(k); return w !== k ? w : k.charAt(0).toUpperCase() + k.slice(1).replace(/_/g, " "); };
   function showDetails(layerName, feature) {
     const p = feature.properties || {};
-    const title = p.name || p.title || p.ref || (layerName + " " + feature.id);
+    const incident = layerName === "incidents" || layerName === "alerts";
+    const title = incident ? word(p.type) + " · " + incidentRef(feature.id)
+      : p.name || p.title || p.ref || p.callsign || (layerName + " " + feature.id);
     const rows = Object.entries(p)
       .filter(([k, v]) => v !== null && v !== "" && typeof v !== "object" && k !== "releasability")
       .slice(0, 14)
-      .map(([k, v]) => "<dt>" + escape(k.replace(/_/g, " ")) + "</dt><dd>" + escape(v) + "</dd>").join("");
+      .map(([k, v]) => "<dt>" + escape(field(k)) + "</dt><dd>" + escape(CODED.has(k) ? word(v) : v) + "</dd>").join("");
     let link = "";
-    if (layerName === "incidents" || layerName === "alerts") link = '<p><a href="/incidents/' + encodeURIComponent(feature.id) + '">Open the incident</a></p>';
+    if (incident) link = '<p><a href="/incidents/' + encodeURIComponent(feature.id) + '">Open ' + escape(incidentRef(feature.id)) + "</a></p>";
     el("details").innerHTML = "<p></p><h3>" + escape(title) + '</h3><dl class="record">' + rows + "</dl>" + link;
     el("details").querySelector("p").append(window.cmcc.markingBadge(p.releasability));
     el("details").focus({ preventScroll: true });
@@ -182,6 +158,12 @@
     const alert = event.detail;
     const item = document.createElement("li");
     item.textContent = new Date(alert.raised_at).toISOString().slice(11, 16) + " UTC · " + alert.message;
+    if (alert.incident_id) {
+      const link = document.createElement("a");
+      link.href = "/incidents/" + alert.incident_id;
+      link.textContent = incidentRef(alert.incident_id);
+      item.append(" · ", link);
+    }
     el("alert-feed").prepend(item);
     const f = await alertFeature(alert);
     if (f) {
