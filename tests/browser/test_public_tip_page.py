@@ -10,15 +10,8 @@ import re
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.browser.conftest import case_name, open_visit
+from tests.browser.conftest import PHONE, case_name, open_visit
 
-PHONE = {
-    "viewport": {"width": 360, "height": 640},
-    "device_scale_factor": 2,
-    "is_mobile": True,
-    "has_touch": True,
-    "locale": "ar",
-}
 NO_SUBTLE = "Object.defineProperty(window.crypto, 'subtle', {value: undefined});"
 SLOW_3G = {
     "offline": False,
@@ -32,7 +25,7 @@ SLOW_3G = {
 def test_tip_in_arabic_on_a_phone(
     browser: Browser, server: str, request: pytest.FixtureRequest, hashing: str
 ) -> None:
-    with open_visit(browser, server, case_name(request), **PHONE) as visit:
+    with open_visit(browser, server, case_name(request), **PHONE, locale="ar") as visit:
         page = visit.page
         if hashing == "fallback":
             page.add_init_script(NO_SUBTLE)
