@@ -30,14 +30,16 @@
       if (info.bounds) options.bounds = [[info.bounds[1], info.bounds[0]], [info.bounds[3], info.bounds[2]]];
       L.tileLayer(info.tiles, options).addTo(map).bringToBack();
     });
+    map.createPane("basemap").style.zIndex = 350; // under every layer of the picture
     return fetch("/basemap/outline.geojson").then((r) => r.json()).then((data) => {
       if (data.attribution) map.attributionControl.addAttribution(data.attribution);
       const base = L.geoJSON(data, {
+        pane: "basemap",
         interactive: false,
         style: (f) => STYLE[f.properties.kind] || STYLE.gaza_strip,
-        pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 4, color: "#4a5563", weight: 2 })
+        pointToLayer: (f, latlng) => L.circleMarker(latlng, { pane: "basemap", radius: 4, color: "#4a5563", weight: 2 })
           .bindTooltip(f.properties.name, { permanent: false }),
-      }).addTo(map).bringToBack();
+      }).addTo(map);
       names(map, data.features);
       return base;
     });

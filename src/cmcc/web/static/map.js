@@ -82,13 +82,17 @@
     return icons.get(code);
   }
 
+  // Zones lie under the other layers, so that a point inside a zone can still be clicked.
+  map.createPane("zones").style.zIndex = 380;
   function draw(name, colour, features) {
     if (layers[name]) map.removeLayer(layers[name]);
+    const pane = name === "zones" ? "zones" : "overlayPane";
     const group = L.geoJSON({ type: "FeatureCollection", features }, {
+      pane,
       style: (f) => style(colour, f),
       pointToLayer: (f, latlng) => name === "tracks" && window.ms
         ? L.marker(latlng, { icon: unitIcon(f), title: f.properties.callsign || f.id, keyboard: true })
-        : L.circleMarker(latlng, { radius: name === "alerts" ? 11 : 7, ...style(colour, f) }),
+        : L.circleMarker(latlng, { pane, radius: name === "alerts" ? 11 : 7, ...style(colour, f) }),
       onEachFeature: (f, layer) => {
         layer.on("click", () => { if (!mode) showDetails(name, f); });
         if (layer.getElement) layer.on("add", () => {
