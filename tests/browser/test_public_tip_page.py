@@ -54,6 +54,22 @@ def test_tip_in_arabic_on_a_phone(
         assert box is not None
         page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.45)
         expect(page.locator("#where")).not_to_be_empty()
+        # The photo picker speaks the page's languages; the native input is hidden behind it.
+        picker = page.locator("label.pick")
+        expect(picker).to_contain_text("اختر صورة")
+        expect(picker).to_contain_text("Choose a photo")
+        page.locator("#photo").set_input_files(
+            {"name": "ruins.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n\x1a\n"}
+        )
+        expect(page.locator("#photo-chosen")).to_have_text("ruins.png")
+        expect(page.locator("#photo-none")).to_be_hidden()
+        page.locator("#photo").set_input_files([])  # sent without a photo after all
+        expect(page.locator("#photo-none")).to_be_visible()
+        # "Send the tip" is the one main button; "Clear the place" is secondary.
+        colour = "el => getComputedStyle(el).backgroundColor"
+        send = page.locator("form[data-pow] button[type=submit]").first.evaluate(colour)
+        assert page.locator("#clear").evaluate(colour) != send
+        assert page.locator("#clear").evaluate(colour) == "rgb(255, 255, 255)"
         page.locator("#text").fill("رأيت ذخيرة غير منفجرة قرب المدرسة، تحت الركام")
         page.locator("form[data-pow] button[type=submit]").first.click()
         expect(page.locator(".code")).to_be_visible(timeout=60_000)
