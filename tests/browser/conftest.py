@@ -37,6 +37,12 @@ expect.set_options(timeout=15_000)  # a shared 2-core machine: waits, never timi
 CHROMIUM = os.environ.get("CMCC_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PASSWORD = "correct-horse-battery-7"
+PHONE: dict[str, Any] = {  # a small phone: 360 CSS pixels wide
+    "viewport": {"width": 360, "height": 740},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
 USERS = {
     "staff": ("CMCC", Role.STAFF_OFFICER),
     "lo-idn": ("IDN", Role.LIAISON_OFFICER),

@@ -83,6 +83,36 @@ def test_layers_details_and_time(visit: Visit) -> None:
     expect(page.locator("#as-of-text")).to_contain_text("2025-10-10")
 
 
+def _verify(base: str, incident_id: int) -> None:
+    """Reported -> under verification -> verified, through the API as the staff officer."""
+    headers = {"Authorization": f"Bearer {_token(base, 'staff')}"}
+    url = f"{base}/api/v1/incidents/{incident_id}"
+    for step in ("under_verification", "verified"):
+        version = httpx.get(url, headers=headers).json()["version"]
+        body = {"to": step, "note": "Seen by the patrol", "version": version}
+        if step == "verified":
+            body["attribution"] = "undetermined"
+        answer = httpx.post(f"{url}/verification", headers=headers, json=body)
+        assert answer.status_code == 201, answer.text
+
+
+def test_verified_incidents_are_filled_others_hollow(visit: Visit) -> None:
+    """The legend says so: a verified incident is drawn filled, any other hollow."""
+    _verify(visit.base, 1)
+    visit.login("staff", "/map")
+    page = visit.page
+    _ready(visit)
+    page.evaluate("document.body.dataset.mapReady = ''")
+    page.get_by_label("Incidents in the last").select_option(label="Since the ceasefire")
+    _ready(visit)
+    verified = page.locator('path[data-layer="incidents"][data-id="1"]')
+    expect(verified).to_have_attribute("fill-opacity", "0.6")
+    others = page.locator('path[data-layer="incidents"]:not([data-id="1"])')
+    assert others.count() >= 4
+    for i in range(others.count()):
+        assert others.nth(i).get_attribute("fill-opacity") == "0.2"
+
+
 def test_a_liaison_officer_sees_only_what_is_released_to_it(visit: Visit) -> None:
     visit.login("lo-idn", "/map")
     _ready(visit)

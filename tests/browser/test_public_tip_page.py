@@ -10,15 +10,8 @@ import re
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.browser.conftest import case_name, open_visit
+from tests.browser.conftest import PHONE, case_name, open_visit
 
-PHONE = {
-    "viewport": {"width": 360, "height": 640},
-    "device_scale_factor": 2,
-    "is_mobile": True,
-    "has_touch": True,
-    "locale": "ar",
-}
 NO_SUBTLE = "Object.defineProperty(window.crypto, 'subtle', {value: undefined});"
 SLOW_3G = {
     "offline": False,
@@ -32,7 +25,7 @@ SLOW_3G = {
 def test_tip_in_arabic_on_a_phone(
     browser: Browser, server: str, request: pytest.FixtureRequest, hashing: str
 ) -> None:
-    with open_visit(browser, server, case_name(request), **PHONE) as visit:
+    with open_visit(browser, server, case_name(request), **PHONE, locale="ar") as visit:
         page = visit.page
         if hashing == "fallback":
             page.add_init_script(NO_SUBTLE)
@@ -61,6 +54,22 @@ def test_tip_in_arabic_on_a_phone(
         assert box is not None
         page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.45)
         expect(page.locator("#where")).not_to_be_empty()
+        # The photo picker speaks the page's languages; the native input is hidden behind it.
+        picker = page.locator("label.pick")
+        expect(picker).to_contain_text("اختر صورة")
+        expect(picker).to_contain_text("Choose a photo")
+        page.locator("#photo").set_input_files(
+            {"name": "ruins.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n\x1a\n"}
+        )
+        expect(page.locator("#photo-chosen")).to_have_text("ruins.png")
+        expect(page.locator("#photo-none")).to_be_hidden()
+        page.locator("#photo").set_input_files([])  # sent without a photo after all
+        expect(page.locator("#photo-none")).to_be_visible()
+        # "Send the tip" is the one main button; "Clear the place" is secondary.
+        colour = "el => getComputedStyle(el).backgroundColor"
+        send = page.locator("form[data-pow] button[type=submit]").first.evaluate(colour)
+        assert page.locator("#clear").evaluate(colour) != send
+        assert page.locator("#clear").evaluate(colour) == "rgb(255, 255, 255)"
         page.locator("#text").fill("رأيت ذخيرة غير منفجرة قرب المدرسة، تحت الركام")
         page.locator("form[data-pow] button[type=submit]").first.click()
         expect(page.locator(".code")).to_be_visible(timeout=60_000)

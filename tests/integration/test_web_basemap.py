@@ -1,4 +1,5 @@
-"""The offline basemap: the outline from the scenario, and tiles from a local MBTiles file."""
+"""The offline basemap: the Strip's outline (OpenStreetMap, shipped with the package), its
+governorates and the scenario's crossings, and tiles from a local MBTiles file."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from cmcc.access.domain import Role
 from cmcc.api.app import create_app
 from cmcc.api.session import SESSION_COOKIE
 from cmcc.bootstrap import Platform
+from cmcc.geo import reference
 from cmcc.web.basemap import BasemapError, open_tileset
 from tests.factories import caller
 from tests.mbtiles import make_mbtiles
@@ -25,9 +27,21 @@ def _signed_in(platform: Platform) -> TestClient:
 
 def test_outline_is_the_strip_governorates_and_crossings(client: TestClient) -> None:
     body = orjson.loads(client.get("/basemap/outline.geojson").content)
-    kinds = {f["properties"]["kind"] for f in body["features"]}
-    assert kinds == {"gaza_strip", "administrative_area", "crossing"}
-    assert len([f for f in body["features"] if f["properties"]["kind"] == "crossing"]) == 5
+    kinds = [f["properties"]["kind"] for f in body["features"]]
+    assert kinds == ["gaza_strip"] + ["administrative_area"] * 5 + ["crossing"] * 5
+    strip = body["features"][0]
+    assert strip["geometry"] == reference.feature("gaza-strip")["geometry"]
+    assert len(strip["geometry"]["coordinates"][0]) > 100  # the real outline, not a sketch
+    names = [f["properties"] for f in body["features"][1:6]]
+    assert {p["label"] for p in names} == {
+        "Rafah",
+        "Khan Younis",
+        "Deir al-Balah",
+        "Gaza",
+        "North Gaza",
+    }
+    assert all(p["notional"] and len(p["label_at"]) == 2 for p in names)
+    assert "OpenStreetMap" in body["attribution"]
 
 
 def test_without_a_file_there_are_no_tiles(platform: Platform) -> None:

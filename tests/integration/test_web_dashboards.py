@@ -15,6 +15,7 @@ from cmcc.bootstrap import Platform
 from cmcc.cli.common import operator_session
 from cmcc.forces.domain import PIPELINE, ReadinessLevel
 from cmcc.scenarios.loader import load_scenario
+from cmcc.web.words import label
 from tests.factories import Caller, caller, pledge_body
 
 STEPS = [s.value for s in PIPELINE[1:]]
@@ -86,10 +87,6 @@ def millions(usd: str | None) -> str:
     return f"{(Decimal(usd) / Decimal(1_000_000)).quantize(Decimal('0.1'), ROUND_HALF_UP):,}"
 
 
-def words(value: str) -> str:
-    return value.replace("_", " ").capitalize()
-
-
 @pytest.mark.parametrize("who", ["staff", "donor"])
 def test_forces_page_shows_the_api_figures(
     client: TestClient, people: dict[str, Caller], who: str
@@ -111,7 +108,7 @@ def test_forces_page_shows_the_api_figures(
 
     gaps = api(client, user, "/api/v1/forces/gaps")
     assert rows(doc, "gaps-table") == {
-        words(r["capability"]): [
+        label(r["capability"]): [
             str(r[k])
             for k in (
                 "required_units",

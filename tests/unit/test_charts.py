@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 from lxml import etree
+from shapely.geometry import LineString, Polygon, box
 
 from cmcc.web import charts
 
@@ -139,3 +140,57 @@ def test_plain_numbers() -> None:
     assert charts.plain(12000) == "12,000"
     assert charts.plain(2.25) == "2.2"
     assert charts.plain(3.0) == "3"
+
+
+CHAR_W = 7.2  # a generous width of one character at the charts' 12 px sans-serif
+
+
+def _text_boxes(root: etree._Element) -> list[tuple[str, Polygon]]:
+    """Each <text> as the box it covers (its width estimated from its characters)."""
+    out = []
+    for t in root.iter(f"{SVG}text"):
+        x, y, w = float(t.get("x")), float(t.get("y")), len(t.text or "") * CHAR_W
+        x0 = {"start": x, "middle": x - w / 2, "end": x - w}[t.get("text-anchor") or "start"]
+        out.append((t.text or "", box(x0, y - 10, x0 + w, y + 3)))
+    return out
+
+
+def _lines(root: etree._Element) -> list[LineString]:
+    out = []
+    for p in root.iter(f"{SVG}polyline"):
+        pts = [tuple(map(float, pt.split(","))) for pt in p.get("points").split()]
+        out.append(LineString(pts) if len(pts) > 1 else LineString(pts * 2))
+    for ln in root.iter(f"{SVG}line"):
+        ends = [
+            (float(ln.get("x1")), float(ln.get("y1"))),
+            (float(ln.get("x2")), float(ln.get("y2"))),
+        ]
+        out.append(LineString(ends))
+    return out
+
+
+def test_line_chart_labels_overlap_no_line_and_no_other_label() -> None:
+    """The projection's case: targets close together, series that rise through them."""
+    day = dt.date(2026, 1, 1)
+    series = [
+        ("Committed", [(day + dt.timedelta(days=30 * i), 900 * i) for i in range(13)]),
+        ("Pledged (all)", [(day + dt.timedelta(days=30 * i), 1100 * i) for i in range(13)]),
+    ]
+    targets = [
+        ("early 2026, due 2026-03-31", 5000),
+        ("mid 2026, due 2026-06-30", 5400),
+        ("end 2026, due 2026-12-31", 10000),
+    ]
+    root = parse(charts.line_chart("p", "t", "d", series, targets=targets))
+    width, height = (float(v) for v in root.get("viewBox").split()[2:])
+    texts, lines = _text_boxes(root), _lines(root)
+    names = " ".join(t for t, _ in texts)
+    for name, _ in targets:
+        assert name in names  # every target is named
+    for text, area in texts:
+        assert area.bounds[0] >= 0 and area.bounds[2] <= width and area.bounds[3] <= height, text
+        for line in lines:
+            assert not area.intersects(line), f"{text!r} overlaps a line"
+    for i, (a, box_a) in enumerate(texts):
+        for b, box_b in texts[i + 1 :]:
+            assert not box_a.intersects(box_b), f"{a!r} overlaps {b!r}"

@@ -4,6 +4,7 @@ the totals rule (no double counting). Pure rules: no FastAPI, no SQLAlchemy."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -52,6 +53,15 @@ PROJECT_STEPS: dict[ProjectStatus, frozenset[ProjectStatus]] = {
     ProjectStatus.COMPLETED: frozenset(),
     ProjectStatus.CANCELLED: frozenset(),
 }
+
+
+def phase_label(plan_code: str, number: int, title: str) -> str:
+    """How a phase is named in reports: `PSE-RRP-2025 phase 1: Early recovery`. A title that
+    starts with its own number ("Phase 1: early recovery") does not say it twice."""
+    own = re.match(rf"\s*phase\s+{number}\b\s*[:.\-\u2013\u2014]?\s*", title, flags=re.IGNORECASE)
+    rest = title[own.end() :] if own else title
+    rest = rest[:1].upper() + rest[1:]
+    return f"{plan_code} phase {number}: {rest}" if rest else f"{plan_code} phase {number}"
 
 
 def check_step(current: ProjectStatus, to: ProjectStatus) -> None:

@@ -32,7 +32,7 @@ from cmcc.access.policy import release_filter
 from cmcc.core.releasability import Viewer
 from cmcc.funding import domain
 from cmcc.funding.dac import dac_name
-from cmcc.funding.domain import FlowStatus
+from cmcc.funding.domain import FlowStatus, phase_label
 from cmcc.funding.models import Flow, Phase, Programme
 
 ZERO = Decimal("0.00")
@@ -275,7 +275,7 @@ def _phase_rows(
     rows = []
     for phase in session.scalars(stmt.order_by(Phase.plan_id, Phase.number)):
         figures = groups.pop((phase.id,), None)
-        label = f"{phase.plan.code} phase {phase.number}: {phase.title}"
+        label = phase_label(phase.plan.code, phase.number, phase.title)
         key = f"{phase.plan.code}:P{phase.number}"
         row = _empty(key, label, phase.budget_usd)
         if figures is not None:

@@ -1,21 +1,20 @@
 """The public tip pages: Arabic first and right to left, English alongside, nothing external.
 
 Every page is built here with its text escaped; style and script are inline and allowed by a
-per-response nonce in the Content-Security-Policy. The map is the Gaza Strip's outline from the
-scenario's zones (drawn as SVG, no tiles).
+per-response nonce in the Content-Security-Policy. The map is the Gaza Strip's outline and its
+governorates from `cmcc.geo.reference` (drawn as SVG, no tiles).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import secrets
 from functools import lru_cache
 from html import escape
-from importlib import resources
 
 from fastapi.responses import HTMLResponse
 
+from cmcc.geo import reference
 from cmcc.tips import claimcode
 from cmcc.tips.domain import MAX_PLACE, MAX_TEXT, STATUS_TEXT
 from cmcc.tips.pagescript import SCRIPT, STYLE
@@ -23,13 +22,6 @@ from cmcc.tips.schemas import TipStatusPublic
 
 SCALE = 1000.0  # SVG units per degree of latitude
 PAD = 0.02  # degrees around the outline
-GOVERNORATES = {
-    "gov-north-gaza": "شمال غزة",
-    "gov-gaza": "غزة",
-    "gov-deir-al-balah": "دير البلح",
-    "gov-khan-younis": "خان يونس",
-    "gov-rafah": "رفح",
-}
 
 
 def both(arabic: str, english: str) -> str:
@@ -39,9 +31,8 @@ def both(arabic: str, english: str) -> str:
 @lru_cache(maxsize=1)
 def map_svg() -> str:
     """The Strip and its governorates as an inline SVG (equirectangular, scaled by cos lat)."""
-    text = resources.files("cmcc.scenarios").joinpath("gaza-2025/zones.geojson").read_text("utf-8")
-    features = {f["properties"]["key"]: f for f in json.loads(text)["features"]}
-    ring = features["gaza-strip"]["geometry"]["coordinates"][0]
+    features = reference.gaza()["features"]
+    ring = reference.feature("gaza-strip")["geometry"]["coordinates"][0]
     lons, lats = [p[0] for p in ring], [p[1] for p in ring]
     minlon, maxlon = min(lons) - PAD, max(lons) + PAD
     minlat, maxlat = min(lats) - PAD, max(lats) + PAD
@@ -55,15 +46,14 @@ def map_svg() -> str:
 
     width, height = xy(maxlon, minlat)
     parts = [f'<polygon class="strip" points="{path(ring)}"/>']
-    for key, name in GOVERNORATES.items():
-        if key not in features:
+    for f in features:
+        props = f["properties"]
+        if props["kind"] != "administrative_area":
             continue
-        coords = features[key]["geometry"]["coordinates"][0]
-        parts.append(f'<polygon class="gov" points="{path(coords)}"/>')
-        cx = sum(p[0] for p in coords[:-1]) / (len(coords) - 1)
-        cy = sum(p[1] for p in coords[:-1]) / (len(coords) - 1)
-        x, y = xy(cx, cy)
-        parts.append(f'<text class="name" x="{x:.1f}" y="{y:.1f}">{escape(name)}</text>')
+        parts.append(f'<polygon class="gov" points="{path(f["geometry"]["coordinates"][0])}"/>')
+        x, y = xy(*props["label_at"])
+        name = escape(props["name_ar"])
+        parts.append(f'<text class="name" x="{x:.1f}" y="{y:.1f}">{name}</text>')
     sx, sy = xy(minlon + 0.06, minlat + 0.2)
     parts.append(f'<text class="sea" x="{sx:.1f}" y="{sy:.1f}">البحر المتوسط</text>')
     parts.append('<circle id="pin" class="pin" r="5" cx="0" cy="0" visibility="hidden"/>')
@@ -102,6 +92,9 @@ NOT_KEPT = both(
 )
 
 
+CREDIT = both("الخريطة: © مساهمو OpenStreetMap", "Map: © OpenStreetMap contributors")
+CLEAR = both("مسح المكان", "Clear the place")
+
 WORKING = (
     '<p class="small working" hidden>'
     + both("جارٍ التحقق… قد يستغرق ذلك بضع ثوانٍ", "Checking… this can take a few seconds")
@@ -124,15 +117,19 @@ def form_page() -> HTMLResponse:
 <form method="post" action="/public/tips" enctype="multipart/form-data" data-pow>
 <label>{both("اضغط على الخريطة لتحديد المكان", "Click the map to mark the place")}</label>
 {map_svg()}
+<p class="small credit">{CREDIT}</p>
 <p class="small">{both("المكان المحدد:", "Marked place:")} <span id="where" dir="ltr"></span>
-<button type="button" id="clear">{both("مسح", "Clear")}</button></p>
+<button type="button" id="clear" class="secondary">{CLEAR}</button></p>
 <input type="hidden" name="lon"><input type="hidden" name="lat">
 <label for="place">{both("أو صف المكان بالكلمات", "Or describe the place in words")}</label>
 <input type="text" id="place" name="place" maxlength="{MAX_PLACE}">
 <label for="text">{both("ماذا رأيت؟", "What did you see?")}</label>
 <textarea id="text" name="text" required maxlength="{MAX_TEXT}"></textarea>
 <label for="photo">{both("صورة (اختياري)", "Photo (optional)")}</label>
-<input type="file" id="photo" name="photo" accept="image/jpeg,image/png,image/webp">
+<input type="file" id="photo" name="photo" class="file" accept="image/jpeg,image/png,image/webp">
+<label for="photo" class="pick">{both("اختر صورة", "Choose a photo")}</label>
+<p class="small"><span id="photo-none">{both("لم تُختر صورة", "No photo chosen")}</span>
+<span id="photo-chosen" dir="auto" hidden></span></p>
 <p class="small">{
         both(
             "انتبه: الصورة قد تُظهر أشياء تدل عليك (انعكاسك، يدك، منزلك).",

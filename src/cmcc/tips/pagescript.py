@@ -53,6 +53,15 @@ button{font:inherit;font-weight:600;margin-top:1.2rem;padding:.7rem 1.4rem;borde
 border-radius:.3rem;background:#1f5f4a;color:#fff;cursor:pointer}
 button[disabled]{background:#888}
 button .en{color:#e6f2ec}
+button.secondary{background:#fff;color:#1f5f4a;border:1px solid #1f5f4a;font-weight:400;
+margin-top:.3rem;padding:.3rem .8rem;font-size:.85rem}
+button.secondary .en{color:#3d4f47}
+.file{position:absolute;width:1px;height:1px;opacity:0;overflow:hidden}
+label.pick{display:inline-block;margin-top:.5rem;padding:.5rem 1rem;border:1px solid #1f5f4a;
+border-radius:.3rem;background:#fff;color:#1f5f4a;cursor:pointer}
+label.pick .en{color:#3d4f47}
+.file:focus-visible+label.pick{outline:3px solid #f5b700;outline-offset:2px}
+.credit{color:#55554f;margin:.2rem 0}
 .small{font-size:.85rem}
 .note{background:#fff;border-inline-start:4px solid #1f5f4a;padding:.6rem .8rem;margin:1rem 0}
 .code{font:700 1.6rem/1.4 ui-monospace,Menlo,Consolas,monospace;direction:ltr;
@@ -115,6 +124,11 @@ if(svg){var pin=document.getElementById("pin"),shown=document.getElementById("wh
  document.getElementById("clear").addEventListener("click",function(){
   pin.setAttribute("visibility","hidden");tip.elements.lon.value="";
   tip.elements.lat.value="";shown.textContent="";});}
+var photo=document.getElementById("photo");
+if(photo){photo.addEventListener("change",function(){
+ var f=photo.files&&photo.files[0],chosen=document.getElementById("photo-chosen");
+ chosen.textContent=f?f.name:"";chosen.hidden=!f;
+ document.getElementById("photo-none").hidden=!!f;});}
 forms.forEach(function(form){var busy=false;
  form.addEventListener("submit",async function(ev){ev.preventDefault();if(busy)return;busy=true;
   var btn=form.querySelector("button[type=submit]"),msg=form.querySelector(".working");

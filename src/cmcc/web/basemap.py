@@ -1,5 +1,6 @@
-"""The offline basemap: the scenario's outline and places as vector layers, and an optional
-local raster MBTiles file (`CMCC_BASEMAP_FILE`) served tile by tile. No online tile server."""
+"""The offline basemap: the Strip's outline and governorates (`cmcc.geo.reference`, from
+OpenStreetMap) and the scenario's crossings as vector layers, and an optional local raster
+MBTiles file (`CMCC_BASEMAP_FILE`) served tile by tile. No online tile server."""
 
 from __future__ import annotations
 
@@ -17,28 +18,37 @@ from fastapi.responses import Response
 
 from cmcc.api.deps import PlatformDep
 from cmcc.core.errors import NotFound
+from cmcc.geo import reference
 from cmcc.web.auth import SignedIn
 
 router = APIRouter(prefix="/basemap", include_in_schema=False)
 
-BASE_KINDS = frozenset({"gaza_strip", "administrative_area", "crossing"})
+PLACES = frozenset({"crossing"})  # from the scenario, besides the reference outline
 RASTER = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp"}
+
+
+def _base(feature: dict[str, Any], *extra: str) -> dict[str, Any]:
+    props = feature["properties"]
+    kept = {k: props[k] for k in ("name", "kind", *extra) if k in props}
+    return {"type": "Feature", "geometry": feature["geometry"], "properties": kept}
 
 
 @lru_cache(maxsize=1)
 def outline() -> bytes:
-    """The Strip, its governorates and the crossings, from the scenario (public reference)."""
+    """The Strip and its governorates (with where to write their names), then the scenario's
+    crossings: public reference, with the outline's attribution."""
     text = resources.files("cmcc.scenarios").joinpath("gaza-2025/zones.geojson").read_bytes()
-    features = [
-        {
-            "type": "Feature",
-            "geometry": f["geometry"],
-            "properties": {"name": f["properties"]["name"], "kind": f["properties"]["kind"]},
-        }
-        for f in orjson.loads(text)["features"]
-        if f["properties"].get("kind") in BASE_KINDS
+    places = [
+        _base(f) for f in orjson.loads(text)["features"] if f["properties"].get("kind") in PLACES
     ]
-    return orjson.dumps({"type": "FeatureCollection", "features": features})
+    shapes = [_base(f, "notional", "label", "label_at") for f in reference.gaza()["features"]]
+    return orjson.dumps(
+        {
+            "type": "FeatureCollection",
+            "attribution": reference.ATTRIBUTION,
+            "features": shapes + places,
+        }
+    )
 
 
 @dataclass(frozen=True)

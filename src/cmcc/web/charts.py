@@ -173,6 +173,21 @@ def grouped_bars(
     return Markup("").join(parts)
 
 
+def _spread(ys: Sequence[float], gap: float, low: float, high: float) -> list[float]:
+    """Label baselines near `ys`, at least `gap` apart, within [low, high] (order kept)."""
+    order = sorted(range(len(ys)), key=lambda i: ys[i])
+    placed: dict[int, float] = {}
+    last = low - gap
+    for i in order:
+        placed[i] = max(ys[i], last + gap)
+        last = placed[i]
+    overflow = last - high
+    if overflow > 0:  # pushed past the bottom: move the whole column up
+        for i in order:
+            placed[i] -= overflow
+    return [placed[i] for i in range(len(ys))]
+
+
 def line_chart(
     chart_id: str,
     title: str,
@@ -182,12 +197,17 @@ def line_chart(
     targets: Sequence[tuple[str, Number]] = (),
     fmt: Formatter = plain,
 ) -> Markup:
-    """Lines over dates, one per series, with horizontal target lines (name, value)."""
+    """Lines over dates, one per series, with horizontal dashed target lines (name, value).
+
+    No label is written over a line: each target line ends with its value in the right margin
+    (moved apart when two are close), and the names of the series and of the targets are in
+    the legend under the axis."""
     points = [p for _, pts in series for p in pts]
     if not points:
         return no_data(chart_id, title, desc)
-    left, right, top_pad, bottom, height = 70.0, 20.0, 20.0, 40.0, 300.0
-    plot_w, plot_h = WIDTH - left - right, height - top_pad - bottom
+    left, right, top_pad, bottom, row = 70.0, 56.0, 20.0, 40.0, 18.0
+    plot_w, plot_h = WIDTH - left - right, 240.0
+    height = top_pad + plot_h + bottom + row * len(targets) + (GAP if targets else 0)
     first = min(d for d, _ in points)
     last = max(d for d, _ in points)
     span = max(1, (last - first).days)
@@ -211,7 +231,8 @@ def line_chart(
     parts.append(_text(left, base + 18, first.isoformat()))
     if last != first:
         parts.append(_text(left + plot_w, base + 18, last.isoformat(), anchor="end"))
-    for name, value in targets:
+    tags = _spread([y(v) + 4 for _, v in targets], 14.0, top_pad, base + 4)
+    for (_, value), tag_y in zip(targets, tags, strict=True):
         ty = y(value)
         parts.append(
             _LINE.format(
@@ -223,8 +244,7 @@ def line_chart(
                 extra=_DASHED,
             )
         )
-        label = f"{name} ({fmt(value)})"
-        parts.append(_text(left + plot_w, ty - 4, label, anchor="end", fill=TARGET_COLOUR))
+        parts.append(_text(left + plot_w + 4, tag_y, fmt(value), fill=TARGET_COLOUR))
     for k, (name, pts) in enumerate(series):
         colour = PALETTE[k % len(PALETTE)]
         coords = " ".join(f"{_c(x(d))},{_c(y(v))}" for d, v in pts)
@@ -232,5 +252,18 @@ def line_chart(
         lx = left + 10 + k * 200
         parts.append(_SWATCH.format(x=_c(lx), y=_c(base + 26), w=12, h=3, fill=colour))
         parts.append(_text(lx + 16, base + 32, name))
+    for i, (name, value) in enumerate(targets):
+        ly = base + bottom + GAP + i * row
+        parts.append(
+            _LINE.format(
+                cls="key",
+                x1=_c(left + 10),
+                x2=_c(left + 34),
+                y=_c(ly - 4),
+                stroke=TARGET_COLOUR,
+                extra=_DASHED,
+            )
+        )
+        parts.append(_text(left + 40, ly, f"Target: {name} ({fmt(value)})"))
     parts.append(_END)
     return Markup("").join(parts)

@@ -18,18 +18,13 @@ from cmcc.forces.models import Pledge
 from cmcc.forces.schemas import PledgePublic
 from cmcc.web import charts
 from cmcc.web.auth import SignedIn
-from cmcc.web.templating import label, render
+from cmcc.web.templating import render
+from cmcc.web.words import label
 
 router = APIRouter(include_in_schema=False)
 
 FUNNEL_STEPS = PIPELINE[1:]  # approached ... deployed
 OUT_OF_PIPELINE = (StateStatus.DECLINED, StateStatus.WITHDRAWN)
-READINESS_LABELS = {
-    ReadinessLevel.LEVEL_1: "Level 1 (pledge registered)",
-    ReadinessLevel.LEVEL_2: "Level 2 (after the assessment and advisory visit)",
-    ReadinessLevel.LEVEL_3: "Level 3 (aligned with a SUR)",
-    ReadinessLevel.RAPID_DEPLOYMENT: "Rapid Deployment Level",
-}
 
 
 @dataclass(frozen=True)
@@ -74,8 +69,7 @@ def forces_page(request: Request, session: SessionDep, visitor: SignedIn) -> Res
     gaps = reports.gap_report(session, viewer)
     pledges = visible_pledges(session, viewer)
     readiness = [
-        (READINESS_LABELS[lvl], sum(1 for p in pledges if p.readiness is lvl))
-        for lvl in ReadinessLevel
+        (label(lvl), sum(1 for p in pledges if p.readiness is lvl)) for lvl in ReadinessLevel
     ]
     overdue = sum(1 for p in pledges if p.renewal_overdue)
 

@@ -9,6 +9,7 @@ import datetime as dt
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import orjson
 from fastapi import APIRouter, Query, Request, Response
 
 from cmcc.access.domain import Permission
@@ -18,10 +19,11 @@ from cmcc.core.pagination import paginate
 from cmcc.incidents import readout, service
 from cmcc.incidents.domain import NEXT, IncidentType, Reliability, VerificationStatus
 from cmcc.incidents.filters import IncidentFilters
-from cmcc.incidents.models import Incident
+from cmcc.incidents.models import Alert, Incident
 from cmcc.incidents.schemas import EvidencePublic, IncidentPublic, VerificationPublic
 from cmcc.web.auth import SignedIn
-from cmcc.web.templating import label, render
+from cmcc.web.templating import render
+from cmcc.web.words import label
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -140,6 +142,8 @@ def incident_detail(
     items = [
         EvidencePublic.model_validate(e) for e in service.evidence(session, principal, incident_id)
     ]
+    raised = service.alert_statement(principal).where(Alert.incident_id == incident_id)
+    alerts = list(session.scalars(raised.order_by(Alert.id)))
     current = VerificationStatus(incident.status)
     geometry = record.geometry
     point = geometry["coordinates"] if geometry.get("type") == "Point" else None
@@ -150,6 +154,8 @@ def incident_detail(
         missing=None,
         rec=record,
         point=point,
+        geometry_json=orjson.dumps(geometry).decode(),
+        alerts=alerts,
         history=history,
         evidence=items,
         next_steps=sorted(NEXT[current]),

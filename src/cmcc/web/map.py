@@ -10,7 +10,8 @@ from fastapi.responses import Response
 from cmcc.access.domain import Permission
 from cmcc.incidents.domain import IncidentType
 from cmcc.web.auth import SignedIn
-from cmcc.web.templating import label, render
+from cmcc.web.templating import render
+from cmcc.web.words import label
 from cmcc.zones.domain import ZoneKind
 
 router = APIRouter(include_in_schema=False)

@@ -30,7 +30,8 @@ from cmcc.tips.domain import RewardStatus, TipStatus
 from cmcc.tips.models import Reward, Tip
 from cmcc.web.auth import SignedIn
 from cmcc.web.nav import RECOVERY_ROLES
-from cmcc.web.templating import label, render
+from cmcc.web.templating import render
+from cmcc.web.words import label
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
@@ -13,6 +14,7 @@ from cmcc import __version__
 from cmcc.core.releasability import Marking, MarkingError, MarkingKind
 from cmcc.web.auth import Visitor
 from cmcc.web.nav import nav_for
+from cmcc.web.words import incident_ref, label, table
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -45,18 +47,10 @@ def marking_label(text: str | None) -> str:
     return marking.kind.value.upper()
 
 
-ACRONYMS = frozenset({"idf", "isf", "eod", "eo", "uxo", "sur", "pcrs", "un", "ngo", "sha", "cha"})
-
-
-def label(value: str) -> str:
-    """How a code reads on a page: `explosive_ordnance` -> `Explosive ordnance`."""
-    words = [w.upper() if w in ACRONYMS else w for w in value.split("_")]
-    text = " ".join(words)
-    return text[:1].upper() + text[1:]
-
-
 templates.env.filters["marking"] = marking_label
 templates.env.globals["label"] = label
+templates.env.globals["incident_ref"] = incident_ref
+templates.env.globals["words_json"] = orjson.dumps(table()).decode()
 templates.env.globals["version"] = __version__
 
 

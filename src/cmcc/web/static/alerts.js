@@ -3,7 +3,12 @@
 (function () {
   const table = document.getElementById("alerts-table");
   if (!table || table.dataset.live !== "true") return;
-  const cell = (text) => { const td = document.createElement("td"); td.textContent = text; return td; };
+  const cell = (text, label) => {
+    const td = document.createElement("td");
+    td.textContent = text;
+    td.dataset.label = label; // the column's name when the table reads as cards (a phone)
+    return td;
+  };
   document.addEventListener("cmcc:alert", (event) => {
     const a = event.detail;
     if (table.querySelector('tr[data-alert="' + a.id + '"]')) return;
@@ -12,20 +17,23 @@
     const row = document.createElement("tr");
     row.dataset.alert = String(a.id);
     row.className = "new";
-    row.append(cell(a.raised_at.slice(0, 16).replace("T", " ") + " UTC"), cell(a.message));
-    const incident = document.createElement("td");
+    row.id = "alert-" + a.id;
+    const message = cell(a.message, "Alert");
+    message.className = "alert-message";
+    row.append(cell(a.raised_at.slice(0, 16).replace("T", " ") + " UTC", "Raised"), message);
+    const incident = cell("", "Incident");
     if (a.incident_id) {
       const link = document.createElement("a");
       link.href = "/incidents/" + a.incident_id;
-      link.textContent = "Incident " + a.incident_id;
+      link.textContent = window.cmcc.incidentRef(a.incident_id);
       incident.append(link);
     }
-    const status = cell(a.status);
+    const status = cell(window.cmcc.word(a.status), "Status");
     status.className = "status";
-    const marking = document.createElement("td");
+    const marking = cell("", "Marking");
     marking.append(window.cmcc.markingBadge(a.releasability));
     row.append(incident, status, marking);
-    if (table.dataset.manage === "true") row.append(cell("reload to act"));
+    if (table.dataset.manage === "true") row.append(cell("reload to act", "Action"));
     table.tBodies[0].prepend(row);
   });
 })();

@@ -97,6 +97,13 @@
     return badge;
   }
 
-  window.cmcc = { api, csrf, markingBadge };
+  // The users' words for codes (web/words.py's table), on the element of a page that needs them.
+  const wordsHost = document.querySelector("[data-words]");
+  const words = wordsHost ? JSON.parse(wordsHost.dataset.words) : {};
+  const word = (code) => words[code] || code;
+  // An incident's readable reference, as web/words.py's incident_ref writes it.
+  const incidentRef = (id) => "INC-" + id;
+
+  window.cmcc = { api, csrf, markingBadge, word, incidentRef };
   if (csrf) watchAlerts();
 })();

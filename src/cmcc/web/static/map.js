@@ -13,22 +13,9 @@
   const zoneColours = JSON.parse(el("map").dataset.zoneColours || "{}");
   const boxes = document.querySelectorAll("input[data-layer]");
 
-  // The offline basemap: the outline and places, and the local tile file if one is set.
-  const outlined = fetch("/basemap/outline.geojson").then((r) => r.json()).then((data) => {
-    const base = L.geoJSON(data, {
-      interactive: false,
-      style: { color: "#4a5563", weight: 1.5, fillColor: "#f4f1ea", fillOpacity: 0.7 },
-      pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 4, color: "#4a5563", weight: 2 })
-        .bindTooltip(f.properties.name, { permanent: false }),
-    }).addTo(map).bringToBack();
+  // The offline basemap (basemap.js), framed on the Strip.
+  const outlined = window.cmcc.basemap(map, status).then((base) => {
     map.fitBounds(base.getBounds(), { padding: [10, 10], animate: false });
-  });
-  fetch("/basemap/info.json").then((r) => r.json()).then((info) => {
-    if (info.error) status(info.error);
-    if (!info.tiles) return;
-    const options = { minZoom: info.minzoom, maxZoom: info.maxzoom, attribution: info.attribution };
-    if (info.bounds) options.bounds = [[info.bounds[1], info.bounds[0]], [info.bounds[3], info.bounds[2]]];
-    L.tileLayer(info.tiles, options).addTo(map).bringToBack();
   });
 
   // Time: the slider runs from the ceasefire to now.
@@ -48,15 +35,20 @@
   }
 
   const escape = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  const { word, incidentRef } = window.cmcc;
+  const CODED = new Set(["type", "kind", "status", "classification", "device_category", "disposition", "alert_status", "capability", "readiness"]);
+  const field = (k) => { const w = word(k); return w !== k ? w : k.charAt(0).toUpperCase() + k.slice(1).replace(/_/g, " "); };
   function showDetails(layerName, feature) {
     const p = feature.properties || {};
-    const title = p.name || p.title || p.ref || (layerName + " " + feature.id);
+    const incident = layerName === "incidents" || layerName === "alerts";
+    const title = incident ? word(p.type) + " · " + incidentRef(feature.id)
+      : p.name || p.title || p.ref || p.callsign || (layerName + " " + feature.id);
     const rows = Object.entries(p)
       .filter(([k, v]) => v !== null && v !== "" && typeof v !== "object" && k !== "releasability")
       .slice(0, 14)
-      .map(([k, v]) => "<dt>" + escape(k.replace(/_/g, " ")) + "</dt><dd>" + escape(v) + "</dd>").join("");
+      .map(([k, v]) => "<dt>" + escape(field(k)) + "</dt><dd>" + escape(CODED.has(k) ? word(v) : v) + "</dd>").join("");
     let link = "";
-    if (layerName === "incidents" || layerName === "alerts") link = '<p><a href="/incidents/' + encodeURIComponent(feature.id) + '">Open the incident</a></p>';
+    if (incident) link = '<p><a href="/incidents/' + encodeURIComponent(feature.id) + '">Open ' + escape(incidentRef(feature.id)) + "</a></p>";
     el("details").innerHTML = "<p></p><h3>" + escape(title) + '</h3><dl class="record">' + rows + "</dl>" + link;
     el("details").querySelector("p").append(window.cmcc.markingBadge(p.releasability));
     el("details").focus({ preventScroll: true });
@@ -68,7 +60,7 @@
       const c = zoneColours[p.kind];
       return c ? { color: c, weight: 2, fillColor: c, fillOpacity: 0.3 } : { color: "#1f2937", weight: 1.5, fillOpacity: 0 };
     }
-    const concluded = p.verification_status === "verified";
+    const concluded = p.status === "verified"; // the OGC incidents carry `status`
     return { color: colour, weight: 2, fillColor: colour, fillOpacity: concluded ? 0.6 : 0.2 };
   }
 
@@ -90,13 +82,17 @@
     return icons.get(code);
   }
 
+  // Zones lie under the other layers, so that a point inside a zone can still be clicked.
+  map.createPane("zones").style.zIndex = 380;
   function draw(name, colour, features) {
     if (layers[name]) map.removeLayer(layers[name]);
+    const pane = name === "zones" ? "zones" : "overlayPane";
     const group = L.geoJSON({ type: "FeatureCollection", features }, {
+      pane,
       style: (f) => style(colour, f),
       pointToLayer: (f, latlng) => name === "tracks" && window.ms
         ? L.marker(latlng, { icon: unitIcon(f), title: f.properties.callsign || f.id, keyboard: true })
-        : L.circleMarker(latlng, { radius: name === "alerts" ? 11 : 7, ...style(colour, f) }),
+        : L.circleMarker(latlng, { pane, radius: name === "alerts" ? 11 : 7, ...style(colour, f) }),
       onEachFeature: (f, layer) => {
         layer.on("click", () => { if (!mode) showDetails(name, f); });
         if (layer.getElement) layer.on("add", () => {
@@ -166,6 +162,12 @@
     const alert = event.detail;
     const item = document.createElement("li");
     item.textContent = new Date(alert.raised_at).toISOString().slice(11, 16) + " UTC · " + alert.message;
+    if (alert.incident_id) {
+      const link = document.createElement("a");
+      link.href = "/incidents/" + alert.incident_id;
+      link.textContent = incidentRef(alert.incident_id);
+      item.append(" · ", link);
+    }
     el("alert-feed").prepend(item);
     const f = await alertFeature(alert);
     if (f) {

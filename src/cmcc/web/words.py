@@ -1,0 +1,130 @@
+"""How codes read on a page: one table of the users' words for every code a page shows
+(incident types, zone kinds, statuses, ...), used by every template and, through the map's
+`data-words`, by its script. A code not in the table reads as its words with capitals where
+they belong (`handed_over` -> `Handed over`, `eod_escort` -> `EOD escort`).
+
+Incidents are named by their readable reference everywhere: `INC-<id>` (static/app.js writes
+the same for live alerts)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from functools import lru_cache
+
+from cmcc.access.domain import Role
+from cmcc.forces.domain import Capability, ReadinessLevel, StateStatus, Task, VisitKind
+from cmcc.funding.domain import FlowStatus, ProjectStatus
+from cmcc.hazards.domain import (
+    Classification,
+    DeviceCategory,
+    Disposition,
+    HazardStatus,
+    LandReleaseKind,
+)
+from cmcc.incidents.domain import IncidentType, VerificationStatus
+from cmcc.remains.domain import TaskStatus
+from cmcc.tips.domain import RewardStatus, TipOutcome, TipStatus
+from cmcc.zones.domain import ZoneKind
+
+ACRONYMS = frozenset(
+    {"idf", "isf", "eod", "eo", "uxo", "sur", "pcrs", "un", "ngo", "sha", "cha", "acled", "dna"}
+)
+
+# Where the plain words of a code are not the users' words.
+WORDS: dict[str, str] = {
+    # incident types (domain.md: ceasefire violation: fire, incursion, airstrike, rocket)
+    IncidentType.CEASEFIRE_VIOLATION_FIRE: "Ceasefire violation: fire",
+    IncidentType.CEASEFIRE_VIOLATION_INCURSION: "Ceasefire violation: incursion",
+    IncidentType.CEASEFIRE_VIOLATION_AIRSTRIKE: "Ceasefire violation: airstrike",
+    IncidentType.CEASEFIRE_VIOLATION_ROCKET: "Ceasefire violation: rocket fire",
+    IncidentType.CONTROL_LINE_CROSSING: "Movement across the control line",
+    IncidentType.AID_LOOTING: "Aid looting",
+    # verification (and a tip's outcome)
+    VerificationStatus.FALSE: "Found false",
+    # zone kinds
+    ZoneKind.GAZA_STRIP: "Gaza Strip",
+    ZoneKind.ADMINISTRATIVE_AREA: "Governorate or other administrative area",
+    # explosive ordnance
+    Classification.SHA: "SHA (suspected hazardous area)",
+    Classification.CHA: "CHA (confirmed hazardous area)",
+    DeviceCategory.UXO: "UXO (unexploded ordnance)",
+    DeviceCategory.AXO: "AXO (abandoned ordnance)",
+    DeviceCategory.IED: "IED (improvised explosive device)",
+    LandReleaseKind.NON_TECHNICAL_SURVEY: "Non-technical survey",
+    # force generation
+    ReadinessLevel.LEVEL_1: "Level 1 (pledge registered)",
+    ReadinessLevel.LEVEL_2: "Level 2 (after the assessment and advisory visit)",
+    ReadinessLevel.LEVEL_3: "Level 3 (aligned with a SUR)",
+    ReadinessLevel.RAPID_DEPLOYMENT: "Rapid Deployment Level",
+    Capability.MEDICAL_LEVEL_1: "Medical (level 1 hospital)",
+    Capability.MEDICAL_LEVEL_2: "Medical (level 2 hospital)",
+    VisitKind.ASSESSMENT_ADVISORY_VISIT: "Assessment and advisory visit",
+    VisitKind.SUR_ALIGNMENT: "Alignment with a SUR",
+    Role.ADMIN: "Administrator",
+    # alerts
+    "incident_in_zone": "Incident in a protected zone",
+    # field names the map's details show
+    "ref": "Reference",
+    "external_ref": "External reference",
+    "area_m2": "Area (m²)",
+    "info_credibility": "Information credibility",
+    "killed_civilian": "Killed, civilian",
+    "killed_other": "Killed, other",
+    "injured_civilian": "Injured, civilian",
+    "injured_other": "Injured, other",
+    "occurred_at": "Occurred",
+    "reported_at": "Reported",
+    "acled_event_type": "ACLED event type",
+    "acled_sub_event_type": "ACLED sub-event type",
+    "alert": "Alert",
+    "alert_status": "Alert status",
+    "valid_from": "Valid from",
+    "valid_to": "Valid to",
+}
+
+# Every code whose words a page may need (the table the map's script reads).
+CODED: tuple[type[Enum], ...] = (
+    IncidentType,
+    VerificationStatus,
+    ZoneKind,
+    Classification,
+    DeviceCategory,
+    Disposition,
+    HazardStatus,
+    LandReleaseKind,
+    TaskStatus,
+    TipStatus,
+    TipOutcome,
+    RewardStatus,
+    StateStatus,
+    ReadinessLevel,
+    Capability,
+    Task,
+    VisitKind,
+    FlowStatus,
+    ProjectStatus,
+    Role,
+)
+
+
+def label(code: str) -> str:
+    """How a code reads on a page: `explosive_ordnance_found` -> `Explosive ordnance found`."""
+    code = str(code)
+    if code in WORDS:
+        return WORDS[code]
+    words = [w.upper() if w in ACRONYMS else w for w in code.split("_")]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
+@lru_cache(maxsize=1)
+def table() -> dict[str, str]:
+    """Every known code (and the field names in WORDS) with its words, for the pages' scripts."""
+    out = {str(member.value): label(str(member.value)) for enum in CODED for member in enum}
+    out.update({str(k): v for k, v in WORDS.items()})
+    return out
+
+
+def incident_ref(incident_id: int) -> str:
+    """An incident's readable reference, the same on every page: `INC-12`."""
+    return f"INC-{incident_id}"
