@@ -13,16 +13,11 @@ from tests.browser.conftest import Visit
 
 # snake_case: a word meant for code (not a `<type>_<n>` cross-reference such as hazard_1).
 CODE = re.compile(r"\b[a-z]+(?:_[a-z]+)+(?:_\d+)?\b")
-# The text a user reads in the page's main part (option labels included), less the alert
-# messages, which the server writes when it raises an alert (the alerts module, not the pages).
+# The text a user reads in the page's main part (option labels and alert messages included).
 READ_TEXT = """() => {
-  const made = "#incident-alerts, #alert-feed, .alert-message";
   const walker = document.createTreeWalker(document.querySelector("main"), NodeFilter.SHOW_TEXT);
   const parts = [];
-  while (walker.nextNode()) {
-    const node = walker.currentNode;
-    if (!node.parentElement.closest(made)) parts.push(node.textContent);
-  }
+  while (walker.nextNode()) parts.push(walker.currentNode.textContent);
   return parts.join(" ");
 }"""
 

@@ -383,7 +383,7 @@ def test_imported_rows_in_a_safe_zone_raise_alerts(
         alerts = list(s.scalars(select(Alert)))
     assert sorted(refs[a.incident_id or 0] for a in alerts) == ["IN-1", "IN-2", "IN-START"]
     for alert in alerts:
-        assert alert.message == 'Ceasefire violation (fire) inside civilian safe zone "Safe zone A"'
+        assert alert.message == 'Ceasefire violation: fire inside civilian safe zone "Safe zone A"'
         assert (alert.kind, alert.status, alert.marking_text) == (
             "incident_in_zone",
             "open",

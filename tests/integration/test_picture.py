@@ -345,7 +345,7 @@ def test_incident_in_safe_zone_raises_alert(platform: Platform, client: TestClie
     assert sorted(a["incident_id"] for a in alerts) == [inside["id"], hidden["id"]]
     # In the users' words; the zone named, since only readers of the zone read the alert.
     assert (
-        alerts[0]["message"] == 'Ceasefire violation (fire) inside civilian safe zone "Safe zone A"'
+        alerts[0]["message"] == 'Ceasefire violation: fire inside civilian safe zone "Safe zone A"'
     )
     assert alerts[0]["releasability"] == "mission" and alerts[1]["releasability"] == "owner"
     gbr_sees = client.get("/api/v1/alerts", headers=gbr).json()["data"]

@@ -30,12 +30,12 @@ class IncidentType(StrEnum):
     OTHER = "other"
 
 
-# How each type reads in the users' words (pages, alerts, exports for people).
+# How each type reads in the users' words: in alerts, and on every page (cmcc.web.words).
 TYPE_LABELS: dict[IncidentType, str] = {
-    IncidentType.CEASEFIRE_VIOLATION_FIRE: "Ceasefire violation (fire)",
-    IncidentType.CEASEFIRE_VIOLATION_INCURSION: "Ceasefire violation (incursion)",
-    IncidentType.CEASEFIRE_VIOLATION_AIRSTRIKE: "Ceasefire violation (airstrike)",
-    IncidentType.CEASEFIRE_VIOLATION_ROCKET: "Ceasefire violation (rocket)",
+    IncidentType.CEASEFIRE_VIOLATION_FIRE: "Ceasefire violation: fire",
+    IncidentType.CEASEFIRE_VIOLATION_INCURSION: "Ceasefire violation: incursion",
+    IncidentType.CEASEFIRE_VIOLATION_AIRSTRIKE: "Ceasefire violation: airstrike",
+    IncidentType.CEASEFIRE_VIOLATION_ROCKET: "Ceasefire violation: rocket fire",
     IncidentType.VIOLENCE_AGAINST_CIVILIANS: "Violence against civilians",
     IncidentType.EXPLOSIVE_ORDNANCE_FOUND: "Explosive ordnance found",
     IncidentType.EXPLOSIVE_ORDNANCE_DETONATION: "Explosive ordnance detonation",
@@ -58,7 +58,7 @@ def type_label(value: str) -> str:
 
 
 def alert_message(incident_type: str, zone_title: str) -> str:
-    """`Ceasefire violation (fire) inside civilian safe zone "Al-Mawasi"`."""
+    """`Ceasefire violation: fire inside civilian safe zone "Al-Mawasi"`."""
     return f"{type_label(incident_type)} inside {zone_title}"
 
 

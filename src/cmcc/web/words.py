@@ -21,10 +21,10 @@ from cmcc.hazards.domain import (
     HazardStatus,
     LandReleaseKind,
 )
-from cmcc.incidents.domain import IncidentType, VerificationStatus
+from cmcc.incidents.domain import TYPE_LABELS, IncidentType, VerificationStatus
 from cmcc.remains.domain import TaskStatus
 from cmcc.tips.domain import RewardStatus, TipOutcome, TipStatus
-from cmcc.zones.domain import ZoneKind
+from cmcc.zones.domain import KIND_LABELS, ZoneKind
 
 ACRONYMS = frozenset(
     {"idf", "isf", "eod", "eo", "uxo", "sur", "pcrs", "un", "ngo", "sha", "cha", "acled", "dna"}
@@ -32,18 +32,11 @@ ACRONYMS = frozenset(
 
 # Where the plain words of a code are not the users' words.
 WORDS: dict[str, str] = {
-    # incident types (domain.md: ceasefire violation: fire, incursion, airstrike, rocket)
-    IncidentType.CEASEFIRE_VIOLATION_FIRE: "Ceasefire violation: fire",
-    IncidentType.CEASEFIRE_VIOLATION_INCURSION: "Ceasefire violation: incursion",
-    IncidentType.CEASEFIRE_VIOLATION_AIRSTRIKE: "Ceasefire violation: airstrike",
-    IncidentType.CEASEFIRE_VIOLATION_ROCKET: "Ceasefire violation: rocket fire",
-    IncidentType.CONTROL_LINE_CROSSING: "Movement across the control line",
-    IncidentType.AID_LOOTING: "Aid looting",
+    # incident types and zone kinds: the domain's words (also those of the alerts)
+    **TYPE_LABELS,
+    **{kind: text[:1].upper() + text[1:] for kind, text in KIND_LABELS.items()},
     # verification (and a tip's outcome)
     VerificationStatus.FALSE: "Found false",
-    # zone kinds
-    ZoneKind.GAZA_STRIP: "Gaza Strip",
-    ZoneKind.ADMINISTRATIVE_AREA: "Governorate or other administrative area",
     # explosive ordnance
     Classification.SHA: "SHA (suspected hazardous area)",
     Classification.CHA: "CHA (confirmed hazardous area)",

@@ -18,7 +18,8 @@ class ZoneKind(StrEnum):
     ADMINISTRATIVE_AREA = "administrative_area"  # governorates and the like
 
 
-# How each kind reads in the users' words.
+# How each kind reads in the users' words, within a sentence (alerts; cmcc.web.words gives
+# the pages the same words with a capital).
 KIND_LABELS: dict[ZoneKind, str] = {
     ZoneKind.GAZA_STRIP: "Gaza Strip",
     ZoneKind.AREA_UNDER_IDF_CONTROL: "area under IDF control",
@@ -29,7 +30,7 @@ KIND_LABELS: dict[ZoneKind, str] = {
     ZoneKind.CROSSING: "crossing",
     ZoneKind.NOTIFIED_HUMANITARIAN_SITE: "notified humanitarian site",
     ZoneKind.RESTRICTED_AREA: "restricted area",
-    ZoneKind.ADMINISTRATIVE_AREA: "administrative area",
+    ZoneKind.ADMINISTRATIVE_AREA: "governorate or other administrative area",
 }
 
 
