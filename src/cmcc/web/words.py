@@ -33,8 +33,8 @@ ACRONYMS = frozenset(
 # Where the plain words of a code are not the users' words.
 WORDS: dict[str, str] = {
     # incident types and zone kinds: the domain's words (also those of the alerts)
-    **TYPE_LABELS,
-    **{kind: text[:1].upper() + text[1:] for kind, text in KIND_LABELS.items()},
+    **{str(kind): text for kind, text in TYPE_LABELS.items()},
+    **{str(kind): text[:1].upper() + text[1:] for kind, text in KIND_LABELS.items()},
     # verification (and a tip's outcome)
     VerificationStatus.FALSE: "Found false",
     # explosive ordnance
