@@ -75,6 +75,7 @@ bench: $(DEV_STAMP) postgis
 	$(BIN)/python bench/import_bench.py
 	$(BIN)/python bench/funding_bench.py
 	$(BIN)/python bench/cot/run.py --servers taky,fts,cmcc
+	$(BIN)/python bench/cot/store_bench.py
 
 clean:
 	rm -rf $(VENV) $(VENDOR) frontend/node_modules test-artifacts .cmcc .pytest_cache .mypy_cache .ruff_cache
