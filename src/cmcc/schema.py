@@ -10,6 +10,7 @@ from sqlalchemy import Engine, MetaData
 
 from cmcc.access import models as _access  # noqa: F401
 from cmcc.audit import models as _audit  # noqa: F401
+from cmcc.command import models as _command  # noqa: F401
 from cmcc.core.db import Base
 from cmcc.cot import devices as _cot_devices  # noqa: F401
 from cmcc.cot import tracks as _cot_tracks  # noqa: F401

@@ -52,6 +52,11 @@ class Permission(StrEnum):
     APPROVE_REWARDS = "approve_rewards"  # never a reward the same person nominated
     PAY_REWARDS = "pay_rewards"
     WRITE_FUNDING = "write_funding"  # plans, phases, programmes, projects, flows
+    WRITE_ORBAT = "write_orbat"  # units, command relationships proposed, areas, phases
+    TASK_UNITS = "task_units"  # issue and cancel tasks from a headquarters
+    NATIONAL_COMMAND = "national_command"  # for the own nation's units: agree relationships,
+    # refuse a task (red card), file unit reports
+    ISSUE_SITREPS = "issue_sitreps"  # generate and archive the daily situation report
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -68,9 +73,19 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.WRITE_HAZARDS,
             Permission.WRITE_SEARCH,
             Permission.TRIAGE_TIPS,
+            Permission.WRITE_ORBAT,
+            Permission.TASK_UNITS,
+            Permission.ISSUE_SITREPS,
         }
     ),
-    Role.LIAISON_OFFICER: frozenset({Permission.WRITE_OWN_FORCES, Permission.REPORT_INCIDENTS}),
+    Role.LIAISON_OFFICER: frozenset(
+        {
+            Permission.WRITE_OWN_FORCES,
+            Permission.REPORT_INCIDENTS,
+            Permission.NATIONAL_COMMAND,
+            Permission.ISSUE_SITREPS,
+        }
+    ),
     Role.HUMANITARIAN_PARTNER: frozenset({Permission.REPORT_INCIDENTS}),
     Role.DONOR: frozenset(),
     Role.AUDITOR: frozenset({Permission.READ_AUDIT}),

@@ -30,6 +30,9 @@ def release_filter(model: Any, viewer: Viewer) -> ColumnElement[bool]:
     entity = _entity(model)
     if issubclass(entity, Derived):
         return _sources_filter(model, entity, viewer)
+    own = getattr(entity, "own_release_condition", None)
+    if own is not None:  # a record that names others (cmcc.command.models.NamesUnits)
+        return and_(_marking_filter(model, viewer), own(model, viewer))
     return _marking_filter(model, viewer)
 
 

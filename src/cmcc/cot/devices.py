@@ -35,6 +35,9 @@ class CotDevice(Timestamped, Base):
     callsign: Mapped[str | None] = mapped_column(String(120), index=True, default=None)
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     pledge_id: Mapped[int | None] = mapped_column(ForeignKey("pledges.id"), default=None)
+    # The ORBAT unit (lineage) the device belongs to: its positions show with the unit's SIDC,
+    # the unit's tasks reach it, and the unit's tasked area is checked against them.
+    unit_lineage: Mapped[int | None] = mapped_column(Integer, index=True, default=None)
     # The marking of the device's tracks (and of the alerts and incidents it causes).
     releasability: Mapped[str] = mapped_column(String(8), default="mission")
     release_to: Mapped[str | None] = mapped_column(String(1000), default=None)

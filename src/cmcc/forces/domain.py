@@ -191,7 +191,9 @@ class Caveats:
     only_zone_kinds: if not empty, the unit may serve only where one of these kinds applies
       (e.g. area_under_idf_control: "only in areas under Israeli control");
     forbidden_zone_kinds: never where one of these applies (gaza_strip: "not inside Gaza");
-    only_tasks / forbidden_tasks: the same for tasks ("training only", "no offensive operations").
+    only_tasks / forbidden_tasks: the same for tasks ("training only", "no offensive operations");
+    forbidden_relationships: command relationships the nation will not grant over its units
+      ("opcon": "the contingent stays under national command, TACON at most").
     """
 
     only_zone_kinds: frozenset[ZoneKind] = frozenset()
@@ -199,6 +201,7 @@ class Caveats:
     only_tasks: frozenset[Task] = frozenset()
     forbidden_tasks: frozenset[Task] = frozenset()
     notes: str = ""
+    forbidden_relationships: frozenset[str] = frozenset()
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -206,6 +209,7 @@ class Caveats:
             "forbidden_zone_kinds": sorted(self.forbidden_zone_kinds),
             "only_tasks": sorted(self.only_tasks),
             "forbidden_tasks": sorted(self.forbidden_tasks),
+            "forbidden_relationships": sorted(self.forbidden_relationships),
             "notes": self.notes,
         }
 
@@ -225,6 +229,7 @@ class Caveats:
             tasks("only_tasks"),
             tasks("forbidden_tasks"),
             str(data.get("notes") or ""),
+            frozenset(str(v) for v in data.get("forbidden_relationships") or []),  # type: ignore[attr-defined]
         )
 
 

@@ -69,6 +69,10 @@ class CaveatsIn(Input):
     only_tasks: list[Task] = Field(default_factory=list)
     forbidden_tasks: list[Task] = Field(default_factory=list)
     notes: Text = ""
+    forbidden_relationships: list[Literal["opcon", "tacon", "adcon"]] = Field(
+        default_factory=list,
+        description="Command relationships the nation will not grant over its units",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -29,6 +29,8 @@ from cmcc.incidents.domain import ACLED, IncidentType
 # The TAK gateway's positions (cmcc.cot.tracks.Track), named here by table so that this module
 # does not import the gateway (which imports it).
 _TRACKS = table("tracks", column("id"), column("releasability"), column("release_to"))
+# The same for units (cmcc.command.models.Unit), which import the picture.
+_UNITS = table("units", column("id"), column("releasability"), column("release_to"))
 
 
 class Incident(Releasable, Spatial, Base):
@@ -90,14 +92,16 @@ class Evidence(Timestamped, Base):
     added_by: Mapped[str] = mapped_column(String(120))
 
 
-def _subject(name: str, incident_id: Any, track_id: Any) -> Any:
-    """A marking column of an alert's subject: its incident's, else its position's."""
+def _subject(name: str, incident_id: Any, track_id: Any, unit_id: Any) -> Any:
+    """A marking column of an alert's subject: its incident's, else its position's, else its
+    unit's."""
     return func.coalesce(
         select(getattr(Incident, name))
         .where(Incident.id == incident_id)
         .correlate_except(Incident)
         .scalar_subquery(),
         select(_TRACKS.c[name]).where(_TRACKS.c.id == track_id).scalar_subquery(),
+        select(_UNITS.c[name]).where(_UNITS.c.id == unit_id).scalar_subquery(),
     )
 
 
@@ -111,15 +115,27 @@ class Alert(Derived, Base):
     a zone, an incident or a position they may not see (docs/security.md)."""
 
     __tablename__ = "alerts"
-    __release_sources__ = ("zone_id", "incident_id", "track_id", "pledge_id")
+    __release_sources__ = (
+        "zone_id",
+        "incident_id",
+        "track_id",
+        "pledge_id",
+        "unit_id",
+        "task_id",
+        "report_id",
+    )
 
     kind: Mapped[str] = mapped_column(String(40))
-    zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id"), index=True)
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id"), index=True, default=None)
     incident_id: Mapped[int | None] = mapped_column(
         ForeignKey("incidents.id"), index=True, default=None
     )
     track_id: Mapped[int | None] = mapped_column(ForeignKey("tracks.id"), default=None)
     pledge_id: Mapped[int | None] = mapped_column(ForeignKey("pledges.id"), default=None)
+    # Command and control: the unit (a version of it), its task, its report.
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), default=None)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("unit_tasks.id"), default=None)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("unit_reports.id"), default=None)
     message: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     raised_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -131,10 +147,10 @@ class Alert(Derived, Base):
     # The marking shown with the alert: its subject's (the incident's, or the position's). Who
     # may read the alert also depends on its zone and pledge (see the class).
     subject_releasability: Mapped[str | None] = column_property(
-        _subject("releasability", incident_id, track_id)
+        _subject("releasability", incident_id, track_id, unit_id)
     )
     subject_release_to: Mapped[str | None] = column_property(
-        _subject("release_to", incident_id, track_id)
+        _subject("release_to", incident_id, track_id, unit_id)
     )
 
     @property
@@ -150,5 +166,6 @@ class Alert(Derived, Base):
         return or_(
             model.incident_id.is_not(None),
             model.track_id.is_not(None),
+            model.unit_id.is_not(None),
             model.owner_org_id == viewer.org_id,
         )

@@ -140,8 +140,10 @@ class DuplicatePublic(BaseModel):
 
 class AlertPublic(RecordPublic):
     kind: str
-    zone_id: int
+    zone_id: int | None
     incident_id: int | None
+    unit_id: int | None = Field(None, description="The unit (a version of it) it concerns")
+    task_id: int | None = None
     message: str
     status: Literal["open", "acknowledged", "closed"]
     raised_at: dt.datetime
