@@ -337,6 +337,8 @@ def load(platform: Platform, rng: random.Random) -> Force:
                 new_id = s.execute(insert(Unit).returning(Unit.id), [row]).scalar_one()
                 previous = s.get_one(Unit, new_id)
         force.versions = len(versioned)
+    with platform.engine.begin() as conn:  # statistics, as a running database has them
+        conn.exec_driver_sql("ANALYZE")
     return force
 
 

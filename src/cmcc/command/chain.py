@@ -25,19 +25,21 @@ def ancestor_chain(session: Session, lineage: int, at: dt.datetime) -> list[Unit
     """The unit valid at `at` and its parents up to the root, nearest first; empty when the
     unit did not exist then. A cycle in the parents stops at its first repetition."""
     step = aliased(Unit)
-    start = select(literal(lineage, Integer).label("lin"), literal(0, Integer).label("depth"))
-    chain = start.cte("chain", recursive=True)
+    # (the version valid at `at`, its parent's lineage, how far up): each step through the
+    # indexed id and lineage columns, the versions then read by primary key.
+    first = select(
+        step.id.label("unit_id"),
+        step.parent_lineage.label("up"),
+        literal(0, Integer).label("depth"),
+    ).where(or_(step.id == lineage, step.lineage == lineage), valid_at(step, at))
+    chain = first.cte("chain", recursive=True)
+    above = aliased(Unit)
     chain = chain.union_all(
-        select(step.parent_lineage, chain.c.depth + 1)
-        .join(chain, or_(step.id == chain.c.lin, step.lineage == chain.c.lin))
-        .where(valid_at(step, at), step.parent_lineage.is_not(None), chain.c.depth < MAX_DEPTH)
+        select(above.id, above.parent_lineage, chain.c.depth + 1)
+        .join(chain, or_(above.id == chain.c.up, above.lineage == chain.c.up))
+        .where(valid_at(above, at), chain.c.depth < MAX_DEPTH)
     )
-    stmt = (
-        select(Unit)
-        .join(chain, or_(Unit.id == chain.c.lin, Unit.lineage == chain.c.lin))
-        .where(valid_at(Unit, at))
-        .order_by(chain.c.depth)
-    )
+    stmt = select(Unit).join(chain, Unit.id == chain.c.unit_id).order_by(chain.c.depth)
     out: list[Unit] = []
     seen: set[int] = set()
     for unit in session.scalars(stmt):
