@@ -228,7 +228,8 @@ class ForceLoader:
             for status in steps:
                 step = RelationshipStep(version=rel.version, status=status)
                 # The system steps for the nation (agreed) and for the force (effective).
-                rel = self._call(where, relationships.step, self.session, self._home(), rel.id, step)
+                home = self._home()
+                rel = self._call(where, relationships.step, self.session, home, rel.id, step)
             self.loader.added["command relationships"] += 1
 
     def _areas(self) -> None:
