@@ -21,29 +21,14 @@ from cmcc.access.models import Organization
 from cmcc.access.policy import release_filter
 from cmcc.command.models import Unit
 from cmcc.command.orbat import valid_at
+from cmcc.command.readout import _COLUMNS as readout_columns
 from cmcc.core.clock import utcnow
 from cmcc.core.releasability import MarkingKind, Viewer
 
-# The fields taken as stored (JSON numbers, strings, dates as ISO text, null).
-_PLAIN = (
-    "id",
-    "name",
-    "short_name",
-    "nation",
-    "kind",
-    "echelon",
-    "sidc",
-    "capability",
-    "strength_authorized",
-    "strength_assigned",
-    "strength_present",
-    "location",
-    "pledge_id",
-    "transfer_of_authority",
-    "source",
-    "version",
-)
-_MOMENTS = ("valid_from", "valid_to", "created_at", "updated_at")
+_MOMENTS = ("valid_from", "valid_to", "created_at", "updated_at")  # UTC timestamps
+_OWN_WAY = {"lon", "lat", "area_zone_lineage", "illustrative", *_MOMENTS}
+# The readout's fields taken as stored (JSON numbers, strings, dates as ISO text, null).
+_PLAIN = tuple(c for c in readout_columns if c not in _OWN_WAY)
 
 
 def _iso(column: Any, dialect: str) -> Any:
