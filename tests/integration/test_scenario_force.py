@@ -5,6 +5,8 @@ reports, loaded through the services and read back through the API as a staff of
 
 from __future__ import annotations
 
+import tomllib
+from importlib import resources
 from typing import Any
 
 import pytest
@@ -135,3 +137,19 @@ def test_outsiders_see_none_of_the_force(
         body = client.get(path, headers=ngo).json()
         assert body["count"] == 0 and body["data"] == [], path
     assert client.get("/api/v1/unit-reports", headers=ngo).json()["count"] == 0
+
+
+def test_the_force_files_carry_a_source_or_say_they_are_illustrative() -> None:
+    folder = resources.files("cmcc.scenarios").joinpath("gaza-2025")
+
+    def read(name: str) -> dict[str, Any]:
+        return tomllib.loads(folder.joinpath(f"{name}.toml").read_text(encoding="utf-8"))
+
+    units, command = read("units"), read("command")
+    for table, records in (*units.items(), *command.items()):
+        for record in records:
+            assert record.get("source"), (table, record)
+    for task in read("tasks")["tasks"]:
+        assert task["illustrative"], task
+    for report in read("unit_reports")["reports"]:
+        assert report["illustrative"] and report["remarks"].startswith("Illustrative"), report
