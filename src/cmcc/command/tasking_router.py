@@ -1,5 +1,5 @@
 """REST routes of command arrangements, tasking and unit reports: /api/v1/command-relationships,
-/api/v1/areas, /api/v1/phases, /api/v1/tasks, /api/v1/unit-reports."""
+/api/v1/areas, /api/v1/deployment-phases, /api/v1/tasks, /api/v1/unit-reports."""
 
 from __future__ import annotations
 
@@ -122,7 +122,7 @@ def get_area(area_id: RecordId, session: SessionDep, principal: CurrentPrincipal
     )
 
 
-@router.get("/phases", response_model=ListPublic[PhasePublic])
+@router.get("/deployment-phases", response_model=ListPublic[PhasePublic])
 def list_phases(
     session: SessionDep, principal: CurrentPrincipal, cursor: Cursor = None, limit: Limit = 50
 ) -> Any:
@@ -130,12 +130,12 @@ def list_phases(
     return page_response(PhasePublic, paginate(session, stmt, DeploymentPhase.id, cursor, limit))
 
 
-@router.post("/phases", response_model=PhasePublic, status_code=201)
+@router.post("/deployment-phases", response_model=PhasePublic, status_code=201)
 def create_phase(body: PhaseCreate, session: SessionDep, principal: LoggedIn) -> Any:
     return PhasePublic.model_validate(areas.create_phase(session, principal, body))
 
 
-@router.get("/phases/{phase_id}", response_model=PhasePublic)
+@router.get("/deployment-phases/{phase_id}", response_model=PhasePublic)
 def get_phase(phase_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> Any:
     return PhasePublic.model_validate(
         get_visible(session, DeploymentPhase, phase_id, principal.viewer)
