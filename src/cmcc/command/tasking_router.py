@@ -214,7 +214,7 @@ def file_report(
 ) -> Any:
     """A unit's daily PERSTAT or LOGSTAT (the same unit, day and kind again corrects it)."""
     report = reports.file_report(
-        session, principal, body, min_days=platform.settings.logstat_min_days
+        session, principal, body, min_days=platform.settings.logstat_min_days, bus=platform.bus
     )
     return ReportPublic.model_validate(report)
 
@@ -235,12 +235,13 @@ def rollup(
 def overdue(
     session: SessionDep,
     principal: LoggedIn,
+    platform: PlatformDep,
     date: Annotated[dt.date, Query(description="The reporting day")],
 ) -> Any:
     """Raise an alert for each unit whose PERSTAT or LOGSTAT for the day is missing; returns
     how many were raised (the report cycle runs it after the day's deadline)."""
     require(principal, Permission.WRITE_ORBAT)
-    return len(reports.raise_overdue_alerts(session, date))
+    return len(reports.raise_overdue_alerts(session, date, platform.bus))
 
 
 @router.get("/unit-reports/{report_id}", response_model=ReportPublic)
