@@ -395,6 +395,30 @@ def test_unit_reports_roll_up_and_raise_alerts(platform: Platform, client: TestC
         200,
     )
     assert {r["key"] for r in sectors} == {"no sector"}  # under the contingent, not a sector
+    # Placed under the sector HQ, the battalion inherits its area and reports in its sector.
+    unit = ok(client.get(f"/api/v1/units/{f.bn}", headers=f.staff), 200)
+    ok(
+        client.post(
+            f"/api/v1/units/{f.bn}/versions",
+            json={
+                "version": unit["version"],
+                "valid_from": "2026-03-02T00:00:00Z",
+                "parent": f.shq,
+            },
+            headers=f.staff,
+        )
+    )
+    area = client.get(f"/api/v1/units/{f.bn}/area", params={"as_of": T}, headers=f.staff)
+    assert ok(area, 200) == [f.sector]
+    sectors = ok(
+        client.get(
+            "/api/v1/unit-reports/rollup",
+            params={"date": str(day), "by": "sector"},
+            headers=f.staff,
+        ),
+        200,
+    )
+    assert {r["key"]: r["units"] for r in sectors} == {"Sector South": 1, "no sector": 1}
 
     raised = ok(
         client.post("/api/v1/unit-reports/overdue", params={"date": str(day)}, headers=f.staff), 200

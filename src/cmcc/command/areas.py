@@ -150,3 +150,14 @@ def area_statement(viewer: Viewer, headquarters: int | None = None) -> Select[Ar
     if headquarters is not None:
         stmt = stmt.where(AreaAssignment.hq_lineage == headquarters)
     return stmt.order_by(AreaAssignment.valid_from, AreaAssignment.id)
+
+
+def visible_zone_lineages(session: Session, viewer: Viewer, lineages: list[int]) -> list[int]:
+    """The lineages among `lineages` of which the viewer may see some version."""
+    if not lineages:
+        return []
+    lineage = func.coalesce(Zone.lineage, Zone.id)
+    seen = set(
+        session.scalars(visible(Zone, viewer, lineage.in_(lineages)).with_only_columns(lineage))
+    )
+    return [z for z in lineages if z in seen]

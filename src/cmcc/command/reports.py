@@ -218,9 +218,10 @@ def rollup(session: Session, viewer: Viewer, on: dt.date, by: str = "nation") ->
     if by not in ("nation", "sector"):
         raise InvalidInput.field("query.by", "must be nation or sector")
     at = end_of(on)
-    units = [u for u in units_as_of(session, viewer, at) if u.kind == UnitKind.UNIT.value]
+    everyone = units_as_of(session, viewer, at)
+    units = [u for u in everyone if u.kind == UnitKind.UNIT.value]
     keys = (
-        _sectors(session, viewer, units, at)
+        _sectors(session, viewer, everyone, at)
         if by == "sector"
         else {u.lineage_id: u.nation or "multinational" for u in units}
     )
