@@ -437,3 +437,36 @@ def test_unit_reports_roll_up_and_raise_alerts(platform: Platform, client: TestC
         )
         == 0
     )
+
+
+def test_deployment_phase_refuses_tasks_outside_its_areas(
+    platform: Platform, client: TestClient
+) -> None:
+    f = Force(platform, client, {})
+    f.effective("opcon")
+    phase = {
+        "number": 1,
+        "name": "Phase 1",
+        "starts_on": "2026-01-01",
+        "ends_on": "2026-06-30",
+        "zone_kinds": ["area_under_idf_control"],
+    }
+    ok(client.post("/api/v1/deployment-phases", json=phase, headers=f.staff))
+    bad = dict(phase, zone_kinds=["no_such_kind"], number=2)
+    r = client.post("/api/v1/deployment-phases", json=bad, headers=f.staff)
+    assert r.status_code == 422 and "body.zone_kinds.0" in r.text
+    assert f.task().status_code == 201  # inside the area under IDF control
+    outside = f.task(zone=None, lon=34.315, lat=31.315)  # in the sector, beyond the line
+    assert outside.status_code == 409
+    assert "outside the deployment phase: Phase 1 deploys only in area_under_idf_control" in (
+        outside.text
+    )
+    # After phase 1 ends, the same task is accepted.
+    later = f.task(
+        zone=None,
+        lon=34.315,
+        lat=31.315,
+        starts_at="2026-07-02T06:00:00Z",
+        ends_at="2026-07-02T18:00:00Z",
+    )
+    assert later.status_code == 201, later.text
