@@ -470,3 +470,34 @@ def test_deployment_phase_refuses_tasks_outside_its_areas(
         ends_at="2026-07-02T18:00:00Z",
     )
     assert later.status_code == 201, later.text
+
+
+def test_a_refusal_never_tells_of_a_zone_the_issuer_may_not_see(
+    platform: Platform, client: TestClient
+) -> None:
+    f = Force(platform, client, {"forbidden_zone_kinds": ["restricted_area"]})
+    f.effective("opcon")
+    gbr = caller(platform, "GBR", Role.STAFF_OFFICER).headers
+    hidden = {
+        "name": "GBR only",
+        "kind": "restricted_area",
+        "geometry": square(34.30, 31.30, 0.01),
+        "valid_from": "2026-01-01T00:00:00Z",
+        "releasability": "owner",
+    }
+    ok(client.post("/api/v1/zones", json=hidden, headers=gbr))
+    # GBR's staff, who see the zone, are refused with the caveat named...
+    body = {
+        "title": "Patrol",
+        "task": "protection_of_civilians",
+        "unit": f.bn,
+        "issuer": f.shq,
+        "zone": f.idf,
+        "starts_at": T,
+        "ends_at": "2026-03-05T18:00:00Z",
+    }
+    seen = client.post("/api/v1/tasks", json=body, headers=gbr)
+    assert seen.status_code == 409 and "caveat forbids restricted_area" in seen.text
+    # ...the CMCC, who may not see it, is not told of it: the task is checked against the
+    # zones it may see (the unit's positions still raise alerts for those who see the zone).
+    assert f.task().status_code == 201
