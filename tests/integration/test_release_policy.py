@@ -29,6 +29,7 @@ from cmcc.command import orbat, relationships, reports, tasking
 from cmcc.command.models import (
     AreaAssignment,
     CommandRelationship,
+    DeploymentPhase,
     NamesUnits,
     Unit,
     UnitReport,
@@ -36,6 +37,7 @@ from cmcc.command.models import (
 )
 from cmcc.command.schemas import (
     AreaAssign,
+    PhaseCreate,
     RelationshipCreate,
     RelationshipStep,
     ReportCreate,
@@ -120,6 +122,7 @@ RESOURCES = [
             ("tasks", UnitTask),
             ("unit-reports", UnitReport),
             ("areas", AreaAssignment),
+            ("deployment-phases", DeploymentPhase),
         )
     ),
 ]
@@ -156,6 +159,7 @@ records = st.lists(
                 "task",
                 "unit_report",
                 "area",
+                "deployment_phase",
             ]
         ),
         st.sampled_from(CODES),
@@ -280,7 +284,7 @@ def _create(
     session.flush()
 
 
-COMMAND_KINDS = ("unit", "relationship", "task", "unit_report", "area")
+COMMAND_KINDS = ("unit", "relationship", "task", "unit_report", "area", "deployment_phase")
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
@@ -312,6 +316,19 @@ def _create_command(session: Session, kind: str, who: Principal, marking: str, n
     among the records already made, whatever their markings."""
     if kind == "unit":
         _new_unit(session, who, marking, n)
+        return
+    if kind == "deployment_phase":  # names nothing: its own marking alone
+        command_areas.create_phase(
+            session,
+            who,
+            PhaseCreate(
+                number=n % 100,
+                name=f"phase {n}",
+                starts_on=dt.date(2027, 1, 1) + dt.timedelta(days=n % 300),
+                zone_kinds=["area_under_idf_control"],
+                releasability=marking,
+            ),
+        )
         return
     unit, hq = _two_units(session, who, n)
     zone_ids = list(session.scalars(select(Zone.id).order_by(Zone.id)))

@@ -237,6 +237,7 @@ CREATES = {
     "POST /public/tips",
     "POST /public/tips/status",
     "POST /api/v1/unit-reports/overdue",
+    "POST /api/v1/deployment-phases",
 }
 
 
@@ -380,6 +381,7 @@ COMMAND_WRITES = {
     "POST /api/v1/command-relationships": {ORBAT},
     "POST /api/v1/command-relationships/{rel_id}/status": {ORBAT, NATIONAL},
     "POST /api/v1/areas": {ORBAT},
+    "POST /api/v1/deployment-phases": {ORBAT},
     "POST /api/v1/tasks": {TASKING},
     "POST /api/v1/tasks/check": {TASKING},
     "POST /api/v1/tasks/{task_id}/status": {TASKING, NATIONAL},
@@ -401,9 +403,13 @@ def test_command_writes_are_for_the_roles_that_hold_their_permission(
         who = caller(platform, "IDN", role)
         allowed[role] = set()
         for key in COMMAND_WRITES:
-            method, path, body = _request(
-                key, lambda ref: MISSING_ISO3 if ref.key == "iso3" else MISSING
-            )
+            if key in WRITES:
+                method, path, body = _request(
+                    key, lambda ref: MISSING_ISO3 if ref.key == "iso3" else MISSING
+                )
+            else:  # a create that names nothing: a valid body (else 422 before any check)
+                method, path = key.split(" ")
+                body = {"number": 9, "name": "Phase", "starts_on": "2027-01-01"}
             r = client.request(method, path, headers=who.headers, json=body)
             if r.status_code != 403:
                 allowed[role].add(key)
