@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, String, case, func, literal, select, type_coerce
+from sqlalchemy import String, case, func, literal, select, type_coerce
 from sqlalchemy.orm import Session
 
 from cmcc.access.models import Organization
@@ -34,18 +34,11 @@ _PLAIN = tuple(c for c in readout_columns if c not in _OWN_WAY)
 def _iso(column: Any, dialect: str) -> Any:
     """A UTC timestamp as Python's `isoformat()` with `Z` (microseconds only when not 0)."""
     if dialect == "sqlite":  # stored naive as 'YYYY-MM-DD HH:MM:SS.ffffff'
-        whole = func.replace(func.substr(column, 1, 19), " ", "T") + "Z"
-        exact = func.replace(column, " ", "T") + "Z"
-        micro = func.substr(column, 21, 6)
-        return case((column.is_(None), None), (micro.in_(["", "000000"]), whole), else_=exact)
-    utc = column.op("AT TIME ZONE")(literal("UTC"))
-    seconds = func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS', type_=String)
-    micro = func.mod(func.date_part("microseconds", column).cast(BigInteger), 1000000)
-    return case(
-        (column.is_(None), None),
-        (micro == 0, seconds + "Z"),
-        else_=seconds + func.to_char(utc, ".US", type_=String) + "Z",
-    )
+        text = func.replace(column, " ", "T") + "Z"
+    else:
+        utc = column.op("AT TIME ZONE")(literal("UTC"))
+        text = func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"', type_=String)
+    return func.replace(text, ".000000Z", "Z")  # NULL stays NULL
 
 
 def _unit_object(dialect: str) -> Any:
