@@ -10,6 +10,7 @@ from cmcc.api import errors, openapi
 from cmcc.api.limits import BodyLimit
 from cmcc.audit.router import router as audit_router
 from cmcc.bootstrap import Platform, bootstrap
+from cmcc.command.sitrep_router import router as sitrep_router
 from cmcc.cot.ogc import TrackCollection
 from cmcc.forces.router import router as forces_router
 from cmcc.funding.exports.router import router as funding_export_router
@@ -71,6 +72,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
         funding_router,
         funding_flows_router,
         funding_export_router,
+        sitrep_router,
         public_tips_router,
         audit_router,
         ogcapi_router,

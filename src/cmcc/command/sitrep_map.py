@@ -1,0 +1,152 @@
+"""The SITREP's map: an SVG of the Strip's reference outline and governorates (cmcc.geo.reference)
+with the day's incidents and the units' locations. No tiles, no script: it prints.
+
+Incidents are binned on a grid of a few pixels, each bin a dot whose area grows with its
+count, so a day of 10,000 incidents is a few hundred shapes, not 10,000."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from markupsafe import Markup
+
+from cmcc.geo import reference
+
+WIDTH = 420.0
+HEIGHT = 460.0
+PAD = 12.0
+CELL = 5.0  # pixels per bin of incidents
+INCIDENT = "#b00020"
+UNIT = "#1f4e79"
+
+
+class Projection:
+    """Equirectangular, scaled by cos(latitude), fitted to the outline's bounds."""
+
+    def __init__(self, bounds: tuple[float, float, float, float]) -> None:
+        x0, y0, x1, y1 = bounds
+        self.kx = math.cos(math.radians((y0 + y1) / 2))
+        self.x0, self.y1 = x0, y1
+        self.scale = min((WIDTH - 2 * PAD) / ((x1 - x0) * self.kx), (HEIGHT - 2 * PAD) / (y1 - y0))
+        self.bounds = bounds
+
+    def __call__(self, lon: float, lat: float) -> tuple[float, float]:
+        return (
+            PAD + (lon - self.x0) * self.kx * self.scale,
+            PAD + (self.y1 - lat) * self.scale,
+        )
+
+    def inside(self, lon: float, lat: float) -> bool:
+        x0, y0, x1, y1 = self.bounds
+        return x0 <= lon <= x1 and y0 <= lat <= y1
+
+
+def _rings(geometry: dict[str, Any]) -> Iterable[Sequence[Sequence[float]]]:
+    if geometry["type"] == "Polygon":
+        yield from geometry["coordinates"]
+    elif geometry["type"] == "MultiPolygon":
+        for polygon in geometry["coordinates"]:
+            yield from polygon
+
+
+def _bounds(features: Sequence[dict[str, Any]]) -> tuple[float, float, float, float]:
+    xs: list[float] = []
+    ys: list[float] = []
+    for f in features:
+        for ring in _rings(f["geometry"]):
+            xs.extend(p[0] for p in ring)
+            ys.extend(p[1] for p in ring)
+    margin = 0.01
+    return min(xs) - margin, min(ys) - margin, max(xs) + margin, max(ys) + margin
+
+
+def _path(ring: Sequence[Sequence[float]], proj: Projection) -> str:
+    pts = [proj(p[0], p[1]) for p in ring]
+    return "M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in pts) + " Z"
+
+
+def situation_map(
+    incidents: Sequence[tuple[float, float]],
+    units: Sequence[tuple[float, float, str, str]],
+) -> Markup:
+    """The outline, the governorates with their names, the incidents (binned) and the units."""
+    features = reference.gaza()["features"]
+    proj = Projection(_bounds(features))
+    parts = [
+        Markup(
+            '<svg class="sitrep-map" id="sitrep-map" role="img" '
+            'aria-labelledby="sitrep-map-title sitrep-map-desc" viewBox="0 0 {w:.0f} {h:.0f}" '
+            'width="100%" xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" '
+            'font-size="10"><title id="sitrep-map-title">Map of the period</title>'
+            '<desc id="sitrep-map-desc">The Gaza Strip and its governorates, {n} incidents of '
+            "the period (red dots, larger where several fall together) and {u} unit locations "
+            "(blue squares).</desc>"
+        ).format(w=WIDTH, h=HEIGHT, n=len(incidents), u=len(units))
+    ]
+    for f in features:
+        strip = f["properties"].get("key") == "gaza-strip"
+        d = " ".join(_path(ring, proj) for ring in _rings(f["geometry"]))
+        parts.append(
+            Markup('<path d="{d}" fill="{fill}" stroke="{stroke}" stroke-width="{sw}"/>').format(
+                d=d,
+                fill="#f2efe6" if strip else "none",
+                stroke="#555555" if strip else "#999999",
+                sw="1.2" if strip else "0.6",
+            )
+        )
+        label_at = f["properties"].get("label_at")
+        if not strip and label_at:
+            x, y = proj(*label_at)
+            parts.append(
+                Markup(
+                    '<text x="{x:.1f}" y="{y:.1f}" fill="#555555" text-anchor="middle">{t}</text>'
+                ).format(x=x, y=y, t=f["properties"].get("name", ""))
+            )
+    bins: Counter[tuple[int, int]] = Counter()
+    outside = 0
+    for lon, lat in incidents:
+        if not proj.inside(lon, lat):
+            outside += 1
+            continue
+        x, y = proj(lon, lat)
+        bins[(int(x // CELL), int(y // CELL))] += 1
+    for (i, j), n in sorted(bins.items()):
+        parts.append(
+            Markup(
+                '<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{c}" fill-opacity="0.7">'
+                "<title>{n}</title></circle>"
+            ).format(
+                x=(i + 0.5) * CELL,
+                y=(j + 0.5) * CELL,
+                r=min(9.0, 2.0 + math.sqrt(n)),
+                c=INCIDENT,
+                n=n,
+            )
+        )
+    for lon, lat, name, _sidc in units:
+        if not proj.inside(lon, lat):
+            outside += 1
+            continue
+        x, y = proj(lon, lat)
+        parts.append(
+            Markup(
+                '<rect x="{x:.1f}" y="{y:.1f}" width="7" height="7" fill="{c}"><title>{t}</title>'
+                "</rect>"
+            ).format(x=x - 3.5, y=y - 3.5, c=UNIT, t=name)
+        )
+    parts.append(
+        Markup('<text x="{x:.1f}" y="{y:.1f}" fill="#555555">{t}</text>').format(
+            x=PAD, y=HEIGHT - 4, t=reference.ATTRIBUTION
+        )
+    )
+    if outside:
+        parts.append(
+            Markup('<text x="{x:.1f}" y="{y:.1f}" fill="#555555">{t}</text>').format(
+                x=PAD, y=HEIGHT - 18, t=f"{outside} outside the map's frame"
+            )
+        )
+    parts.append(Markup("</svg>"))
+    return Markup("").join(parts)
