@@ -276,13 +276,13 @@ def recovery(session: Session, viewer: Viewer, period: Period) -> RecoverySectio
         .where(release_filter(SearchTask, viewer), _in(SearchTaskStep.created_at, period))
         .group_by(SearchTaskStep.to_status)
     )
-    out.search_steps = dict(session.execute(steps))
+    out.search_steps = {k: v for k, v in session.execute(steps)}  # noqa: C416 - rows, not pairs
     current = (
         select(SearchTask.status, func.count())
         .where(release_filter(SearchTask, viewer), SearchTask.created_at < period.end)
         .group_by(SearchTask.status)
     )
-    out.search_open = dict(session.execute(current))
+    out.search_open = {k: v for k, v in session.execute(current)}  # noqa: C416 - rows, not pairs
     found = select(
         func.count(), func.sum(Recovery.remains_found), func.sum(Recovery.remains_recovered)
     ).where(release_filter(Recovery, viewer), _in(Recovery.recovered_at, period))

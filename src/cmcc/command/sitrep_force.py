@@ -119,7 +119,7 @@ def zone_names(session: Session, viewer: Viewer, moment: dt.datetime) -> dict[in
         Zone.valid_from <= moment,
         or_(Zone.valid_to.is_(None), Zone.valid_to > moment),
     )
-    return dict(session.execute(stmt))
+    return {k: v for k, v in session.execute(stmt)}  # noqa: C416 - rows, not pairs
 
 
 @dataclass

@@ -1,0 +1,188 @@
+"""The daily SITREP, on both backends: its figures read back from the PDF (pdftotext), the
+report for one nation holding nothing released only to the other, tips as counts only, the
+archive and its audit, the schedule, and the API's permissions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from cmcc.access.domain import Principal, Role
+from cmcc.audit.models import AuditEntry
+from cmcc.bootstrap import Platform
+from cmcc.command import sitrep_schedule, sitrep_service
+from cmcc.command.models import Sitrep
+from cmcc.command.sitrep_service import SitrepFormat
+from tests.factories import caller, org
+from tests.integration.sitrep_data import TIP_PLACE, TIP_TEXT, A, B, Nation, seed
+
+DAY = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2)
+
+
+def pdf_text(content: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "sitrep.pdf"
+    path.write_bytes(content)
+    out = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True
+    )
+    return re.sub(r"[ \t]+", " ", out.stdout)
+
+
+@pytest.fixture
+def seeded(platform: Platform) -> Platform:
+    for nation in (A, B):
+        org(platform, nation.code)
+    seed(platform, DAY)
+    return platform
+
+
+def report(platform: Platform, code: str, fmt: SitrepFormat) -> bytes:
+    with platform.unit_of_work(Principal.system_operator()) as s:
+        return sitrep_service.generate(s, code, DAY, fmt).content
+
+
+def _own_figures(text: str, me: Nation) -> None:
+    assert f"Incidents total: {me.incidents + 1}." in text  # its own and the mission-wide one
+    assert "Tasks of the period: 1; refused by the nation: 1." in text
+    assert me.task in text and me.reason in text
+    assert me.unit in text
+    assert re.search(rf"Tips received \(counted only\) {me.tips}\b", text)
+    assert re.search(rf"\b{me.present}\b", text)  # present strength
+
+
+def _nothing_of(text: str, other: Nation) -> None:
+    for secret in (other.unit, other.task, other.reason, TIP_TEXT, TIP_PLACE):
+        assert secret not in text
+    assert not re.search(rf"\b{other.present}\b", text)
+
+
+def test_pdf_has_the_period_figures_and_nothing_of_the_other_nation(
+    seeded: Platform, tmp_path: Path
+) -> None:
+    for me, other in ((A, B), (B, A)):
+        text = pdf_text(report(seeded, me.code, SitrepFormat.PDF), tmp_path)
+        assert f"SITREP {DAY.isoformat()}" in text
+        _own_figures(text, me)
+        _nothing_of(text, other)
+        assert re.search(r"Unit reports \(PERSTAT / LOGSTAT\) 1 ?/ ?0", text)
+
+
+def test_html_is_self_contained_and_release_filtered(seeded: Platform) -> None:
+    for me, other in ((A, B), (B, A)):
+        html = report(seeded, me.code, SitrepFormat.HTML).decode()
+        assert f'data-figure="incidents">{me.incidents + 1}<' in html
+        assert f'data-figure="tips">{me.tips}<' in html
+        assert f'data-nation="{me.code}"' in html and f'data-nation="{other.code}"' not in html
+        for secret in (other.unit, other.task, other.reason, TIP_TEXT, TIP_PLACE):
+            assert secret not in html
+        assert f">{other.present}<" not in html
+        # air-gapped: nothing is loaded from anywhere
+        assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
+        assert "<link" not in html and "<script" not in html and "@import" not in html
+        assert "<svg" in html and 'id="sitrep-map"' in html
+
+
+def test_issue_and_archive_through_the_api(seeded: Platform, client: TestClient) -> None:
+    idn = caller(seeded, A.code, Role.LIAISON_OFFICER)
+    aze = caller(seeded, B.code, Role.STAFF_OFFICER)
+    donor = caller(seeded, A.code, Role.DONOR)
+
+    refused = client.get("/api/v1/sitrep", params={"date": DAY.isoformat()}, headers=donor.headers)
+    assert refused.status_code == 403
+    assert client.get("/api/v1/sitrep").status_code == 401
+    bad = client.get("/api/v1/sitrep", params={"date": "2026-13-01"}, headers=idn.headers)
+    assert bad.status_code == 422 and "date" in bad.text
+    future = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=3)).isoformat()
+    late = client.get("/api/v1/sitrep", params={"date": future}, headers=idn.headers)
+    assert late.status_code == 422 and "query.date" in late.text
+    fmt = client.get("/api/v1/sitrep", params={"format": "docx"}, headers=idn.headers)
+    assert fmt.status_code == 422 and "format" in fmt.text
+
+    got = client.get(
+        "/api/v1/sitrep", params={"date": DAY.isoformat(), "format": "pdf"}, headers=idn.headers
+    )
+    assert got.status_code == 200, got.text
+    assert got.headers["content-type"] == "application/pdf"
+    assert got.content.startswith(b"%PDF")
+    idn_id = int(got.headers["x-sitrep-id"])
+    html = client.get("/api/v1/sitrep", params={"date": DAY.isoformat()}, headers=aze.headers)
+    assert html.status_code == 200 and B.unit in html.text and A.unit not in html.text
+    aze_id = int(html.headers["x-sitrep-id"])
+
+    listed = client.get("/api/v1/sitreps", headers=idn.headers).json()
+    assert [r["id"] for r in listed["data"]] == [idn_id] and listed["count"] == 1
+    assert listed["data"][0]["audience"] == A.code
+    assert listed["data"][0]["owner"] == A.code and listed["data"][0]["releasability"] == "owner"
+    other = client.get("/api/v1/sitreps", headers=aze.headers).json()
+    assert [r["id"] for r in other["data"]] == [aze_id]
+    assert client.get("/api/v1/sitreps").json()["count"] == 0  # anonymous: nothing
+
+    assert client.get(f"/api/v1/sitreps/{idn_id}", headers=aze.headers).status_code == 404
+    down = client.get(f"/api/v1/sitreps/{idn_id}", headers=idn.headers)
+    assert down.status_code == 200 and down.content == got.content
+    assert down.headers["x-content-sha256"] == hashlib.sha256(got.content).hexdigest()
+
+    with seeded.unit_of_work(Principal.system_operator()) as s:
+        row = s.get(Sitrep, idn_id)
+        assert row is not None and row.sha256 == hashlib.sha256(row.content).hexdigest()
+        entry = s.scalars(
+            select(AuditEntry).where(
+                AuditEntry.entity == "sitreps", AuditEntry.record_id == str(idn_id)
+            )
+        ).one()
+        assert entry.action == "create" and entry.actor == f"{idn.username}@{A.code}"
+        assert f'"audience":"{A.code}"' in entry.changes.replace(" ", "")
+        assert row.sha256 in entry.changes and '"content":"<redacted>"' in entry.changes.replace(
+            " ", ""
+        )
+
+
+def test_schedule_issues_once_per_day_and_audience(seeded: Platform) -> None:
+    seeded.settings = seeded.settings.model_copy(
+        update={"sitrep_time": "06:00", "sitrep_orgs": (A.code, B.code)}
+    )
+    day_after = DAY + dt.timedelta(days=1)
+    early = dt.datetime.combine(day_after, dt.time(5, 59), tzinfo=dt.UTC)
+    assert sitrep_schedule.issue_due(seeded, early) == []
+    now = dt.datetime.combine(day_after, dt.time(6, 30), tzinfo=dt.UTC)
+    assert sitrep_schedule.issue_due(seeded, now) == [A.code, B.code]
+    assert sitrep_schedule.issue_due(seeded, now + dt.timedelta(hours=1)) == []  # not twice
+    with seeded.unit_of_work(Principal.system_operator()) as s:
+        rows = s.scalars(select(Sitrep).order_by(Sitrep.id)).all()
+        assert [(r.audience, r.report_date, r.format, r.scheduled) for r in rows] == [
+            (A.code, DAY, "pdf", True),
+            (B.code, DAY, "pdf", True),
+        ]
+        assert [r.owner_code for r in rows] == [A.code, B.code]
+        assert all(r.marking_text == "owner" for r in rows)
+
+
+def test_cli_writes_the_report_for_an_organization(seeded: Platform, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from cmcc.cli import app
+
+    if seeded.settings.database_url:
+        env = {"CMCC_DATABASE_URL": seeded.settings.database_url}
+    else:
+        env = {"CMCC_HOME": str(seeded.settings.home)}
+    out = tmp_path / "a.pdf"
+    args = ["report", "sitrep", "--date", DAY.isoformat(), "--as", A.code, "--format", "pdf"]
+    result = CliRunner().invoke(app, [*args, "--output", str(out)], env=env)
+    assert result.exit_code == 0, result.output
+    text = pdf_text(out.read_bytes(), tmp_path)
+    _own_figures(text, A)
+    _nothing_of(text, B)
+    html = CliRunner().invoke(
+        app, ["report", "sitrep", "--date", DAY.isoformat(), "--as", B.code], env=env
+    )
+    assert html.exit_code == 0 and B.unit in html.stdout and A.unit not in html.stdout
+    unknown = CliRunner().invoke(app, ["report", "sitrep", "--as", "NOPE"], env=env)
+    assert unknown.exit_code != 0
