@@ -10,13 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from cmcc.access.policy import release_filter
-from cmcc.command.domain import CasualtyCategory, ReportKind, Supply, UnitKind
+from cmcc.command import reports
+from cmcc.command.domain import ReportKind, Supply
 from cmcc.command.models import AreaAssignment, Unit, UnitReport, unit_lineage_col
 from cmcc.core.releasability import Viewer
 from cmcc.forces.models import ForceTarget
@@ -158,7 +158,7 @@ class ReportRollup:
     on_leave: int = 0
     casualties: dict[str, int] = field(default_factory=dict)
     lowest_days: dict[str, float] = field(default_factory=dict)
-    low_supply_units: list[tuple[str, str, float]] = field(default_factory=list)
+    low_supply_units: list[tuple[str, str, float]] = field(default_factory=list)  # nation
     by_nation: dict[str, dict[str, int]] = field(default_factory=dict)
     units_due: int = 0  # units (kind unit) the reader may see
     units_reported: int = 0  # of which filed a PERSTAT for the day
@@ -198,59 +198,37 @@ def force(session: Session, viewer: Viewer, day: dt.date, units: UnitsOnDay) -> 
         by_sector=dict(sorted(by_sector.items())),
         targets=targets,
         laydown=laydown,
-        reports=rollup(session, viewer, day, units),
+        reports=rollup(session, viewer, day),
     )
 
 
-def _number(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return 0.0
-
-
-def rollup(session: Session, viewer: Viewer, day: dt.date, units: UnitsOnDay) -> ReportRollup:
-    """The day's unit reports the reader may see, rolled up (overall and by nation)."""
+def rollup(session: Session, viewer: Viewer, day: dt.date) -> ReportRollup:
+    """The day's unit reports the reader may see, from `cmcc.command.reports.rollup` (by
+    nation), summed over the nations; LOGSTATs counted through the release policy."""
     out = ReportRollup()
-    stmt = select(UnitReport.unit_lineage, UnitReport.kind, UnitReport.figures).where(
-        release_filter(UnitReport, viewer), UnitReport.report_date == day
-    )
-    reported: set[int] = set()
     lowest: dict[str, float] = {}
-    for lineage, kind, figures in session.execute(stmt):
-        unit = units.units.get(lineage)
-        nation = (unit.nation if unit else "") or MULTINATIONAL
-        row = out.by_nation.setdefault(nation, defaultdict(int))
-        if kind == ReportKind.PERSTAT.value:
-            out.perstat += 1
-            reported.add(lineage)
-            present, leave = (
-                int(_number(figures.get("present"))),
-                int(_number(figures.get("on_leave"))),
-            )
-            out.present += present
-            out.on_leave += leave
-            row["present"] += present
-            row["on_leave"] += leave
-            casualties = figures.get("casualties") or {}
-            for category in CasualtyCategory:
-                n = int(_number(casualties.get(category.value, figures.get(category.value))))
-                if n:
-                    out.casualties[category.value] = out.casualties.get(category.value, 0) + n
-                    row["casualties"] += n
-        elif kind == ReportKind.LOGSTAT.value:
-            out.logstat += 1
-            days = figures.get("days_of_supply") or figures.get("days") or figures
-            for supply in Supply:
-                if supply.value not in days:
-                    continue
-                value = _number(days[supply.value])
-                lowest[supply.value] = min(value, lowest.get(supply.value, value))
-                if value < LOW_SUPPLY_DAYS and len(out.low_supply_units) < 25:
-                    out.low_supply_units.append((units.name(lineage), supply.value, value))
+    for row in reports.rollup(session, viewer, day, "nation"):
+        out.perstat += row.reported
+        out.units_due += row.units
+        out.units_reported += row.reported
+        out.present += row.present
+        out.on_leave += row.on_leave
+        for category, n in row.casualties.items():
+            out.casualties[category] = out.casualties.get(category, 0) + n
+        for supply, days in row.lowest_days_of_supply.items():
+            lowest[supply] = min(days, lowest.get(supply, days))
+            if days < LOW_SUPPLY_DAYS:
+                out.low_supply_units.append((row.key, supply, days))
+        out.by_nation[row.key] = {
+            "present": row.present,
+            "on_leave": row.on_leave,
+            "casualties": sum(row.casualties.values()),
+        }
     out.lowest_days = {s.value: lowest[s.value] for s in Supply if s.value in lowest}
-    out.by_nation = {k: dict(v) for k, v in sorted(out.by_nation.items())}
-    due = [lin for lin, u in units.units.items() if u.kind == UnitKind.UNIT.value]
-    out.units_due = len(due)
-    out.units_reported = sum(1 for lin in due if lin in reported)
+    logstat = select(func.count(UnitReport.id)).where(
+        release_filter(UnitReport, viewer),
+        UnitReport.report_date == day,
+        UnitReport.kind == ReportKind.LOGSTAT.value,
+    )
+    out.logstat = int(session.scalar(logstat) or 0)
     return out
