@@ -186,3 +186,38 @@ def test_cli_writes_the_report_for_an_organization(seeded: Platform, tmp_path: P
     assert html.exit_code == 0 and B.unit in html.stdout and A.unit not in html.stdout
     unknown = CliRunner().invoke(app, ["report", "sitrep", "--as", "NOPE"], env=env)
     assert unknown.exit_code != 0
+
+
+def test_web_page_shows_the_organizations_report(seeded: Platform, client: TestClient) -> None:
+    from cmcc.api.session import SESSION_COOKIE
+
+    def page(who: object, **params: str) -> tuple[int, str]:
+        client.cookies.clear()
+        client.cookies.set(SESSION_COOKIE, who.token)  # type: ignore[attr-defined]
+        response = client.get("/sitrep", params=params, follow_redirects=False)
+        client.cookies.clear()
+        return response.status_code, response.text
+
+    assert client.get("/sitrep", follow_redirects=False).status_code == 303  # to the login
+    lo = caller(seeded, A.code, Role.LIAISON_OFFICER)
+    status, html = page(lo, date=DAY.isoformat())
+    assert status == 200
+    assert f'data-figure="incidents">{A.incidents + 1}<' in html and A.reason in html
+    for secret in (B.unit, B.reason, TIP_TEXT, TIP_PLACE):
+        assert secret not in html
+    assert f"/api/v1/sitrep?date={DAY.isoformat()}&amp;format=pdf" in html
+    assert 'href="/sitrep/report.css"' in html and "<style" not in html  # the page's CSP
+    assert 'href="/sitrep"' in html  # in the navigation
+
+    donor = caller(seeded, B.code, Role.DONOR)
+    status, html = page(donor, date=DAY.isoformat())
+    assert status == 200 and B.unit in html and A.unit not in html
+    assert "download-pdf" not in html  # a donor may read, not issue
+
+    status, html = page(lo, date="2999-01-01")
+    assert status == 422 and "not a day up to today" in html
+
+    client.cookies.set(SESSION_COOKIE, lo.token)
+    css = client.get("/sitrep/report.css")
+    client.cookies.clear()
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")

@@ -11,13 +11,14 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cmcc.access.policy import release_filter
 from cmcc.command import reports
 from cmcc.command.domain import ReportKind, Supply
 from cmcc.command.models import AreaAssignment, Unit, UnitReport, unit_lineage_col
+from cmcc.command.orbat import orbat_statement, valid_at
 from cmcc.core.releasability import Viewer
 from cmcc.forces.models import ForceTarget
 from cmcc.zones.models import Zone
@@ -55,7 +56,7 @@ class UnitsOnDay:
     @classmethod
     def load(cls, session: Session, viewer: Viewer, at: dt.datetime) -> UnitsOnDay:
         moment = at - dt.timedelta(microseconds=1)  # the last instant of the day
-        stmt = select(
+        stmt = orbat_statement(viewer, moment).with_only_columns(
             unit_lineage_col(Unit),
             Unit.parent_lineage,
             Unit.name,
@@ -70,10 +71,6 @@ class UnitsOnDay:
             Unit.lon,
             Unit.lat,
             Unit.area_zone_lineage,
-        ).where(
-            release_filter(Unit, viewer),
-            Unit.valid_from <= moment,
-            or_(Unit.valid_to.is_(None), Unit.valid_to > moment),
         )
         return cls(at, {row[0]: UnitRow(*row) for row in session.execute(stmt)})  # type: ignore[call-arg]
 
@@ -86,9 +83,7 @@ class UnitsOnDay:
         moment = self.at - dt.timedelta(microseconds=1)
         assigned: dict[int, int] = {}
         stmt = select(AreaAssignment.hq_lineage, AreaAssignment.zone_lineage).where(
-            release_filter(AreaAssignment, viewer),
-            AreaAssignment.valid_from <= moment,
-            or_(AreaAssignment.valid_to.is_(None), AreaAssignment.valid_to > moment),
+            release_filter(AreaAssignment, viewer), valid_at(AreaAssignment, moment)
         )
         for hq, zone in session.execute(stmt.order_by(AreaAssignment.valid_from)):
             assigned.setdefault(hq, zone)
@@ -115,9 +110,7 @@ class UnitsOnDay:
 def zone_names(session: Session, viewer: Viewer, moment: dt.datetime) -> dict[int, str]:
     """Zone lineage -> name, of the zone versions the reader may see at `moment`."""
     stmt = select(func.coalesce(Zone.lineage, Zone.id), Zone.name).where(
-        release_filter(Zone, viewer),
-        Zone.valid_from <= moment,
-        or_(Zone.valid_to.is_(None), Zone.valid_to > moment),
+        release_filter(Zone, viewer), valid_at(Zone, moment)
     )
     return {k: v for k, v in session.execute(stmt)}  # noqa: C416 - rows, not pairs
 
