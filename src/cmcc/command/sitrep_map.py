@@ -70,6 +70,21 @@ def _path(ring: Sequence[Sequence[float]], proj: Projection) -> str:
     return "M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in pts) + " Z"
 
 
+def _bin(
+    points: Iterable[tuple[float, float]], proj: Projection
+) -> tuple[Counter[tuple[int, int]], int]:
+    """Points counted by grid cell of the map, and how many fall outside its frame."""
+    cells: Counter[tuple[int, int]] = Counter()
+    outside = 0
+    for lon, lat in points:
+        if not proj.inside(lon, lat):
+            outside += 1
+            continue
+        x, y = proj(lon, lat)
+        cells[(int(x // CELL), int(y // CELL))] += 1
+    return cells, outside
+
+
 def situation_map(
     incidents: Sequence[tuple[float, float]],
     units: Sequence[tuple[float, float, str, str]],
@@ -107,27 +122,15 @@ def situation_map(
                     '<text x="{x:.1f}" y="{y:.1f}" fill="#555555" text-anchor="middle">{t}</text>'
                 ).format(x=x, y=y, t=f["properties"].get("name", ""))
             )
-    bins: Counter[tuple[int, int]] = Counter()
-    outside = 0
-    for lon, lat in incidents:
-        if not proj.inside(lon, lat):
-            outside += 1
-            continue
-        x, y = proj(lon, lat)
-        bins[(int(x // CELL), int(y // CELL))] += 1
+    bins, outside = _bin(incidents, proj)
     dots = []
     for (i, j), n in sorted(bins.items()):
         r = min(9.0, 1.5 + math.sqrt(n))
         x, y = (i + 0.5) * CELL - r, (j + 0.5) * CELL
         arc = f"a{r:.1f},{r:.1f} 0 1,0"
         dots.append(f"M{x:.1f},{y:.1f} {arc} {2 * r:.1f},0 {arc} {-2 * r:.1f},0")
-    places: Counter[tuple[int, int]] = Counter()
-    for lon, lat, _name, _sidc in units:
-        if not proj.inside(lon, lat):
-            outside += 1
-            continue
-        x, y = proj(lon, lat)
-        places[(int(x // CELL), int(y // CELL))] += 1
+    places, away = _bin([(u[0], u[1]) for u in units], proj)
+    outside += away
     squares = []
     for (i, j), n in sorted(places.items()):
         side = min(10.0, 5.0 + math.sqrt(n))
