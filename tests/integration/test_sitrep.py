@@ -221,3 +221,90 @@ def test_web_page_shows_the_organizations_report(seeded: Platform, client: TestC
     css = client.get("/sitrep/report.css")
     client.cookies.clear()
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+
+
+def test_funding_movements_of_the_day_follow_the_release_policy(
+    seeded: Platform, client: TestClient
+) -> None:
+    officer = caller(seeded, "CMCC", Role.FUNDING_OFFICER).headers
+    plan = client.post(
+        "/api/v1/plans",
+        headers=officer,
+        json={
+            "code": "PSE-RRP-2025",
+            "title": "Gaza recovery and reconstruction plan",
+            "start_date": "2026-01-01",
+            "end_date": "2030-12-31",
+            "budget_usd": "67000000000.00",
+            "iati_identifier": "XM-CMCC-PSE-RRP-2025",
+        },
+    )
+    assert plan.status_code == 201, plan.text
+    for donor, amount, day in (
+        (A.code, "1234567.89", DAY),
+        (B.code, "7654321.01", DAY),
+        (A.code, "5555555.55", DAY - dt.timedelta(days=1)),  # another day: not a movement
+    ):
+        flow = client.post(
+            "/api/v1/flows",
+            headers=officer,
+            json={
+                "status": "commitment",
+                "donor": donor,
+                "amount": amount,
+                "currency": "USD",
+                "decision_date": day.isoformat(),
+                "plan_id": plan.json()["id"],
+                "releasability": f"rel:{donor}",
+            },
+        )
+        assert flow.status_code == 201, flow.text
+    for me, mine, theirs in (
+        (A, "1,234,567.89", "7,654,321.01"),
+        (B, "7,654,321.01", "1,234,567.89"),
+    ):
+        html = report(seeded, me.code, SitrepFormat.HTML).decode()
+        assert 'data-figure="flows">1<' in html
+        assert mine in html and theirs not in html and "5,555,555.55" not in html
+
+
+def test_recovery_progress_counts_only_what_the_nation_may_see(seeded: Platform) -> None:
+    import shapely
+
+    from cmcc.access.service import org_by_code
+    from cmcc.core.releasability import Marking, MarkingKind
+    from cmcc.remains.models import Recovery, SearchTask, SearchTaskStep
+
+    noon = dt.datetime.combine(DAY, dt.time(12), tzinfo=dt.UTC)
+    with seeded.unit_of_work(Principal.system_operator(), write=True) as s:
+        for nation, found in ((A, 3), (B, 7)):
+            owner = org_by_code(s, nation.code).id
+            task = SearchTask(status="completed", owner_org_id=owner)
+            task.marking = Marking(MarkingKind.OWNER)
+            task.geometry = shapely.Point(34.45, 31.5)
+            s.add(task)
+            s.flush()
+            s.add(
+                SearchTaskStep(
+                    task_id=task.id,
+                    from_status="in_progress",
+                    to_status="completed",
+                    by="x",
+                    created_at=noon,
+                )
+            )
+            recovery = Recovery(
+                task_id=task.id,
+                recovered_at=noon,
+                remains_found=found,
+                remains_recovered=found,
+                owner_org_id=owner,
+            )
+            recovery.marking = Marking(MarkingKind.OWNER)
+            recovery.geometry = shapely.Point(34.45, 31.5)
+            s.add(recovery)
+    for me, found, theirs in ((A, 3, 7), (B, 7, 3)):
+        text = report(seeded, me.code, SitrepFormat.HTML).decode()
+        assert 'data-figure="recoveries">1<' in text
+        assert f"1 ({found} / {found})" in text and f"({theirs} / {theirs})" not in text
+        assert re.search(r"Search tasks moved to completed</th><td class=\"num\">1<", text)
