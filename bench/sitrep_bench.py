@@ -63,7 +63,8 @@ def load(platform: Platform, counts: dict[str, int]) -> None:
         for code in NATIONS:
             upsert_organization(s, code, f"Nation {code}", OrgKind.NATION, is_member=True)
     with platform.unit_of_work(Principal.system_operator()) as s:
-        orgs = {code: id_ for code, id_ in s.execute(select(Organization.code, Organization.id))}
+        rows = s.execute(select(Organization.code, Organization.id))
+        orgs = {code: id_ for code, id_ in rows}  # noqa: C416 - rows, not pairs
     types = list(IncidentType)
     statuses = list(VerificationStatus)
     with platform.engine.begin() as conn:
