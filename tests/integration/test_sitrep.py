@@ -45,7 +45,7 @@ def seeded(platform: Platform) -> Platform:
 
 def report(platform: Platform, code: str, fmt: SitrepFormat) -> bytes:
     with platform.unit_of_work(Principal.system_operator()) as s:
-        return sitrep_service.generate(s, code, DAY, fmt).content
+        return sitrep_service.generate(s, code, DAY, fmt, 3.0).content
 
 
 def _own_figures(text: str, me: Nation) -> None:
@@ -308,3 +308,31 @@ def test_recovery_progress_counts_only_what_the_nation_may_see(seeded: Platform)
         assert 'data-figure="recoveries">1<' in text
         assert f"1 ({found} / {found})" in text and f"({theirs} / {theirs})" not in text
         assert re.search(r"Search tasks moved to completed</th><td class=\"num\">1<", text)
+
+
+def test_logstat_lowest_days_and_low_supplies(seeded: Platform) -> None:
+    from cmcc.command.models import Unit, UnitReport
+    from cmcc.core.releasability import Marking, MarkingKind
+
+    with seeded.unit_of_work(Principal.system_operator(), write=True) as s:
+        for nation, water in ((A, 1.5), (B, 0.25)):
+            unit = s.scalars(select(Unit).where(Unit.name == nation.unit)).one()
+            report_ = UnitReport(
+                unit_lineage=unit.lineage_id,
+                report_date=DAY,
+                kind="logstat",
+                figures={"days_of_supply": {"water": water, "fuel": 9.0}},
+                submitted_by="lo",
+                owner_org_id=unit.owner_org_id,
+            )
+            report_.marking = Marking(MarkingKind.OWNER)
+            s.add(report_)
+    with seeded.unit_of_work(Principal.system_operator()) as s:
+        data = sitrep_service.generate(s, A.code, DAY, SitrepFormat.HTML, 2.0).data
+    rep = data.force.reports
+    assert (rep.perstat, rep.logstat) == (1, 1)
+    assert rep.lowest_days == {"water": 1.5, "fuel": 9.0}
+    assert rep.low_supply_units == [(A.code, "water", 1.5)]
+    html = report(seeded, A.code, SitrepFormat.HTML).decode()
+    assert 'IDN: Water</th><td class="num">1.5 days (low)' in html
+    assert "0.2 days" not in html and "AZE" not in html

@@ -46,12 +46,15 @@ def sitrep(
         raise typer.Exit(2)
     with platform() as p, operator_session(p, write=False, actor="system:sitrep") as session:
         sitrep_service.check_date(day, dt.datetime.now(dt.UTC).date(), "--date")
+        low = p.settings.logstat_min_days
         if as_org:
             viewer, org = viewer_of(session, as_org)
-            data = gather_for(session, viewer, org.code, org.name, day)
+            data = gather_for(session, viewer, org.code, org.name, day, low_days=low)
         else:
             everything = Viewer(None, None, True, sees_all=True)
-            data = gather_for(session, everything, "ALL", "every record (local operator)", day)
+            data = gather_for(
+                session, everything, "ALL", "every record (local operator)", day, low_days=low
+            )
         rendered = sitrep_service.render(data, fmt)
     if output is None:
         sys.stdout.buffer.write(rendered.content)

@@ -23,7 +23,7 @@ from cmcc.access.service import org_by_code
 from cmcc.command import sitrep_force
 from cmcc.command.domain import TaskStatus
 from cmcc.command.models import UnitTask
-from cmcc.command.sitrep_force import ForceSection, UnitsOnDay
+from cmcc.command.sitrep_force import LOW_SUPPLY_DAYS, ForceSection, UnitsOnDay
 from cmcc.core.releasability import Viewer
 from cmcc.funding.models import Flow
 from cmcc.hazards.models import EOAccident, EOSpotReport, HazardArea, LandReleaseActivity
@@ -125,11 +125,16 @@ class SitrepData:
 
 
 def gather(
-    session: Session, org_code: str, day: dt.date, *, now: dt.datetime | None = None
+    session: Session,
+    org_code: str,
+    day: dt.date,
+    *,
+    now: dt.datetime | None = None,
+    low_days: float = LOW_SUPPLY_DAYS,
 ) -> SitrepData:
     """The SITREP of `day` for the organization `org_code`."""
     viewer, org = viewer_of(session, org_code)
-    return gather_for(session, viewer, org.code, org.name, day, now=now)
+    return gather_for(session, viewer, org.code, org.name, day, now=now, low_days=low_days)
 
 
 def gather_for(
@@ -140,7 +145,9 @@ def gather_for(
     day: dt.date,
     *,
     now: dt.datetime | None = None,
+    low_days: float = LOW_SUPPLY_DAYS,
 ) -> SitrepData:
+    """The SITREP of `day` as `viewer` may see it; `low_days`: CMCC_LOGSTAT_MIN_DAYS."""
     period = Period(day)
     units = UnitsOnDay.load(session, viewer, period.end)
     return SitrepData(
@@ -150,7 +157,7 @@ def gather_for(
         generated_at=now or dt.datetime.now(dt.UTC),
         incidents=incidents(session, viewer, period),
         alerts=alerts(session, viewer, period),
-        force=sitrep_force.force(session, viewer, day, units),
+        force=sitrep_force.force(session, viewer, day, units, low_days),
         tasks=tasks(session, viewer, period, units),
         recovery=recovery(session, viewer, period),
         funding=funding(session, viewer, period),

@@ -25,7 +25,7 @@ from cmcc.zones.models import Zone
 
 NO_SECTOR = "no sector"
 MULTINATIONAL = "multinational"
-LOW_SUPPLY_DAYS = 3.0  # a LOGSTAT figure under this many days of supply is flagged
+LOW_SUPPLY_DAYS = 3.0  # the default of CMCC_LOGSTAT_MIN_DAYS: fewer days of a supply are low
 
 
 @dataclass(frozen=True)
@@ -167,7 +167,13 @@ class ForceSection:
     reports: ReportRollup
 
 
-def force(session: Session, viewer: Viewer, day: dt.date, units: UnitsOnDay) -> ForceSection:
+def force(
+    session: Session,
+    viewer: Viewer,
+    day: dt.date,
+    units: UnitsOnDay,
+    low_days: float = LOW_SUPPLY_DAYS,
+) -> ForceSection:
     total = Strength()
     by_nation: dict[str, Strength] = defaultdict(Strength)
     by_sector: dict[str, Strength] = defaultdict(Strength)
@@ -191,11 +197,13 @@ def force(session: Session, viewer: Viewer, day: dt.date, units: UnitsOnDay) -> 
         by_sector=dict(sorted(by_sector.items())),
         targets=targets,
         laydown=laydown,
-        reports=rollup(session, viewer, day),
+        reports=rollup(session, viewer, day, low_days),
     )
 
 
-def rollup(session: Session, viewer: Viewer, day: dt.date) -> ReportRollup:
+def rollup(
+    session: Session, viewer: Viewer, day: dt.date, low_days: float = LOW_SUPPLY_DAYS
+) -> ReportRollup:
     """The day's unit reports the reader may see, from `cmcc.command.reports.rollup` (by
     nation), summed over the nations; LOGSTATs counted through the release policy."""
     out = ReportRollup()
@@ -210,7 +218,7 @@ def rollup(session: Session, viewer: Viewer, day: dt.date) -> ReportRollup:
             out.casualties[category] = out.casualties.get(category, 0) + n
         for supply, days in row.lowest_days_of_supply.items():
             lowest[supply] = min(days, lowest.get(supply, days))
-            if days < LOW_SUPPLY_DAYS:
+            if days < low_days:
                 out.low_supply_units.append((row.key, supply, days))
         out.by_nation[row.key] = {
             "present": row.present,

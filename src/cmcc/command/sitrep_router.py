@@ -63,7 +63,9 @@ def issue_sitrep(
     today = dt.datetime.now(dt.UTC).date()
     day = date or yesterday()
     sitrep_service.check_date(day, today)
-    rendered: Rendered = sitrep_service.issue_for_caller(session, principal, day, format)
+    rendered: Rendered = sitrep_service.issue_for_caller(
+        session, principal, day, format, platform.settings.logstat_min_days
+    )
     assert principal.org_id is not None  # issue_for_caller refuses a caller of no organization
     with platform.unit_of_work(principal, write=True) as archive:
         row = sitrep_service.archive(archive, rendered, principal.org_id, principal.actor)

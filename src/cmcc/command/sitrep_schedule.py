@@ -77,7 +77,7 @@ def issue_due(platform: Platform, now: dt.datetime) -> list[str]:
     done = []
     for code in orgs:
         with platform.unit_of_work(operator) as session:
-            rendered = sitrep_service.generate(session, code, day, fmt)
+            rendered = sitrep_service.generate(session, code, day, fmt, settings.logstat_min_days)
         with platform.unit_of_work(operator, write=True) as session:
             session.info["actor"] = ACTOR
             if code in sitrep_service.issued_keys(session, day, fmt.value):

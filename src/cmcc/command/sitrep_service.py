@@ -61,9 +61,12 @@ def render(data: SitrepData, fmt: SitrepFormat) -> Rendered:
     return Rendered(data, fmt, html.encode())
 
 
-def generate(session: Session, org_code: str, day: dt.date, fmt: SitrepFormat) -> Rendered:
-    """The report for `org_code` (what that organization may see), not yet archived."""
-    return render(gather(session, org_code, day), fmt)
+def generate(
+    session: Session, org_code: str, day: dt.date, fmt: SitrepFormat, low_days: float
+) -> Rendered:
+    """The report for `org_code` (what that organization may see), not yet archived;
+    `low_days`: the settings' CMCC_LOGSTAT_MIN_DAYS."""
+    return render(gather(session, org_code, day, low_days=low_days), fmt)
 
 
 def archive(
@@ -87,14 +90,14 @@ def archive(
 
 
 def issue_for_caller(
-    session: Session, principal: Principal, day: dt.date, fmt: SitrepFormat
+    session: Session, principal: Principal, day: dt.date, fmt: SitrepFormat, low_days: float
 ) -> Rendered:
     """The caller's own organization's report (needs issue_sitreps); archive it with
     `archive` in a write unit of work."""
     require(principal, Permission.ISSUE_SITREPS)
     if principal.org_code is None:
         raise InvalidInput.field("principal", "a SITREP is issued for an organization")
-    return generate(session, principal.org_code, day, fmt)
+    return generate(session, principal.org_code, day, fmt, low_days)
 
 
 def archived(session: Session, viewer: Viewer, day: dt.date | None = None) -> list[Sitrep]:

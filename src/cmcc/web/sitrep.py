@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from cmcc.access.domain import Permission
-from cmcc.api.deps import SessionDep
+from cmcc.api.deps import PlatformDep, SessionDep
 from cmcc.command import sitrep_render, sitrep_service
 from cmcc.command.sitrep import gather, yesterday
 from cmcc.core.errors import InvalidInput
@@ -28,7 +28,11 @@ def sitrep_css(_visitor: SignedIn) -> Response:
 
 @router.get("/sitrep")
 def sitrep_page(
-    request: Request, session: SessionDep, visitor: SignedIn, date: str | None = None
+    request: Request,
+    session: SessionDep,
+    platform: PlatformDep,
+    visitor: SignedIn,
+    date: str | None = None,
 ) -> Response:
     principal = visitor.principal
     today = dt.datetime.now(dt.UTC).date()
@@ -42,7 +46,8 @@ def sitrep_page(
             day = yesterday()
     body = None
     if principal.org_code:
-        body = sitrep_render.body(gather(session, principal.org_code, day))
+        low_days = platform.settings.logstat_min_days
+        body = sitrep_render.body(gather(session, principal.org_code, day, low_days=low_days))
     archive = sitrep_service.archived(session, principal.viewer)[:30]
     return render(
         request,
