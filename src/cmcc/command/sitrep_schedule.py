@@ -72,7 +72,7 @@ def issue_due(platform: Platform, now: dt.datetime) -> list[str]:
     day = now.astimezone(dt.UTC).date() - dt.timedelta(days=1)
     operator = Principal.system_operator()
     with platform.unit_of_work(operator) as session:
-        issued = sitrep_service.issued_keys(session, day, fmt.value)
+        issued = sitrep_service.issued_keys(session, operator.viewer, day, fmt.value)
     day, orgs = due(now, at, settings.sitrep_orgs, issued)
     done = []
     for code in orgs:
@@ -80,7 +80,7 @@ def issue_due(platform: Platform, now: dt.datetime) -> list[str]:
             rendered = sitrep_service.generate(session, code, day, fmt, settings.logstat_min_days)
         with platform.unit_of_work(operator, write=True) as session:
             session.info["actor"] = ACTOR
-            if code in sitrep_service.issued_keys(session, day, fmt.value):
+            if code in sitrep_service.issued_keys(session, operator.viewer, day, fmt.value):
                 continue  # issued meanwhile (another server)
             org = org_by_code(session, code)
             sitrep_service.archive(session, rendered, org.id, ACTOR, scheduled=True)

@@ -112,8 +112,10 @@ def archived_one(session: Session, viewer: Viewer, sitrep_id: int) -> Sitrep:
     return get_visible(session, Sitrep, sitrep_id, viewer)
 
 
-def issued_keys(session: Session, day: dt.date, fmt: str) -> set[str]:
-    """The audiences that already have a report of `day` in format `fmt` (the scheduler's
-    check against issuing twice; read by the operator)."""
-    stmt = select(Sitrep.audience).where(Sitrep.report_date == day, Sitrep.format == fmt)
+def issued_keys(session: Session, viewer: Viewer, day: dt.date, fmt: str) -> set[str]:
+    """The audiences that already have a report of `day` in format `fmt` that `viewer` may
+    see (the scheduler, as the operator, sees them all): its check against issuing twice."""
+    stmt = select(Sitrep.audience).where(
+        release_filter(Sitrep, viewer), Sitrep.report_date == day, Sitrep.format == fmt
+    )
     return set(session.scalars(stmt))
