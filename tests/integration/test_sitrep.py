@@ -87,6 +87,7 @@ def test_html_is_self_contained_and_release_filtered(seeded: Platform) -> None:
         assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
         assert "<link" not in html and "<script" not in html and "@import" not in html
         assert "<svg" in html and 'id="sitrep-map"' in html
+        assert '<path class="incidents"' in html and '<path class="units"' in html
 
 
 def test_issue_and_archive_through_the_api(seeded: Platform, client: TestClient) -> None:
