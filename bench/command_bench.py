@@ -41,18 +41,14 @@ from typing import Any
 import httpx
 import psycopg
 import uvicorn
-from fastapi import APIRouter, FastAPI, Response
-from pydantic import AwareDatetime
 from sqlalchemy import insert, select, update
 
 from cmcc.access.domain import OrgKind, Principal, Role
 from cmcc.access.models import Organization
 from cmcc.access.service import add_user, create_token, upsert_organization
 from cmcc.api.app import create_app
-from cmcc.api.deps import CurrentPrincipal, SessionDep
 from cmcc.bootstrap import Platform, bootstrap
-from cmcc.command import areas, readout, relationships, tasking, tree_json
-from cmcc.command.chain import ancestor_chain
+from cmcc.command import areas, readout, tasking, tree_json
 from cmcc.command.domain import ECHELON_ORDER, Echelon, UnitKind, default_sidc
 from cmcc.command.models import AreaAssignment, CommandRelationship, Unit
 from cmcc.command.schemas import PhaseCreate, TaskCreate
@@ -357,31 +353,10 @@ def timed(fn: Callable[[], object], runs: int) -> tuple[float, float, float]:
     return statistics.median(wall), wall[int(0.95 * (len(wall) - 1))], statistics.median(cpu)
 
 
-def with_single_query_route(app: FastAPI) -> FastAPI:
-    """The API with `GET /bench/orbat`: the same tree as `/api/v1/orbat`, built by
-    `tree_json.orbat_json` (one query, JSON made by the database), with the same dependencies
-    (session, authenticated caller), placed before the web pages' routes."""
-    router = APIRouter()
-
-    @router.get("/bench/orbat")
-    def single_query_orbat(
-        session: SessionDep, principal: CurrentPrincipal, as_of: AwareDatetime | None = None
-    ) -> Response:
-        body = tree_json.orbat_json(session, principal.viewer, as_of)
-        return Response(body, media_type="application/json")
-
-    before = len(app.router.routes)
-    app.include_router(router)
-    added = app.router.routes[before:]
-    del app.router.routes[before:]
-    app.router.routes[0:0] = added
-    return app
-
-
 @contextmanager
 def server(platform: Platform) -> Iterator[str]:
     port = free_port()
-    app = with_single_query_route(create_app(platform))
+    app = create_app(platform)
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -438,28 +413,12 @@ def bench_backend(name: str, settings: Settings, runs: int, profile: str | None)
             assert not reasons, reasons
             return reasons
 
-    @contextmanager
-    def chain_in_one_query() -> Iterator[None]:
-        """The checks with `chain.ancestor_chain` in place of `orbat.ancestors` (where the
-        services look it up): what the proposed change to the lead's modules would give."""
-        saved = relationships.ancestors, areas.ancestors
-        relationships.ancestors = areas.ancestors = ancestor_chain  # type: ignore[assignment]
-        try:
-            yield
-        finally:
-            relationships.ancestors, areas.ancestors = saved
-
-    def checks_chain() -> object:
-        with chain_in_one_query():
-            return checks()
-
     with platform.unit_of_work(who) as s:
         nodes = len(readout.orbat_records(s, who.viewer, as_of))
     out: list[Result] = [
-        (name, f"ORBAT tree, {nodes} nodes (service)", *timed(tree, runs), 50),
-        (name, "ORBAT tree, single query (service)", *timed(tree_single_query, runs), 50),
+        (name, f"ORBAT tree, {nodes} nodes (records)", *timed(tree, runs), 50),
+        (name, "ORBAT tree, JSON by the database", *timed(tree_single_query, runs), 50),
         (name, "task acceptance checks (service)", *timed(checks, runs), 20),
-        (name, "checks, chain in one query (service)", *timed(checks_chain, runs), 20),
     ]
     with (
         server(platform) as base,
@@ -473,14 +432,6 @@ def bench_backend(name: str, settings: Settings, runs: int, profile: str | None)
             r.raise_for_status()
             return r
 
-        def get_tree_single_query() -> object:
-            r = http.get("/bench/orbat", params={"as_of": AS_OF})
-            r.raise_for_status()
-            return r
-
-        same = get_tree_single_query().json() == get_tree().json()  # type: ignore[attr-defined]
-        assert same, "the single-query tree differs from the API's"
-
         def post_check() -> object:
             r = http.post("/api/v1/tasks/check", json=task_body(force))
             r.raise_for_status()
@@ -489,11 +440,9 @@ def bench_backend(name: str, settings: Settings, runs: int, profile: str | None)
 
         size = len(get_tree().content)  # type: ignore[attr-defined]
         out.append((name, f"ORBAT tree (HTTP, {size // 1024} KiB)", *timed(get_tree, runs), 50))
-        single = timed(get_tree_single_query, runs)
-        out.append((name, "ORBAT tree, single query (HTTP)", *single, 50))
         out.append((name, "task acceptance checks (HTTP)", *timed(post_check, runs), 20))
         if profile:
-            fn = {"tree": get_tree, "single": get_tree_single_query, "checks": post_check}[profile]
+            fn = {"tree": get_tree, "checks": post_check}[profile]
             prof = cProfile.Profile()
             prof.enable()
             for _ in range(10):
@@ -522,7 +471,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--profile", choices=["tree", "single", "checks"], default=None)
+    parser.add_argument("--profile", choices=["tree", "checks"], default=None)
     args = parser.parse_args()
     load1, load5, _ = os.getloadavg()
     print(
