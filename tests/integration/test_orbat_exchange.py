@@ -188,7 +188,7 @@ def test_orbat_mapper_round_trip(platform: Platform, client: TestClient) -> None
     assert root["sidc"][7] == "2"  # a headquarters in 2525D
     (cont,) = root["subUnits"]
     (bn,) = cont["subUnits"]
-    assert bn["sidc"] == letter_to_number("SFGPUCI----F--") == "10031000161211000000"
+    assert bn["sidc"] == letter_to_number("SFGPUCI----F---") == "10031000161211000000"
     assert bn["location"] == [34.25, 31.29] and bn["shortName"] == "GARUDA-1"
     assert bn["personnel"] == [{"name": "Personnel", "count": 800, "onHand": 760}]
 
@@ -256,10 +256,10 @@ def test_orbat_mapper_file_without_the_extension(platform: Platform, client: Tes
         r["name"]: r for r in _csv(client.get("/api/v1/orbat/export", headers=staff.headers).text)
     }
     hq, eng = rows["Task Force HQ"], rows["1st Engineers"]
-    assert (hq["kind"], hq["echelon"], hq["sidc"]) == ("headquarters", "brigade", "SFGPUH----AH--")
+    assert (hq["kind"], hq["echelon"], hq["sidc"]) == ("headquarters", "brigade", "SFGPUH----AH---")
     assert (eng["kind"], eng["echelon"], eng["nation"]) == ("unit", "company", "IDN")
     assert (eng["strength_authorized"], eng["strength_present"]) == ("120", "100")
-    assert eng["parent"] == hq["lineage"] and eng["sidc"] == "SFGPUCE----E--"
+    assert eng["parent"] == hq["lineage"] and eng["sidc"] == "SFGPUCE----E---"
 
 
 def test_bad_csv_is_refused_whole(platform: Platform, client: TestClient) -> None:

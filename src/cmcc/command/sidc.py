@@ -70,7 +70,7 @@ def letter_to_number(sidc: str) -> str | None:
 
 
 def number_to_letter(sidc: str) -> str | None:
-    """The 2525C letter SIDC (14 characters, as `default_sidc` writes it) of a 2525D land unit
+    """The 2525C letter SIDC (15 characters, as `default_sidc` writes it) of a 2525D land unit
     code in the table; None otherwise."""
     if not NUMBER_SIDC.match(sidc) or sidc[4:6] != "10":
         return None
@@ -79,7 +79,7 @@ def number_to_letter(sidc: str) -> str | None:
     hq, echelon = HQ_TF_LETTER.get(sidc[7]), ECHELON_LETTER.get(sidc[8:10])
     if None in (function, identity, status, hq, echelon):
         return None
-    return f"S{identity}G{status}{function}{hq}{echelon}--"
+    return f"S{identity}G{status}{function}{hq}{echelon}---"
 
 
 def number_echelon(sidc: str) -> str | None:
