@@ -4,13 +4,10 @@ located units as points, each caller seeing only the units released to it."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
 from collections.abc import Iterator
 
 import owslib.ogcapi
 import pytest
-import uvicorn
 from owslib.ogcapi.features import Features
 
 from cmcc.access.domain import Principal, Role
@@ -21,7 +18,7 @@ from cmcc.command.domain import Echelon, UnitKind
 from cmcc.command.orbat import create_unit
 from cmcc.command.schemas import UnitCreate
 from tests.factories import caller, org
-from tests.serving import free_port
+from tests.serving import in_thread
 
 pytestmark = pytest.mark.e2e
 T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
@@ -40,21 +37,8 @@ def _unit(platform: Platform, owner: str, **fields: object) -> int:
 def base_url(platform: Platform) -> Iterator[str]:
     for code in ("IDN", "GBR"):
         org(platform, code)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}/ogc"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with in_thread(create_app(platform)) as base:
+        yield f"{base}/ogc"
 
 
 @pytest.fixture(autouse=True)
