@@ -5,28 +5,29 @@ the position (track) and the task's zone. One open alert per task: while it is o
 positions outside the area add nothing; once it is closed, the next one raises a new alert.
 
 Checked for a whole batch of positions at once (`cmcc.cot.bridge`): the open tasks of the
-batch's units whose window meets the batch's times, their areas, the open alerts of those tasks
-and the units' versions, each fetched once. A task at a point (no area) is not checked."""
+batch's units whose window meets the batch's times, their open alerts, their zones (the version
+valid at each task's start) and the units' versions, each fetched in one query. A task at a
+point (no area) is not checked."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cmcc.command.areas import zone_at
 from cmcc.command.models import Unit, UnitTask, unit_lineage_col
 from cmcc.core.clock import utcnow
 from cmcc.cot.devices import DeviceInfo
 from cmcc.cot.event import CotEvent
 from cmcc.cot.tasks import OPEN
 from cmcc.incidents.models import Alert
+from cmcc.zones.models import Zone
 
 ALERT_KIND = "outside_tasked_area"
 
@@ -77,11 +78,11 @@ def outside_tasked_area(session: Session, positions: Sequence[Position]) -> list
             )
         )
     )
+    rows = [r for r in rows if r.id not in alerted]
+    zones = _zones(session, rows)
     tasks: dict[int, list[_Task]] = {}
     for row in rows:
-        if row.id in alerted or row.zone_lineage is None:
-            continue
-        zone = zone_at(session, row.zone_lineage, row.starts_at)
+        zone = _version_at(zones.get(row.zone_lineage or 0, []), row.starts_at)
         if zone is None:
             continue
         area = zone.geometry
@@ -118,6 +119,24 @@ def outside_tasked_area(session: Session, positions: Sequence[Position]) -> list
     return alerts
 
 
+def _zones(session: Session, tasks: Sequence[UnitTask]) -> dict[int, list[Zone]]:
+    """The versions of the tasks' zones that may be valid at their starts, in one query."""
+    if not tasks:
+        return {}
+    lineage = func.coalesce(Zone.lineage, Zone.id)
+    first = min(t.starts_at for t in tasks)
+    last = max(t.starts_at for t in tasks)
+    stmt = select(Zone).where(
+        lineage.in_({t.zone_lineage for t in tasks}),
+        Zone.valid_from <= last,
+        (Zone.valid_to.is_(None)) | (Zone.valid_to > first),
+    )
+    out: dict[int, list[Zone]] = {}
+    for zone in session.scalars(stmt):
+        out.setdefault(zone.lineage if zone.lineage is not None else zone.id, []).append(zone)
+    return out
+
+
 def _unit_versions(
     session: Session, lineages: set[int], first: dt.datetime, last: dt.datetime
 ) -> dict[int, list[Unit]]:
@@ -133,10 +152,13 @@ def _unit_versions(
     return out
 
 
-def _version_at(units: list[Unit], moment: dt.datetime) -> Unit | None:
-    for unit in units:
-        if unit.valid_from <= moment and (unit.valid_to is None or moment < unit.valid_to):
-            return unit
+V = TypeVar("V", Unit, Zone)
+
+
+def _version_at(versions: list[V], moment: dt.datetime) -> V | None:
+    for version in versions:
+        if version.valid_from <= moment and (version.valid_to is None or moment < version.valid_to):
+            return version
     return None
 
 
