@@ -190,6 +190,8 @@ CREATES = {
     "POST /api/v1/plans",
     "POST /public/tips",
     "POST /public/tips/status",
+    # a file that may name parents and pledges; write_orbat is checked before it is read
+    "POST /api/v1/orbat/import",
 }
 
 
