@@ -341,6 +341,8 @@ def test_bad_orbat_mapper_names_the_json_path(platform: Platform, client: TestCl
         f"{base}.subUnits[2].location",
     } <= fields, fields
     assert row_counts(platform) == counts
+    messages = {e["field"]: e["message"] for e in got.json()["errors"]}
+    assert "carries no echelon" in messages[f"{base}.subUnits[1].sidc"]
     assert (
         client.post(
             "/api/v1/orbat/import?format=orbatmapper", content=b"{", headers=staff.headers

@@ -115,7 +115,7 @@ def _refusal(errors: list[FieldError]) -> InvalidInput:
 def _check(
     session: Session, principal: Principal, drafts: list[Draft], moment: dt.datetime
 ) -> _Plan:
-    errors: list[FieldError] = []
+    errors: list[FieldError] = [p for d in drafts for p in d.problems]
     keys: dict[str, int] = {}
     for i, d in enumerate(drafts):
         if d.key is None:

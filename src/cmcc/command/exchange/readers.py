@@ -43,6 +43,7 @@ class Draft:
     values: dict[str, Any] = field(default_factory=dict)  # UnitCreate fields
     labels: dict[str, str] = field(default_factory=dict)  # UnitCreate field -> column / key
     pledge_ref: str | None = None
+    problems: list[FieldError] = field(default_factory=list)  # found while reading it
 
     def label(self, name: str) -> str:
         column = self.labels.get(name, name)
@@ -177,7 +178,7 @@ def _walk(
         if not isinstance(unit, dict):
             errors.append(FieldError(where, "must be an object"))
             continue
-        draft = _om_draft(where, unit, above, errors)
+        draft = _om_draft(where, unit, above)
         out.append(draft)
         below = unit.get("subUnits") or []
         if not isinstance(below, list):
@@ -189,10 +190,9 @@ def _walk(
             return
 
 
-def _om_draft(
-    where: str, unit: dict[str, Any], parent: str | None, errors: list[FieldError]
-) -> Draft:
+def _om_draft(where: str, unit: dict[str, Any], parent: str | None) -> Draft:
     draft = Draft(where=where, csv=False, parent_key=parent)
+    errors = draft.problems
     draft.key = str(unit["id"]) if unit.get("id") not in (None, "") else where
     ext = _object(unit.get(EXTENSION))
     amps = _object(unit.get("textAmplifiers"))
@@ -209,7 +209,7 @@ def _om_draft(
         sidc = ""
     same = bool(ext.get("sidc")) and sidc in (ext["sidc"], letter_to_number(str(ext["sidc"])))
     values["sidc"] = ext["sidc"] if same else (number_to_letter(sidc) or sidc)
-    _from_sidc(draft, sidc, ext if same else {})
+    _from_sidc(draft, sidc, ext if same else {}, errors)
     location = unit.get("location")
     if location is not None:
         ok = isinstance(location, list) and len(location) >= 2
@@ -241,7 +241,7 @@ def _object(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _from_sidc(draft: Draft, sidc: str, ext: dict[str, Any]) -> None:
+def _from_sidc(draft: Draft, sidc: str, ext: dict[str, Any], errors: list[FieldError]) -> None:
     """Echelon and kind: the extension's when the SIDC is unchanged, else read from the SIDC."""
     values = draft.values
     if ext.get("echelon") and ext.get("kind"):
@@ -256,7 +256,15 @@ def _from_sidc(draft: Draft, sidc: str, ext: dict[str, Any]) -> None:
         hq = len(sidc) > 10 and sidc[10] in "ABCD"
     values["echelon"] = LETTER_ECHELON.get(letter or "")
     if values["echelon"] is None:
-        values["echelon"] = ""  # refused by the schema, naming the SIDC
+        if sidc:
+            errors.append(
+                FieldError(
+                    f"{draft.where}.sidc",
+                    f"{sidc} carries no echelon (team to corps); give the unit an echelon "
+                    "amplifier",
+                )
+            )
+        values["echelon"] = "team"  # the file is refused for the error above
     values["kind"] = UnitKind.HEADQUARTERS.value if hq else UnitKind.UNIT.value
 
 
