@@ -11,7 +11,16 @@ from playwright.sync_api import Browser, Page
 from tests.browser.conftest import Visit, open_visit
 
 CHECKS = (Path(__file__).parent / "a11y.js").read_text()
-PAGES = ("/map", "/incidents", "/incidents/1", "/alerts", "/forces", "/funding", "/recovery")
+PAGES = (
+    "/map",
+    "/incidents",
+    "/incidents/1",
+    "/alerts",
+    "/forces",
+    "/funding",
+    "/recovery",
+    "/sitrep",
+)
 
 
 def _problems(page: Page) -> list[str]:

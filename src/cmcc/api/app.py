@@ -13,6 +13,7 @@ from cmcc.bootstrap import Platform, bootstrap
 from cmcc.command.exchange_router import router as orbat_exchange_router
 from cmcc.command.ogc import UnitCollection
 from cmcc.command.router import router as command_router
+from cmcc.command.sitrep_router import router as sitrep_router
 from cmcc.command.tasking_router import router as tasking_router
 from cmcc.cot.ogc import TrackCollection
 from cmcc.forces.router import router as forces_router
@@ -79,6 +80,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
         funding_export_router,
         command_router,
         tasking_router,
+        sitrep_router,
         public_tips_router,
         audit_router,
         ogcapi_router,

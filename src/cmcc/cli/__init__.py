@@ -16,6 +16,7 @@ from cmcc.cli import (
     imports,
     index,
     orbat_exchange,
+    report,
     scenario,
     server,
 )
@@ -42,6 +43,7 @@ app.add_typer(funding.app, name="funding")
 app.add_typer(server.config_app, name="config")
 app.add_typer(cot.app, name="cot")
 app.add_typer(orbat_exchange.orbat_app, name="orbat")
+app.add_typer(report.app, name="report")
 
 
 def main() -> None:

@@ -6,7 +6,18 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from cmcc.web import alerts, basemap, forces, funding, icon, incidents, map, recovery, router
+from cmcc.web import (
+    alerts,
+    basemap,
+    forces,
+    funding,
+    icon,
+    incidents,
+    map,
+    recovery,
+    router,
+    sitrep,
+)
 from cmcc.web.auth import LoginRequired
 from cmcc.web.templating import HERE
 
@@ -19,6 +30,7 @@ PAGE_ROUTERS = (
     forces.router,
     funding.router,
     recovery.router,
+    sitrep.router,
     icon.router,
 )
 

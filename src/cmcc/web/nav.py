@@ -40,6 +40,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/forces", "Force generation"),
     NavItem("/funding", "Funding"),
     NavItem("/recovery", "Recovery board", roles=RECOVERY_ROLES),
+    NavItem("/sitrep", "SITREP"),
 )
 
 
