@@ -238,6 +238,8 @@ CREATES = {
     "POST /public/tips/status",
     "POST /api/v1/unit-reports/overdue",
     "POST /api/v1/deployment-phases",
+    # a file that may name parents and pledges; write_orbat is checked before it is read
+    "POST /api/v1/orbat/import",
 }
 
 

@@ -72,7 +72,7 @@
   }
   const icons = new Map();
   function unitIcon(feature) {
-    const code = sidc(feature.properties.type);
+    const code = feature.properties.sidc || sidc(feature.properties.type); // a unit's own symbol
     if (!icons.has(code)) {
       const symbol = new window.ms.Symbol(code, { size: 22 });
       const anchor = symbol.getAnchor();
