@@ -21,14 +21,14 @@ from cmcc.access.models import Organization
 from cmcc.access.policy import release_filter
 from cmcc.command.models import Unit
 from cmcc.command.orbat import valid_at
-from cmcc.command.readout import _COLUMNS as readout_columns
+from cmcc.command.readout import TREE_FIELDS
 from cmcc.core.clock import utcnow
 from cmcc.core.releasability import MarkingKind, Viewer
 
-_MOMENTS = ("valid_from", "valid_to", "created_at", "updated_at")  # UTC timestamps
-_OWN_WAY = {"lon", "lat", "area_zone_lineage", "illustrative", *_MOMENTS}
-# The readout's fields taken as stored (JSON numbers, strings, dates as ISO text, null).
-_PLAIN = tuple(c for c in readout_columns if c not in _OWN_WAY)
+_MOMENTS = ("valid_from",)  # UTC timestamps
+_OWN_WAY = {"lineage", "parent", "owner", "releasability", "lon", "lat", "illustrative", *_MOMENTS}
+# The tree's fields taken as stored (JSON numbers, strings, dates as ISO text, null).
+_PLAIN = tuple(c for c in TREE_FIELDS if c not in _OWN_WAY)
 
 
 def _iso(column: Any, dialect: str) -> Any:
@@ -59,8 +59,6 @@ def _unit_object(dialect: str) -> Any:
     if dialect == "sqlite":  # a 0/1 integer there: make it a JSON boolean
         illustrative = func.json(case((Unit.illustrative, "true"), else_="false"))
     pairs += [
-        literal("area_zone"),
-        Unit.area_zone_lineage,
         literal("illustrative"),
         illustrative,
         literal("owner"),
