@@ -49,8 +49,6 @@ _COLUMNS = (
 TREE_FIELDS = (
     "lineage",
     "parent",
-    "id",
-    "version",
     "owner",
     "releasability",
     "name",
@@ -66,9 +64,6 @@ TREE_FIELDS = (
     "location",
     "lon",
     "lat",
-    "pledge_id",
-    "transfer_of_authority",
-    "valid_from",
     "illustrative",
 )
 

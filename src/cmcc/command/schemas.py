@@ -299,8 +299,6 @@ class OrbatUnit(BaseModel):
 
     lineage: int
     parent: int | None = Field(description="null also when the parent is not released to you")
-    id: int
-    version: int
     owner: str
     releasability: str
     name: str
@@ -316,9 +314,6 @@ class OrbatUnit(BaseModel):
     location: str
     lon: float | None
     lat: float | None
-    pledge_id: int | None
-    transfer_of_authority: dt.date | None
-    valid_from: dt.datetime
     illustrative: bool
 
 

@@ -25,28 +25,15 @@ from cmcc.command.readout import TREE_FIELDS
 from cmcc.core.clock import utcnow
 from cmcc.core.releasability import MarkingKind, Viewer
 
-_MOMENTS = ("valid_from",)  # UTC timestamps
-_OWN_WAY = {"lineage", "parent", "owner", "releasability", "lon", "lat", "illustrative", *_MOMENTS}
+_OWN_WAY = {"lineage", "parent", "owner", "releasability", "lon", "lat", "illustrative"}
 # The tree's fields taken as stored (JSON numbers, strings, dates as ISO text, null).
 _PLAIN = tuple(c for c in TREE_FIELDS if c not in _OWN_WAY)
-
-
-def _iso(column: Any, dialect: str) -> Any:
-    """A UTC timestamp as Python's `isoformat()` with `Z` (microseconds only when not 0)."""
-    if dialect == "sqlite":  # stored naive as 'YYYY-MM-DD HH:MM:SS.ffffff'
-        text = func.replace(column, " ", "T") + "Z"
-    else:
-        utc = column.op("AT TIME ZONE")(literal("UTC"))
-        text = func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"', type_=String)
-    return func.replace(text, ".000000Z", "Z")  # NULL stays NULL
 
 
 def _unit_object(dialect: str) -> Any:
     pairs: list[Any] = []
     for name in _PLAIN:
         pairs += [literal(name), getattr(Unit, name)]
-    for name in _MOMENTS:
-        pairs += [literal(name), _iso(getattr(Unit, name), dialect)]
     trim = func.trim if dialect == "sqlite" else func.btrim
     marking = case(
         (
