@@ -6,7 +6,20 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from cmcc.web import alerts, basemap, forces, funding, icon, incidents, map, recovery, router
+from cmcc.web import (
+    alerts,
+    basemap,
+    forces,
+    funding,
+    icon,
+    incidents,
+    map,
+    orbat,
+    recovery,
+    router,
+    tasks,
+    units,
+)
 from cmcc.web.auth import LoginRequired
 from cmcc.web.templating import HERE
 
@@ -19,6 +32,9 @@ PAGE_ROUTERS = (
     forces.router,
     funding.router,
     recovery.router,
+    orbat.router,
+    units.router,
+    tasks.router,
     icon.router,
 )
 
