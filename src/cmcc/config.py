@@ -127,6 +127,9 @@ class Settings(BaseSettings):
     exercise_report_seconds: float = Field(
         5.0, ge=0.2, le=30, description="Exercise: seconds between a unit's position reports."
     )
+    logstat_min_days: float = Field(
+        3.0, ge=0, le=60, description="A LOGSTAT below this many days of a supply raises an alert."
+    )
     basemap_file: Path | None = Field(
         None,
         description="A local raster MBTiles file drawn under the web map (no online tile server).",

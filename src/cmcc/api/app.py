@@ -10,6 +10,8 @@ from cmcc.api import errors, openapi
 from cmcc.api.limits import BodyLimit
 from cmcc.audit.router import router as audit_router
 from cmcc.bootstrap import Platform, bootstrap
+from cmcc.command.router import router as command_router
+from cmcc.command.tasking_router import router as tasking_router
 from cmcc.cot.ogc import TrackCollection
 from cmcc.forces.router import router as forces_router
 from cmcc.funding.exports.router import router as funding_export_router
@@ -71,6 +73,8 @@ def create_app(platform: Platform | None = None) -> FastAPI:
         funding_router,
         funding_flows_router,
         funding_export_router,
+        command_router,
+        tasking_router,
         public_tips_router,
         audit_router,
         ogcapi_router,

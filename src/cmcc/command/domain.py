@@ -62,7 +62,7 @@ def default_sidc(kind: UnitKind, echelon: Echelon, capability: str | None) -> st
         function, modifier = HEADQUARTERS_FUNCTION, "A"
     else:
         function, modifier = CAPABILITY_FUNCTION.get(capability or "", "U-----"), "-"
-    return f"SFGP{function}{modifier}{ECHELON_2525C[echelon]}--"
+    return f"SFGP{function}{modifier}{ECHELON_2525C[echelon]}---"
 
 
 class Relationship(StrEnum):

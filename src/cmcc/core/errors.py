@@ -68,3 +68,14 @@ class Forbidden(DomainError):
     http_status = 403
     code = "forbidden"
     title = "Not allowed"
+
+
+class Refused(Conflict):
+    """A request the rules refuse, with every reason (a task the issuer may not give)."""
+
+    code = "refused"
+    title = "Refused"
+
+    def __init__(self, detail: str, reasons: list[str]) -> None:
+        super().__init__(detail, [FieldError("body", r) for r in reasons])
+        self.reasons = reasons
