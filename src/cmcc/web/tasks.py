@@ -16,18 +16,18 @@ from fastapi.responses import Response
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from cmcc.access.domain import Permission
-from cmcc.access.policy import visible
-from cmcc.api.deps import SessionDep
-from cmcc.command import orbat
+from cmcc.access.domain import Permission, Principal
+from cmcc.api.deps import PlatformDep, SessionDep
+from cmcc.command import orbat, tasking
 from cmcc.command.domain import TASK_STEPS, Priority, TaskStatus, UnitKind
-from cmcc.command.models import UnitTask
+from cmcc.command.models import Unit, UnitTask
 from cmcc.core.errors import InvalidInput
-from cmcc.core.releasability import Viewer
 from cmcc.forces.domain import Task
 from cmcc.web.auth import SignedIn
 from cmcc.web.templating import render
 from cmcc.web.words import label
+from cmcc.zones.models import Zone
+from cmcc.zones.service import zone_statement
 
 router = APIRouter(include_in_schema=False)
 PER_COLUMN = 50
@@ -49,46 +49,57 @@ def _lineage(text: str | None, field: str) -> int | None:
     return int(text)
 
 
-def _day(text: str | None) -> tuple[dt.datetime, dt.datetime] | None:
+def _day(text: str | None) -> dt.date | None:
     if not text:
         return None
     try:
-        day = dt.date.fromisoformat(text)
+        return dt.date.fromisoformat(text)
     except ValueError:
         raise InvalidInput.field("query.day", "a date: YYYY-MM-DD") from None
-    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-    return start, start + dt.timedelta(days=1)
 
 
-def board_statement(
-    viewer: Viewer,
-    issuer: int | None,
-    unit: int | None,
-    day: tuple[dt.datetime, dt.datetime] | None,
-) -> Select[tuple[UnitTask]]:
-    """The tasks the viewer may see, by issuing headquarters, unit and a day their window
-    overlaps."""
-    stmt = visible(UnitTask, viewer)
-    if issuer is not None:
-        stmt = stmt.where(UnitTask.issuer_lineage == issuer)
-    if unit is not None:
-        stmt = stmt.where(UnitTask.unit_lineage == unit)
-    if day is not None:
-        stmt = stmt.where(UnitTask.starts_at < day[1], UnitTask.ends_at >= day[0])
-    return stmt
+def allowed_steps(principal: Principal, task: UnitTask, names: dict[int, Unit]) -> list[str]:
+    """The statuses the visitor may move the task to (the rules of `tasking.set_status`): the
+    force (task_units) acknowledges, starts, completes or cancels; the unit's own nation
+    (national_command) acknowledges, starts, completes or refuses; a refusal is final."""
+    unit = names.get(task.unit_lineage)
+    own = (
+        principal.can(Permission.NATIONAL_COMMAND)
+        and unit is not None
+        and unit.owner_org_id == principal.org_id
+    )
+    force = principal.can(Permission.TASK_UNITS)
+    out = []
+    for target in sorted(TASK_STEPS[TaskStatus(task.status)], key=list(TaskStatus).index):
+        if target is TaskStatus.CANCELLED:
+            ok = force
+        elif target is TaskStatus.REFUSED_BY_NATION:
+            ok = own
+        else:
+            ok = force or own
+        if ok:
+            out.append(target.value)
+    return out
 
 
-def columns(session: Session, stmt: Select[tuple[UnitTask]]) -> list[Column]:
-    sub = stmt.subquery()
-    counts = dict(session.execute(select(sub.c.status, func.count()).group_by(sub.c.status)).all())
+def columns(session: Session, stmt: Select[UnitTask]) -> list[Column]:
+    sub = stmt.order_by(None).subquery()
+    rows = session.execute(select(sub.c.status, func.count()).group_by(sub.c.status)).all()
+    counts: dict[str, int] = {str(status): int(n) for status, n in rows}
     out = []
     for status in TaskStatus:
-        shown = stmt.where(UnitTask.status == status.value).order_by(
-            UnitTask.starts_at.desc(), UnitTask.id.desc()
-        )
+        shown = stmt.where(UnitTask.status == status.value)
         tasks = list(session.scalars(shown.limit(PER_COLUMN))) if counts.get(status.value) else []
-        out.append(Column(status, int(counts.get(status.value, 0)), tasks))
+        out.append(Column(status, counts.get(status.value, 0), tasks))
     return out
+
+
+def _zones(session: Session, principal: Principal, platform: Any) -> list[tuple[int, str]]:
+    """The zones a task's area may be (valid now, released to the visitor), by name."""
+    if not principal.can(Permission.TASK_UNITS):
+        return []
+    stmt = zone_statement(principal, platform.spatial).order_by(Zone.name, Zone.id)
+    return [(z.lineage_id, f"{z.name} ({label(z.kind)})") for z in session.scalars(stmt)]
 
 
 @router.get("/tasks")
@@ -96,6 +107,7 @@ def tasking_board(
     request: Request,
     session: SessionDep,
     visitor: SignedIn,
+    platform: PlatformDep,
     issuer: Text = None,
     unit: Text = None,
     day: Text = None,
@@ -108,8 +120,11 @@ def tasking_board(
     headquarters = [u for u in units if u.kind == UnitKind.HEADQUARTERS.value]
     context: dict[str, Any] = {"columns": [], "error": None}
     try:
-        stmt = board_statement(
-            viewer, _lineage(issuer, "issuer"), _lineage(unit, "unit"), _day(day)
+        stmt = tasking.task_statement(
+            viewer,
+            issuer=_lineage(issuer, "issuer"),
+            unit=_lineage(unit, "unit"),
+            day=_day(day),
         )
     except InvalidInput as exc:
         context["error"] = str(exc)
@@ -124,7 +139,8 @@ def tasking_board(
         names=names,
         units=sorted(units, key=lambda u: u.name),
         headquarters=sorted(headquarters, key=lambda u: u.name),
-        steps={s.value: sorted(TASK_STEPS[s], key=list(TaskStatus).index) for s in TaskStatus},
+        steps=lambda task: allowed_steps(principal, task, names),
+        zones=_zones(session, principal, platform),
         refused=TaskStatus.REFUSED_BY_NATION.value,
         task_kinds=[(t.value, label(t.value)) for t in Task],
         priorities=[(p.value, label(p.value)) for p in Priority],

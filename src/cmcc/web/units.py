@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from cmcc.access.models import Organization
@@ -23,7 +23,10 @@ from cmcc.access.policy import _marking_filter, visible
 from cmcc.api.deps import SessionDep
 from cmcc.command import orbat
 from cmcc.command.domain import TaskStatus
-from cmcc.command.models import CommandRelationship, Unit, UnitReport, UnitTask, unit_lineage_col
+from cmcc.command.models import Unit, unit_lineage_col
+from cmcc.command.relationships import relationship_statement
+from cmcc.command.reports import report_statement
+from cmcc.command.tasking import task_statement
 from cmcc.core.errors import NotFound
 from cmcc.core.releasability import Viewer
 from cmcc.cot import tracks
@@ -73,13 +76,13 @@ def unit_names(session: Session, viewer: Viewer, lineages: Iterable[int]) -> dic
 
 
 def figures_text(figures: dict[str, Any]) -> str:
-    """A report's figures in words: `Present 640 · Killed 1 · Water 3.5 days`."""
+    """A report's figures in words: `Present 640 · On leave 20 · Injured 1` (PERSTAT) or
+    `Water 3.5 d · Fuel 4 d` (LOGSTAT, days of supply)."""
     parts: list[str] = []
     for key, value in figures.items():
+        unit = " d" if key == "days_of_supply" else ""
         if isinstance(value, dict):
-            parts.extend(f"{label(k)} {v}" for k, v in value.items())
-        elif isinstance(value, list):
-            parts.append(f"{label(key)}: " + ", ".join(label(str(v)) for v in value))
+            parts.extend(f"{label(k)} {v:g}{unit}" for k, v in value.items())
         else:
             parts.append(f"{label(key)} {value}")
     return " · ".join(parts) or "—"
@@ -97,32 +100,18 @@ def unit_page(request: Request, lineage: int, session: SessionDep, visitor: Sign
     except NotFound:
         return _missing(request, visitor, lineage)
     history = orbat.unit_history(session, viewer, lineage)
-    relationships = list(
-        session.scalars(
-            visible(
-                CommandRelationship,
-                viewer,
-                or_(
-                    CommandRelationship.unit_lineage == lineage,
-                    CommandRelationship.hq_lineage == lineage,
-                ),
-            ).order_by(CommandRelationship.effective_from, CommandRelationship.id)
-        )
+    as_unit = relationship_statement(viewer, unit=lineage)
+    as_hq = relationship_statement(viewer, headquarters=lineage)
+    relationships = sorted(
+        {r.id: r for r in [*session.scalars(as_unit), *session.scalars(as_hq)]}.values(),
+        key=lambda r: (r.effective_from, r.id),
     )
-    task_stmt = visible(UnitTask, viewer, UnitTask.unit_lineage == lineage)
-    tasks = list(
-        session.scalars(
-            task_stmt.order_by(UnitTask.starts_at.desc(), UnitTask.id.desc()).limit(TASKS_SHOWN)
-        )
+    task_stmt = task_statement(viewer, unit=lineage)
+    tasks = list(session.scalars(task_stmt.limit(TASKS_SHOWN)))
+    task_count = session.scalar(
+        select(func.count()).select_from(task_stmt.order_by(None).subquery())
     )
-    task_count = session.scalar(select(func.count()).select_from(task_stmt.subquery())) or 0
-    reports = list(
-        session.scalars(
-            visible(UnitReport, viewer, UnitReport.unit_lineage == lineage)
-            .order_by(UnitReport.report_date.desc(), UnitReport.kind)
-            .limit(RECENT_REPORTS)
-        )
-    )
+    reports = list(session.scalars(report_statement(viewer, unit=lineage).limit(RECENT_REPORTS)))
     devices = unit_devices(session, viewer, lineage)
     positions = tracks.latest(session, viewer, uids=[d.uid for d, _ in devices]) if devices else []
     position = max(positions, key=lambda t: (t.time, t.id), default=None)
@@ -138,7 +127,7 @@ def unit_page(request: Request, lineage: int, session: SessionDep, visitor: Sign
         history=history,
         relationships=relationships,
         tasks=tasks,
-        task_count=task_count,
+        task_count=task_count or 0,
         refused=TaskStatus.REFUSED_BY_NATION.value,
         reports=reports,
         devices=devices,
