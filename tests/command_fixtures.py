@@ -10,7 +10,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
+
 from cmcc.access.domain import OrgKind, Principal
+from cmcc.access.models import Organization
 from cmcc.access.service import org_by_code, upsert_organization
 from cmcc.bootstrap import Platform
 from cmcc.command.domain import Echelon, UnitKind, default_sidc
@@ -42,13 +45,10 @@ def _marking(session: Any, text: str) -> dict[str, Any]:
 def build_force(platform: Platform, *, start: dt.datetime = START) -> Force:
     force = Force()
     with platform.unit_of_work(Principal.system_operator(), write=True) as s:
-        for code, kind in (
-            ("CMCC", OrgKind.CMCC),
-            ("IDN", OrgKind.NATION),
-            ("MAR", OrgKind.NATION),
-        ):
-            upsert_organization(s, code, f"Organization {code}", kind, is_member=True)
-        upsert_organization(s, "USA", "Organization USA", OrgKind.NATION, is_member=True)
+        for code in ("CMCC", "IDN", "MAR", "USA"):  # the scenario's, when it is loaded
+            if s.scalar(select(Organization.id).where(Organization.code == code)) is None:
+                kind = OrgKind.CMCC if code == "CMCC" else OrgKind.NATION
+                upsert_organization(s, code, f"Organization {code}", kind, is_member=True)
         orgs = {c: org_by_code(s, c).id for c in ("CMCC", "IDN", "MAR", "USA")}
 
         def unit(

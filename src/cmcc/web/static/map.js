@@ -8,6 +8,7 @@
   const status = (text) => { el("map-status").textContent = text; };
   const map = L.map("map", { center: [31.42, 34.38], zoom: 11, minZoom: 8, maxZoom: 19, zoomSnap: 0.25, keyboard: true });
   map.attributionControl.setPrefix("Leaflet");
+  window.cmcc.map = map; // for other scripts of the page (and the browser tests)
   const layers = {};
   let mode = null; // "pick" (an incident's place) or "draw" (a zone's corners)
   const zoneColours = JSON.parse(el("map").dataset.zoneColours || "{}");
@@ -159,7 +160,7 @@
     const shown = unitData.features.filter((f) => f.properties.echelon_rank >= lowest);
     draw("units", box.dataset.colour, shown);
     const hidden = unitData.features.length - shown.length;
-    el("count-units").textContent = "(" + shown.length + (hidden ? ", " + hidden + " lower echelons hidden at this zoom" : "") + ")";
+    el("count-units").textContent = "(" + shown.length + (hidden ? " of " + unitData.features.length + " at this zoom" : "") + ")";
     el("map").dataset.unitsShown = String(shown.length);
   }
   async function loadUnits() {
