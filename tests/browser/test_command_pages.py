@@ -56,6 +56,7 @@ def test_orbat_tree_with_symbols_and_branches_that_collapse(visit: Visit, force:
     page.wait_for_url(re.compile(r"/units/\d+$"))
     expect(page.locator("h1")).to_contain_text("A Company")
     expect(page.locator("h1 .unit-symbol img")).to_have_count(1)
+    expect(page.locator("#unit-map[data-ready=true]")).to_have_count(1)  # where it is
 
     # As of a date before the force existed: no unit.
     visit.goto("/orbat")

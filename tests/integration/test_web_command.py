@@ -111,6 +111,7 @@ def test_unit_page(platform: Platform, client: TestClient) -> None:
     assert "GARUDA 1" in devices and "GARUDA 2" not in devices  # GARUDA 2: IDN only
     position = html[html.index('id="unit-position"') :]
     assert "31.29330 N, 34.26110 E" in position and "GARUDA 1" in position
+    assert 'id="unit-map" data-places=' in html  # its place and its latest position
     _, html = page(client, idn, f"/units/{bn}")
     assert "GARUDA 2" in html[html.index('id="unit-devices"') :]
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from types import SimpleNamespace
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import ColumnElement, func, select
@@ -118,11 +119,17 @@ def unit_page(request: Request, lineage: int, session: SessionDep, visitor: Sign
     named = [unit.parent_lineage or 0]
     named += [r.hq_lineage for r in relationships] + [r.unit_lineage for r in relationships]
     named += [t.issuer_lineage for t in tasks] + [v.parent_lineage or 0 for v in history]
+    places = []
+    if unit.lon is not None and unit.lat is not None:
+        places.append({"lon": unit.lon, "lat": unit.lat, "sidc": unit.sidc, "label": unit.name})
+    if position is not None:
+        places.append({"lon": position.lon, "lat": position.lat, "label": "Latest position"})
     return render(
         request,
         "unit.html",
         visitor,
         missing=None,
+        places_json=orjson.dumps(places).decode() if places else None,
         unit=unit,
         history=history,
         relationships=relationships,
