@@ -5,11 +5,25 @@ issues one (and sees every reason a task is refused); the map's units by echelon
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Visit
 from tests.command_fixtures import Force
+
+
+def _api(visit: Visit, path: str) -> Any:
+    r = visit.page.request.get(visit.base + path)
+    assert r.ok, r.text()
+    return r.json()
+
+
+def _orbat_size(visit: Visit) -> int:
+    def size(nodes: list[dict[str, Any]]) -> int:
+        return sum(1 + size(n["children"]) for n in nodes)
+
+    return size(_api(visit, "/api/v1/orbat"))
 
 
 def test_orbat_tree_with_symbols_and_branches_that_collapse(visit: Visit, force: Force) -> None:
@@ -18,7 +32,9 @@ def test_orbat_tree_with_symbols_and_branches_that_collapse(visit: Visit, force:
     page.wait_for_selector("body[data-symbols-ready=true]")
     tree = page.locator("#orbat")
     nodes = tree.locator(".node")
-    expect(nodes).to_have_count(len(force.units) - 1)  # the unit released to Indonesia only
+    expect(nodes).to_have_count(_orbat_size(visit))  # as many as the API's tree
+    hidden = force.units["IDN INT"]  # released to Indonesia only
+    expect(tree.locator(f'.node[data-lineage="{hidden}"]')).to_have_count(0)
     # Every node's symbol is an image milsymbol drew from its SIDC, loaded and not empty.
     symbols = tree.locator(".unit-symbol img")
     expect(symbols).to_have_count(nodes.count())
@@ -70,8 +86,14 @@ def test_tasking_board_refusal_and_issue(visit: Visit, force: Force) -> None:
     visit.login("lo-idn", "/tasks")
     issued = page.locator("#col-issued")
     refused = page.locator("#col-refused_by_nation")
-    expect(issued.locator(".count")).to_have_text("1")
-    expect(refused.locator(".count")).to_have_text("1")
+
+    def count(column: str) -> int:
+        n = _api(visit, f"/api/v1/tasks?status={column}&limit=1")["count"]
+        expect(page.locator(f"#col-{column} .count")).to_have_text(str(n))
+        return int(n)
+
+    before = {c: count(c) for c in ("issued", "refused_by_nation")}
+    assert before["issued"] >= 1 and before["refused_by_nation"] >= 1
     expect(refused).to_contain_text("national caveat: no offensive operations")
     card = page.locator(f'.task-card[data-id="{force.tasks["patrol"]}"]')
     expect(card).to_contain_text("Patrol the aid corridor at Kerem Shalom")
@@ -82,8 +104,8 @@ def test_tasking_board_refusal_and_issue(visit: Visit, force: Force) -> None:
     expect(card.locator(".form-error")).to_contain_text("a national refusal states its reason")
     card.get_by_label("Reason (required for a refusal)").fill("national capital withholds consent")
     card.get_by_role("button", name="Record").click()
-    expect(refused.locator(".count")).to_have_text("2")
-    expect(issued.locator(".count")).to_have_text("0")
+    expect(refused.locator(".count")).to_have_text(str(before["refused_by_nation"] + 1))
+    expect(issued.locator(".count")).to_have_text(str(before["issued"] - 1))
     expect(refused).to_contain_text("national capital withholds consent")
     visit.shot("board-after-refusal")
 
@@ -106,7 +128,7 @@ def test_tasking_board_refusal_and_issue(visit: Visit, force: Force) -> None:
     expect(form.locator(".form-error")).to_contain_text("no authority")
     form.get_by_label("Issuing headquarters").select_option(label="Sector Rafah headquarters")
     form.get_by_role("button", name="Issue the task").click()
-    expect(issued.locator(".count")).to_have_text("1")
+    expect(issued.locator(".count")).to_have_text(str(before["issued"]))
     expect(issued).to_contain_text("Escort the water convoy")
     visit.shot("board-after-issue")
 
@@ -115,7 +137,11 @@ def test_map_units_by_echelon(visit: Visit, force: Force) -> None:
     page = visit.page
     visit.login("staff", "/map")
     page.wait_for_selector("body[data-map-ready=true]")
-    located = len(force.units) - 2  # the contingent has no place; one unit is Indonesia's only
+    units = _api(visit, "/map/units")
+    ranks = [f["properties"]["echelon_rank"] for f in units["features"]]
+    order = units["echelons"]
+    located = len(ranks)
+    assert force.units["IDN INT"] not in {f["id"] for f in units["features"]}
 
     def shown_at(zoom: int) -> int:
         page.evaluate("document.querySelector('#map').dataset.unitsShown = ''")
@@ -127,11 +153,12 @@ def test_map_units_by_echelon(visit: Visit, force: Force) -> None:
         )
         return markers.count()
 
+    battalions = sum(1 for r in ranks if r >= order.index("battalion"))
+    brigades = sum(1 for r in ranks if r >= order.index("brigade"))
+    assert located > battalions > brigades >= 3  # the test force's companies, its battalions
     assert shown_at(13) == located
-    # Battalions and above (the four companies hidden).
-    assert shown_at(11) == located - 4
-    # Brigades and above: the force headquarters, the CMCC and the sector headquarters.
-    assert shown_at(9) == 3
-    expect(page.locator("#count-units")).to_have_text(f"(3 of {located} at this zoom)")
+    assert shown_at(11) == battalions  # battalions and above
+    assert shown_at(9) == brigades  # brigades and above
+    expect(page.locator("#count-units")).to_have_text(f"({brigades} of {located} at this zoom)")
     page.locator('img[data-layer="units"]').first.click(force=True)
     expect(page.locator("#details").get_by_role("link", name="Open the unit page")).to_be_visible()
