@@ -395,6 +395,30 @@ def test_unit_reports_roll_up_and_raise_alerts(platform: Platform, client: TestC
         200,
     )
     assert {r["key"] for r in sectors} == {"no sector"}  # under the contingent, not a sector
+    # Placed under the sector HQ, the battalion inherits its area and reports in its sector.
+    unit = ok(client.get(f"/api/v1/units/{f.bn}", headers=f.staff), 200)
+    ok(
+        client.post(
+            f"/api/v1/units/{f.bn}/versions",
+            json={
+                "version": unit["version"],
+                "valid_from": "2026-03-02T00:00:00Z",
+                "parent": f.shq,
+            },
+            headers=f.staff,
+        )
+    )
+    area = client.get(f"/api/v1/units/{f.bn}/area", params={"as_of": T}, headers=f.staff)
+    assert ok(area, 200) == [f.sector]
+    sectors = ok(
+        client.get(
+            "/api/v1/unit-reports/rollup",
+            params={"date": str(day), "by": "sector"},
+            headers=f.staff,
+        ),
+        200,
+    )
+    assert {r["key"]: r["units"] for r in sectors} == {"Sector South": 1, "no sector": 1}
 
     raised = ok(
         client.post("/api/v1/unit-reports/overdue", params={"date": str(day)}, headers=f.staff), 200
@@ -413,3 +437,67 @@ def test_unit_reports_roll_up_and_raise_alerts(platform: Platform, client: TestC
         )
         == 0
     )
+
+
+def test_deployment_phase_refuses_tasks_outside_its_areas(
+    platform: Platform, client: TestClient
+) -> None:
+    f = Force(platform, client, {})
+    f.effective("opcon")
+    phase = {
+        "number": 1,
+        "name": "Phase 1",
+        "starts_on": "2026-01-01",
+        "ends_on": "2026-06-30",
+        "zone_kinds": ["area_under_idf_control"],
+    }
+    ok(client.post("/api/v1/deployment-phases", json=phase, headers=f.staff))
+    bad = dict(phase, zone_kinds=["no_such_kind"], number=2)
+    r = client.post("/api/v1/deployment-phases", json=bad, headers=f.staff)
+    assert r.status_code == 422 and "body.zone_kinds.0" in r.text
+    assert f.task().status_code == 201  # inside the area under IDF control
+    outside = f.task(zone=None, lon=34.315, lat=31.315)  # in the sector, beyond the line
+    assert outside.status_code == 409
+    assert "outside the deployment phase: Phase 1 deploys only in area_under_idf_control" in (
+        outside.text
+    )
+    # After phase 1 ends, the same task is accepted.
+    later = f.task(
+        zone=None,
+        lon=34.315,
+        lat=31.315,
+        starts_at="2026-07-02T06:00:00Z",
+        ends_at="2026-07-02T18:00:00Z",
+    )
+    assert later.status_code == 201, later.text
+
+
+def test_a_refusal_never_tells_of_a_zone_the_issuer_may_not_see(
+    platform: Platform, client: TestClient
+) -> None:
+    f = Force(platform, client, {"forbidden_zone_kinds": ["restricted_area"]})
+    f.effective("opcon")
+    gbr = caller(platform, "GBR", Role.STAFF_OFFICER).headers
+    hidden = {
+        "name": "GBR only",
+        "kind": "restricted_area",
+        "geometry": square(34.30, 31.30, 0.01),
+        "valid_from": "2026-01-01T00:00:00Z",
+        "releasability": "owner",
+    }
+    ok(client.post("/api/v1/zones", json=hidden, headers=gbr))
+    # GBR's staff, who see the zone, are refused with the caveat named...
+    body = {
+        "title": "Patrol",
+        "task": "protection_of_civilians",
+        "unit": f.bn,
+        "issuer": f.shq,
+        "zone": f.idf,
+        "starts_at": T,
+        "ends_at": "2026-03-05T18:00:00Z",
+    }
+    seen = client.post("/api/v1/tasks", json=body, headers=gbr)
+    assert seen.status_code == 409 and "caveat forbids restricted_area" in seen.text
+    # ...the CMCC, who may not see it, is not told of it: the task is checked against the
+    # zones it may see (the unit's positions still raise alerts for those who see the zone).
+    assert f.task().status_code == 201

@@ -13,7 +13,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from cmcc.access.domain import Permission, Principal, require
-from cmcc.access.policy import visible
+from cmcc.access.policy import release_filter, visible
 from cmcc.access.service import resolve_marking
 from cmcc.command.domain import UnitKind
 from cmcc.command.models import AreaAssignment, DeploymentPhase
@@ -86,19 +86,26 @@ def area_geometry(
     return unary_union(shapes) if shapes else None
 
 
-def kinds_touching(session: Session, geom: BaseGeometry, at: dt.datetime) -> frozenset[str]:
-    """Every zone kind (of zones valid at `at`, whatever their marking) that `geom` touches:
-    what caveats are checked against."""
-    base = select(Zone.id).where(valid_at(Zone, at))
+def kinds_touching(
+    session: Session, geom: BaseGeometry, at: dt.datetime, viewer: Viewer
+) -> frozenset[str]:
+    """Every zone kind, of the zones valid at `at` that `viewer` may see, that `geom` touches:
+    what caveats are checked against. Only visible zones count, so that a refusal never tells
+    the caller of a zone it may not see (the positions of the unit are still checked against
+    every zone by the geofence, whose alerts go to those who may see the zone)."""
+    conditions = (valid_at(Zone, at), release_filter(Zone, viewer))
     spatial = backend_for(session.get_bind())
-    ids = spatial.intersects_filter(session, Zone, geom, base)
-    return frozenset(session.scalars(select(Zone.kind).where(ids, valid_at(Zone, at)).distinct()))
+    touching = spatial.intersects_filter(session, Zone, geom, select(Zone.id).where(*conditions))
+    return frozenset(session.scalars(select(Zone.kind).where(touching, *conditions).distinct()))
 
 
-def area_kinds(session: Session, hq_lineage: int, at: dt.datetime) -> frozenset[str]:
-    """The zone kinds the headquarters' area of responsibility touches (none if it has none)."""
+def area_kinds(
+    session: Session, hq_lineage: int, at: dt.datetime, viewer: Viewer
+) -> frozenset[str]:
+    """The zone kinds the headquarters' area of responsibility touches (none if it has none),
+    of the zones `viewer` may see."""
     geom = area_geometry(session, area_of(session, hq_lineage, at), at)
-    return kinds_touching(session, geom, at) if geom is not None else frozenset()
+    return kinds_touching(session, geom, at, viewer) if geom is not None else frozenset()
 
 
 def point(lon: float, lat: float) -> Point:
@@ -150,3 +157,14 @@ def area_statement(viewer: Viewer, headquarters: int | None = None) -> Select[Ar
     if headquarters is not None:
         stmt = stmt.where(AreaAssignment.hq_lineage == headquarters)
     return stmt.order_by(AreaAssignment.valid_from, AreaAssignment.id)
+
+
+def visible_zone_lineages(session: Session, viewer: Viewer, lineages: list[int]) -> list[int]:
+    """The lineages among `lineages` of which the viewer may see some version."""
+    if not lineages:
+        return []
+    lineage = func.coalesce(Zone.lineage, Zone.id)
+    seen = set(
+        session.scalars(visible(Zone, viewer, lineage.in_(lineages)).with_only_columns(lineage))
+    )
+    return [z for z in lineages if z in seen]

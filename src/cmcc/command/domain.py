@@ -176,6 +176,7 @@ class TaskCheck:
     present: int
     phase: str | None = None  # the deployment phase in force at the start, if any
     phase_kinds: frozenset[str] = frozenset()  # where that phase lets the force deploy
+    readiness_shown: bool = True  # may the issuer see the pledge (and so its level)?
 
 
 def task_refusals(check: TaskCheck) -> list[str]:
@@ -191,8 +192,9 @@ def task_refusals(check: TaskCheck) -> list[str]:
     decision = caveats_permit(check.caveats, check.zone_kinds, check.task)
     reasons.extend(decision.reasons)
     if check.readiness is not None and check.readiness not in TASKABLE_READINESS:
+        level = f"is at {check.readiness.value}" if check.readiness_shown else "is not ready"
         reasons.append(
-            f"not ready: the unit's pledge is at {check.readiness.value} "
+            f"not ready: the unit's pledge {level} "
             f"(tasking needs {ReadinessLevel.LEVEL_2.value} or better)"
         )
     if check.authorized > 0 and check.present < MIN_PRESENT_SHARE * check.authorized:

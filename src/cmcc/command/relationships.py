@@ -66,7 +66,7 @@ def propose(
     caveat = relationship_caveat(
         unit_caveats(session, data.unit, at),
         data.kind,
-        areas.area_kinds(session, data.headquarters, at),
+        areas.area_kinds(session, data.headquarters, at, principal.viewer),
     )
     if caveat is not None:
         raise Conflict(f"refused: {caveat}")
@@ -160,14 +160,16 @@ def _any_version(session: Session, rel: CommandRelationship) -> Unit:
 
 
 def authority(
-    session: Session, hq_lineage: int, unit_lineage: int, at: dt.datetime
+    session: Session, hq_lineage: int, unit_lineage: int, at: dt.datetime, viewer: Viewer
 ) -> Relationship | None:
-    """The strongest effective relationship the headquarters holds at `at` over the unit or
-    over one of its parents (OPCON of a contingent reaches its sub-units). A relationship
-    ended before `at` or effective after it does not count."""
+    """The strongest effective relationship, of those `viewer` may see, the headquarters holds
+    at `at` over the unit or over one of its parents (OPCON of a contingent reaches its
+    sub-units). A relationship ended before `at` or effective after it does not count."""
     chain = [u.lineage_id for u in ancestors(session, unit_lineage, at)] or [unit_lineage]
     rows = session.scalars(
-        select(CommandRelationship.kind).where(
+        visible(
+            CommandRelationship,
+            viewer,
             CommandRelationship.hq_lineage == hq_lineage,
             CommandRelationship.unit_lineage.in_(chain),
             CommandRelationship.status.in_(
@@ -175,7 +177,7 @@ def authority(
             ),
             CommandRelationship.effective_from <= at,
             or_(CommandRelationship.ended_at.is_(None), CommandRelationship.ended_at > at),
-        )
+        ).with_only_columns(CommandRelationship.kind)
     ).all()
     order = [Relationship.OPCON, Relationship.TACON, Relationship.ADCON, Relationship.NATIONAL]
     held = {Relationship(k) for k in rows}

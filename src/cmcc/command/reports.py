@@ -19,7 +19,9 @@ from cmcc.command.orbat import SYSTEM_VIEWER, current_version, units_as_of, vali
 from cmcc.command.schemas import ReportCreate
 from cmcc.core.clock import utcnow
 from cmcc.core.errors import Forbidden, InvalidInput
+from cmcc.core.events import EventBus
 from cmcc.core.releasability import Viewer
+from cmcc.core.uow import after_commit
 from cmcc.incidents.models import Alert
 from cmcc.zones.models import Zone
 
@@ -32,7 +34,12 @@ def end_of(day: dt.date) -> dt.datetime:
 
 
 def file_report(
-    session: Session, principal: Principal, data: ReportCreate, *, min_days: float = 3.0
+    session: Session,
+    principal: Principal,
+    data: ReportCreate,
+    *,
+    min_days: float = 3.0,
+    bus: EventBus | None = None,
 ) -> UnitReport:
     """File (or correct: the same unit, date and kind replace the figures, the audit log keeps
     the old ones) a unit's daily report. A LOGSTAT below `min_days` of a supply raises an
@@ -86,12 +93,19 @@ def file_report(
                 unit,
                 f"{unit.name}: supply below {min_days:g} days on {data.report_date} ({listed})",
                 report_id=report.id,
+                bus=bus,
             )
     return report
 
 
 def _alert(
-    session: Session, kind: str, unit: Unit, message: str, *, report_id: int | None = None
+    session: Session,
+    kind: str,
+    unit: Unit,
+    message: str,
+    *,
+    report_id: int | None = None,
+    bus: EventBus | None = None,
 ) -> Alert | None:
     """One open alert per unit, kind and message (filing twice does not raise it twice)."""
     exists_ = session.scalar(
@@ -113,6 +127,9 @@ def _alert(
     )
     session.add(alert)
     session.flush()
+    if bus is not None:
+        event = {"type": "alert", "id": alert.id}
+        after_commit(session, lambda: bus.publish(event))
     return alert
 
 
@@ -129,7 +146,7 @@ def reporting_units(session: Session, on: dt.date) -> list[Unit]:
     ]
 
 
-def raise_overdue_alerts(session: Session, on: dt.date) -> list[Alert]:
+def raise_overdue_alerts(session: Session, on: dt.date, bus: EventBus | None = None) -> list[Alert]:
     """An alert for each unit with no PERSTAT or no LOGSTAT for `on` (run after the day's
     reporting deadline, by the report cycle)."""
     filed: dict[int, set[str]] = defaultdict(set)
@@ -142,7 +159,7 @@ def raise_overdue_alerts(session: Session, on: dt.date) -> list[Alert]:
         missing = [k.value.upper() for k in ReportKind if k.value not in filed[unit.lineage_id]]
         if missing:
             text = f"{unit.name}: {' and '.join(missing)} for {on} overdue"
-            alert = _alert(session, REPORT_OVERDUE, unit, text)
+            alert = _alert(session, REPORT_OVERDUE, unit, text, bus=bus)
             if alert is not None:
                 raised.append(alert)
     return raised
@@ -201,9 +218,10 @@ def rollup(session: Session, viewer: Viewer, on: dt.date, by: str = "nation") ->
     if by not in ("nation", "sector"):
         raise InvalidInput.field("query.by", "must be nation or sector")
     at = end_of(on)
-    units = [u for u in units_as_of(session, viewer, at) if u.kind == UnitKind.UNIT.value]
+    everyone = units_as_of(session, viewer, at)
+    units = [u for u in everyone if u.kind == UnitKind.UNIT.value]
     keys = (
-        _sectors(session, viewer, units, at)
+        _sectors(session, viewer, everyone, at)
         if by == "sector"
         else {u.lineage_id: u.nation or "multinational" for u in units}
     )

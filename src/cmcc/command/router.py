@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import AwareDatetime
 
 from cmcc.api.deps import CurrentPrincipal, Cursor, Limit, LoggedIn, RecordId, SessionDep
-from cmcc.command import orbat
+from cmcc.command import areas, orbat
 from cmcc.command.models import Unit
 from cmcc.command.readout import orbat_records, orbat_tree
 from cmcc.command.schemas import (
@@ -20,6 +20,7 @@ from cmcc.command.schemas import (
     UnitCreate,
     UnitPublic,
 )
+from cmcc.core.clock import utcnow
 from cmcc.core.errors import NotFound
 from cmcc.core.pagination import paginate
 from cmcc.core.schemas import ListPublic
@@ -82,6 +83,18 @@ def unit_history(lineage: RecordId, session: SessionDep, principal: CurrentPrinc
     if not units:
         raise NotFound(f"unit {lineage} not found")
     return unit_public(session, principal, units)
+
+
+@router.get("/units/{lineage}/area", response_model=list[int])
+def unit_area(
+    lineage: RecordId, session: SessionDep, principal: CurrentPrincipal, as_of: AsOf = None
+) -> Any:
+    """The lineages of the zones of the unit's area of responsibility at `as_of` (default now):
+    its own, else its nearest headquarters' (only zones the caller may see)."""
+    unit = orbat.get_unit(session, principal.viewer, lineage, as_of)
+    moment = as_of or utcnow()
+    zones = areas.area_of(session, unit.lineage_id, moment)
+    return areas.visible_zone_lineages(session, principal.viewer, zones)
 
 
 @router.post("/units/{lineage}/versions", response_model=UnitPublic, status_code=201)

@@ -33,6 +33,7 @@ from cmcc.core.errors import Forbidden, InvalidInput, Refused, TransitionRefused
 from cmcc.core.releasability import Viewer
 from cmcc.core.uow import after_commit
 from cmcc.forces.domain import ReadinessLevel, Task
+from cmcc.forces.models import Pledge
 from cmcc.zones.models import Zone
 
 # Called after a task is issued and committed (the TAK gateway sends it to the unit's devices).
@@ -73,16 +74,22 @@ def gather_check(
     phase = areas.phase_on(session, at.date())
     check = TaskCheck(
         task=data.task,
-        authority=authority(session, data.issuer, data.unit, at),
+        authority=authority(session, data.issuer, data.unit, at, principal.viewer),
         caveats=unit_caveats(session, data.unit, at),
-        zone_kinds=areas.kinds_touching(session, geom, at),
+        zone_kinds=areas.kinds_touching(session, geom, at, principal.viewer),
         readiness=ReadinessLevel(pledge.readiness) if pledge is not None else None,
+        readiness_shown=pledge is not None and _sees(session, principal, pledge.id),
         authorized=unit.strength_authorized,
         present=unit.strength_present,
         phase=phase.name if phase is not None else None,
         phase_kinds=frozenset(phase.zone_kinds) if phase is not None else frozenset(),
     )
     return check, unit, issuer
+
+
+def _sees(session: Session, principal: Principal, pledge_id: int) -> bool:
+    stmt = visible(Pledge, principal.viewer, Pledge.id == pledge_id).with_only_columns(Pledge.id)
+    return session.scalar(stmt) is not None
 
 
 def check_task(session: Session, principal: Principal, data: TaskCreate) -> list[str]:

@@ -1,5 +1,5 @@
 """REST routes of command arrangements, tasking and unit reports: /api/v1/command-relationships,
-/api/v1/areas, /api/v1/phases, /api/v1/tasks, /api/v1/unit-reports."""
+/api/v1/areas, /api/v1/deployment-phases, /api/v1/tasks, /api/v1/unit-reports."""
 
 from __future__ import annotations
 
@@ -122,7 +122,7 @@ def get_area(area_id: RecordId, session: SessionDep, principal: CurrentPrincipal
     )
 
 
-@router.get("/phases", response_model=ListPublic[PhasePublic])
+@router.get("/deployment-phases", response_model=ListPublic[PhasePublic])
 def list_phases(
     session: SessionDep, principal: CurrentPrincipal, cursor: Cursor = None, limit: Limit = 50
 ) -> Any:
@@ -130,12 +130,12 @@ def list_phases(
     return page_response(PhasePublic, paginate(session, stmt, DeploymentPhase.id, cursor, limit))
 
 
-@router.post("/phases", response_model=PhasePublic, status_code=201)
+@router.post("/deployment-phases", response_model=PhasePublic, status_code=201)
 def create_phase(body: PhaseCreate, session: SessionDep, principal: LoggedIn) -> Any:
     return PhasePublic.model_validate(areas.create_phase(session, principal, body))
 
 
-@router.get("/phases/{phase_id}", response_model=PhasePublic)
+@router.get("/deployment-phases/{phase_id}", response_model=PhasePublic)
 def get_phase(phase_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> Any:
     return PhasePublic.model_validate(
         get_visible(session, DeploymentPhase, phase_id, principal.viewer)
@@ -214,7 +214,7 @@ def file_report(
 ) -> Any:
     """A unit's daily PERSTAT or LOGSTAT (the same unit, day and kind again corrects it)."""
     report = reports.file_report(
-        session, principal, body, min_days=platform.settings.logstat_min_days
+        session, principal, body, min_days=platform.settings.logstat_min_days, bus=platform.bus
     )
     return ReportPublic.model_validate(report)
 
@@ -235,12 +235,13 @@ def rollup(
 def overdue(
     session: SessionDep,
     principal: LoggedIn,
+    platform: PlatformDep,
     date: Annotated[dt.date, Query(description="The reporting day")],
 ) -> Any:
     """Raise an alert for each unit whose PERSTAT or LOGSTAT for the day is missing; returns
     how many were raised (the report cycle runs it after the day's deadline)."""
     require(principal, Permission.WRITE_ORBAT)
-    return len(reports.raise_overdue_alerts(session, date))
+    return len(reports.raise_overdue_alerts(session, date, platform.bus))
 
 
 @router.get("/unit-reports/{report_id}", response_model=ReportPublic)
