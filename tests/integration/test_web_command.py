@@ -120,6 +120,9 @@ def test_unit_page(platform: Platform, client: TestClient) -> None:
         status, html = page(client, who, f"/units/{hidden}")
         assert status == 404 and "Unit not found" in html and "liaison cell" not in html
         assert client.get(f"/api/v1/units/{hidden}", headers=who.headers).status_code == 404
+    for bad in (0, 9 * 10**18):
+        status, html = page(client, staff, f"/units/{bad}")
+        assert status == 404 and "Unit not found" in html
     status, html = page(client, idn, f"/units/{hidden}")
     assert status == 200 and "Indonesian liaison cell" in html and "OWNER" in html
     # A relationship naming the hidden unit is not on the headquarters' page for others.
@@ -155,8 +158,9 @@ def test_tasking_board(platform: Platform, client: TestClient) -> None:
     assert counts["complete"] == 1 and sum(counts.values()) == 1
     status, html = page(client, staff, "/tasks", {"day": "tomorrow"})
     assert status == 400 and "query.day" in html
-    status, html = page(client, staff, "/tasks", {"unit": "x"})
-    assert status == 400 and "query.unit" in html
+    for bad in ("x", "-1", "9" * 19):
+        status, html = page(client, staff, "/tasks", {"unit": bad})
+        assert status == 400 and "query.unit" in html
 
 
 def _choices(html: str, task_id: int) -> list[str]:

@@ -22,6 +22,7 @@ from cmcc.command import orbat, tasking
 from cmcc.command.domain import TASK_STEPS, Priority, TaskStatus, UnitKind
 from cmcc.command.models import Unit, UnitTask
 from cmcc.core.errors import InvalidInput
+from cmcc.core.schemas import MAX_ID
 from cmcc.forces.domain import Task
 from cmcc.web.auth import SignedIn
 from cmcc.web.templating import render
@@ -44,7 +45,7 @@ class Column:
 def _lineage(text: str | None, field: str) -> int | None:
     if not text:
         return None
-    if not text.isdigit():
+    if not text.isdigit() or not 1 <= int(text) <= MAX_ID:
         raise InvalidInput.field(f"query.{field}", "a unit from the list")
     return int(text)
 

@@ -30,6 +30,7 @@ from cmcc.command.reports import report_statement
 from cmcc.command.tasking import task_statement
 from cmcc.core.errors import NotFound
 from cmcc.core.releasability import Viewer
+from cmcc.core.schemas import MAX_ID
 from cmcc.cot import tracks
 from cmcc.cot.devices import CotDevice
 from cmcc.web.auth import SignedIn
@@ -96,6 +97,8 @@ def _missing(request: Request, visitor: Any, lineage: int) -> Response:
 @router.get("/units/{lineage}")
 def unit_page(request: Request, lineage: int, session: SessionDep, visitor: SignedIn) -> Response:
     viewer = visitor.principal.viewer
+    if not 1 <= lineage <= MAX_ID:
+        return _missing(request, visitor, lineage)
     try:
         unit = orbat.get_unit(session, viewer, lineage)
     except NotFound:
