@@ -7,7 +7,7 @@ DEV_STAMP     := $(VENV)/.dev-installed
 VENDOR        := src/cmcc/web/static/vendor
 VENDOR_STAMP  := $(VENDOR)/.built
 
-.PHONY: demo test bench install lint postgis chromium gdal web gaza-reference clean
+.PHONY: demo test bench install lint postgis chromium gdal pdf web gaza-reference clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,7 @@ gaza-reference: $(DEV_STAMP)
 
 ## Set up everything and run the platform on the embedded SQLite database with the gaza-2025 scenario.
 demo: $(RUNTIME_STAMP) $(VENDOR_STAMP)
+	@bash scripts/ensure-pdf.sh || echo "demo: the SITREP's PDF is not available (make pdf as root); HTML works"
 	$(BIN)/cmcc demo
 
 ## PostgreSQL's PostGIS extension for the at-scale tests (installed with apt when missing).
@@ -63,8 +64,12 @@ chromium:
 gdal:
 	@bash scripts/ensure-gdal.sh
 
+## Debian's pango for WeasyPrint (the SITREP's PDF) and poppler's pdftotext for the tests (apt when missing).
+pdf:
+	@bash scripts/ensure-pdf.sh
+
 ## Every check and every test, on SQLite and on PostgreSQL/PostGIS, and in Chromium.
-test: $(DEV_STAMP) $(VENDOR_STAMP) postgis chromium gdal lint
+test: $(DEV_STAMP) $(VENDOR_STAMP) postgis chromium gdal pdf lint
 	$(BIN)/pytest
 
 ## Benchmarks (not part of `make test`): print figures, never assert timings. About 40 minutes.
@@ -76,6 +81,7 @@ bench: $(DEV_STAMP) postgis
 	$(BIN)/python bench/funding_bench.py
 	$(BIN)/python bench/cot/run.py --servers taky,fts,cmcc
 	$(BIN)/python bench/cot/store_bench.py
+	$(BIN)/python bench/sitrep_bench.py
 
 clean:
 	rm -rf $(VENV) $(VENDOR) frontend/node_modules test-artifacts .cmcc .pytest_cache .mypy_cache .ruff_cache

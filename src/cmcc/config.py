@@ -134,6 +134,25 @@ class Settings(BaseSettings):
         None,
         description="A local raster MBTiles file drawn under the web map (no online tile server).",
     )
+    sitrep_time: str | None = Field(
+        None,
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="Time of day (HH:MM, UTC) the server issues and archives yesterday's "
+        "SITREP for each organization of CMCC_SITREP_ORGS. Unset: no schedule.",
+    )
+    sitrep_orgs: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description="Organization codes, separated by commas, that get the scheduled SITREP "
+        "(each sees only what is released to it). Empty: no schedule.",
+    )
+
+    @field_validator("sitrep_orgs", mode="before")
+    @classmethod
+    def _org_codes(cls, value: object) -> object:
+        """`IDN, GBR` -> ("IDN", "GBR")."""
+        if isinstance(value, str):
+            return tuple(c.strip().upper() for c in value.split(",") if c.strip())
+        return value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

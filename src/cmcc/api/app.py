@@ -11,6 +11,7 @@ from cmcc.api.limits import BodyLimit
 from cmcc.audit.router import router as audit_router
 from cmcc.bootstrap import Platform, bootstrap
 from cmcc.command.router import router as command_router
+from cmcc.command.sitrep_router import router as sitrep_router
 from cmcc.command.tasking_router import router as tasking_router
 from cmcc.cot.ogc import TrackCollection
 from cmcc.forces.router import router as forces_router
@@ -75,6 +76,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
         funding_export_router,
         command_router,
         tasking_router,
+        sitrep_router,
         public_tips_router,
         audit_router,
         ogcapi_router,

@@ -31,12 +31,14 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (CMCC_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (CMCC_PORT)")] = None,
 ) -> None:
-    """Run the API server, the web interface and the TAK gateway (CMCC_COT_* ports)."""
+    """Run the API server, the web interface, the TAK gateway (CMCC_COT_* ports) and the
+    scheduled SITREP (CMCC_SITREP_*)."""
     import asyncio
 
     import uvicorn
 
     from cmcc.api.app import create_app
+    from cmcc.command import sitrep_schedule
     from cmcc.cot import gateway
     from cmcc.tips.anonymity import uvicorn_log_config
 
@@ -57,9 +59,12 @@ def serve(
         async def run() -> None:
             server = uvicorn.Server(config)
             tak = await gateway.start(p, bind)
+            schedule = sitrep_schedule.start(p)  # CMCC_SITREP_TIME / _ORGS; None when off
             try:
                 await server.serve()
             finally:
+                if schedule is not None:
+                    schedule.cancel()
                 if tak is not None:
                     await tak.stop()
 

@@ -221,6 +221,7 @@ class Sitrep(Releasable, Base):
     archived with its bytes and their SHA-256."""
 
     __tablename__ = "sitreps"
+    __audit_redact__ = frozenset({"content"})  # the audit keeps its SHA-256, not the bytes
 
     report_date: Mapped[dt.date] = mapped_column(Date, index=True)
     audience: Mapped[str] = mapped_column(String(40))  # the organization's code

@@ -17,6 +17,7 @@ from cmcc.web import (
     orbat,
     recovery,
     router,
+    sitrep,
     tasks,
     units,
 )
@@ -35,6 +36,7 @@ PAGE_ROUTERS = (
     orbat.router,
     units.router,
     tasks.router,
+    sitrep.router,
     icon.router,
 )
 

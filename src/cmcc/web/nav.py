@@ -44,6 +44,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/tasks", "Tasking board", roles=COMMAND_ROLES),
     NavItem("/funding", "Funding"),
     NavItem("/recovery", "Recovery board", roles=RECOVERY_ROLES),
+    NavItem("/sitrep", "SITREP"),
 )
 
 
