@@ -2,7 +2,8 @@
 sector headquarters, the Indonesian contingent (a battalion and its companies), a Moroccan
 battalion, the U.S. support element outside Gaza, and a unit released only to Indonesia; with
 command relationships, tasks (one refused by the nation), unit reports, a linked TAK device and
-its position. Written as rows (the services' checks are tested with the services)."""
+its position; a detachment under that unit is released to the mission. Written as rows (the
+services' checks are tested with the services)."""
 
 from __future__ import annotations
 
@@ -190,6 +191,16 @@ def build_force(platform: Platform, *, start: dt.datetime = START) -> Force:
             owner="IDN",
             marking="owner",
         )  # released to Indonesia only
+        unit(
+            "IDN DET",
+            "Liaison detachment, Kerem Shalom",
+            parent="IDN INT",  # released to the mission, under a cell others may not see
+            echelon=Echelon.TEAM,
+            nation="IDN",
+            capability="staff_officers",
+            strength=(6, 6, 6),
+            owner="IDN",
+        )
         unit(
             "MAR 1 INF",
             "1st Moroccan Infantry Battalion",

@@ -29,6 +29,12 @@ def setup(platform: Platform) -> tuple[Force, Caller, Caller, Caller]:
     return force, staff, idn, mar
 
 
+def depth(html: str, lineage: int) -> int:
+    """How deep a node stands in the tree: the lists open around it."""
+    before = html[: html.index(f'<span class="node" data-lineage="{lineage}"')]
+    return before.count("<ul") - before.count("</ul>")
+
+
 def tree_lineages(client: TestClient, who: Caller, params: Any = None) -> list[int]:
     status, html = page(client, who, "/orbat", params)
     assert status == 200, html
@@ -56,9 +62,14 @@ def test_orbat_tree_shows_only_released_units_and_their_totals(
         _, html = page(client, who, "/orbat")
         assert "Indonesian liaison cell" not in html and "IDN INT" not in html
         # The contingent's totals leave the hidden platoon out (28 / 30 / 30).
-        assert "1,329 / 1,395 / 1,430" in html and "1,357 / 1,425 / 1,460" not in html
+        assert "1,329 / 1,395 / 1,430" in html and "1,363 / 1,431 / 1,466" not in html
+        # The detachment under the hidden cell is a root of its own, its parent not named.
+        assert depth(html, f.units["IDN DET"]) == depth(html, f.units["ISF HQ"]) == 1
+        _, page_html = page(client, who, f"/units/{f.units['IDN DET']}")
+        record = page_html[page_html.index('id="unit-record"') : page_html.index("</dl>")]
+        assert "Under (ORBAT)</dt><dd>—</dd>" in record and "not released" not in page_html
     _, html = page(client, idn, "/orbat")
-    assert "1,357 / 1,425 / 1,460" in html and "Indonesian liaison cell" in html
+    assert "1,363 / 1,431 / 1,466" in html and "Indonesian liaison cell" in html
     # Each node carries its symbol code, and branches are details/summary (collapsible).
     assert 'data-sidc="SFGPUCI----F---"' in html
     assert html.count("<details") == html.count("</details>") >= 4
@@ -256,7 +267,8 @@ def test_map_units(platform: Platform, client: TestClient) -> None:
         assert r.status_code == 200 and r.headers["content-type"] == "application/geo+json"
         return {feat["id"]: feat for feat in r.json()["features"]}
 
-    located = {v for k, v in f.units.items() if k != "IDN CON"}  # the contingent has no place
+    unplaced = ("IDN CON", "IDN DET")  # the contingent and the detachment have no place
+    located = {v for k, v in f.units.items() if k not in unplaced}
     assert set(features(idn)) == located
     for who in (staff, mar):
         assert set(features(who)) == located - {f.units["IDN INT"]}
