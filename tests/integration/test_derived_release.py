@@ -448,3 +448,165 @@ def test_a_hidden_flow_leaves_a_visible_one_as_it_was(
     # The centre still sees the pledge less the commitment it can see.
     summary = ok(client.get("/api/v1/funding/summary", headers=officer), 200)
     assert summary["total"]["outstanding_pledges_usd"] == "600000.00"
+
+
+class Battalion:
+    """IDN's battalion under its own headquarters (released to the mission), tasked under an
+    effective OPCON, with a PERSTAT filed."""
+
+    def __init__(self, platform: Platform, client: TestClient) -> None:
+        self.c = client
+        self.staff = caller(platform, "IDN", Role.STAFF_OFFICER)
+        self.lo = caller(platform, "IDN", Role.LIAISON_OFFICER)
+        self.gbr = caller(platform, "GBR", Role.LIAISON_OFFICER)
+        unit = {"valid_from": "2026-01-01T00:00:00Z", "releasability": "mission"}
+        self.hq = self.post(
+            "/api/v1/units",
+            unit | {"name": "Sector HQ", "kind": "headquarters", "echelon": "brigade"},
+        )["lineage"]
+        self.unit = self.post(
+            "/api/v1/units",
+            unit | {"name": "IDN battalion", "echelon": "battalion", "parent": self.hq},
+        )["lineage"]
+        rel = self.post(
+            "/api/v1/command-relationships",
+            {
+                "unit": self.unit,
+                "headquarters": self.hq,
+                "kind": "opcon",
+                "effective_from": "2026-01-02T00:00:00Z",
+            },
+        )
+        path = f"/api/v1/command-relationships/{rel['id']}/status"
+        rel = ok(
+            client.post(
+                path, headers=self.lo.headers, json={"version": rel["version"], "status": "agreed"}
+            ),
+            200,
+        )
+        ok(
+            client.post(
+                path,
+                headers=self.staff.headers,
+                json={"version": rel["version"], "status": "effective"},
+            ),
+            200,
+        )
+        self.rel = rel["id"]
+        self.task = self.post(
+            "/api/v1/tasks",
+            {
+                "title": "Patrol the market",
+                "task": "protection_of_civilians",
+                "unit": self.unit,
+                "issuer": self.hq,
+                "lon": 34.45,
+                "lat": 31.51,
+                "starts_at": "2026-03-01T06:00:00Z",
+                "ends_at": "2026-03-02T06:00:00Z",
+            },
+        )["id"]
+        self.report = self.perstat("2026-03-01")
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        return ok(self.c.post(path, headers=self.staff.headers, json=body))
+
+    def perstat(self, day: str) -> int:
+        body = {
+            "unit": self.unit,
+            "report_date": day,
+            "kind": "perstat",
+            "perstat": {"present": 500},
+        }
+        return int(self.post("/api/v1/unit-reports", body)["id"])
+
+    def seen(self, who: Caller) -> dict[str, set[int]]:
+        out = {}
+        for name in ("tasks", "unit-reports", "command-relationships"):
+            r = self.c.get(f"/api/v1/{name}", headers=who.headers, params={"limit": 500})
+            assert r.status_code == 200, r.text
+            out[name] = {item["id"] for item in r.json()["data"]}
+        return out
+
+    def gets(self, who: Caller) -> list[int]:
+        return [
+            self.c.get(path, headers=who.headers).status_code
+            for path in (f"/api/v1/tasks/{self.task}", f"/api/v1/unit-reports/{self.report}")
+        ]
+
+
+def _remark_unit(platform: Platform, lineage: int, marking: str) -> None:
+    """Every version of the unit re-marked (no API changes a version's marking in place)."""
+    from sqlalchemy import select
+
+    from cmcc.command.models import Unit
+    from cmcc.core.releasability import Marking
+
+    with platform.unit_of_work(Principal.system_operator(), write=True) as s:
+        for unit in s.scalars(select(Unit).where((Unit.id == lineage) | (Unit.lineage == lineage))):
+            unit.marking = Marking.parse(marking)
+
+
+def test_tasks_and_reports_follow_their_units_marking(
+    platform: Platform, client: TestClient
+) -> None:
+    """A task, a report and a command relationship name the unit: when the unit's marking is
+    narrowed they go with it, though their own marking still says mission; widened to GBR,
+    they are back."""
+    bn = Battalion(platform, client)
+    everything = bn.seen(bn.staff)
+    assert bn.seen(bn.gbr) == everything and bn.gets(bn.gbr) == [200, 200]
+
+    _remark_unit(platform, bn.unit, "owner")
+    assert bn.seen(bn.gbr) == {
+        "tasks": set(),
+        "unit-reports": set(),
+        "command-relationships": set(),
+    }
+    assert bn.gets(bn.gbr) == [404, 404]
+    assert bn.seen(bn.lo) == everything  # the nation still sees its own
+
+    _remark_unit(platform, bn.unit, "rel:GBR")
+    assert bn.seen(bn.gbr) == everything and bn.gets(bn.gbr) == [200, 200]
+
+
+def test_a_narrower_version_hides_what_is_reported_under_it(
+    platform: Platform, client: TestClient
+) -> None:
+    """The unit narrowed by a new version (owner only from 1 April): the force as of March still
+    shows it to GBR, with the task and report released then; as of now it is gone, and the
+    report filed under the narrower version (marked like the unit by default) is not released."""
+    bn = Battalion(platform, client)
+    unit = ok(client.get(f"/api/v1/units/{bn.unit}", headers=bn.staff.headers), 200)
+    ok(
+        client.post(
+            f"/api/v1/units/{bn.unit}/versions",
+            headers=bn.staff.headers,
+            json={
+                "version": unit["version"],
+                "valid_from": "2026-04-01T00:00:00Z",
+                "releasability": "owner",
+            },
+        )
+    )
+    later = bn.perstat("2026-04-02")
+
+    def orbat(who: Caller, as_of: str | None = None) -> set[int]:
+        params = {"as_of": as_of} if as_of else {}
+        r = client.get("/api/v1/orbat", headers=who.headers, params=params)
+        assert r.status_code == 200, r.text
+        found: set[int] = set()
+        todo = list(r.json())
+        while todo:
+            node = todo.pop()
+            found.add(node["unit"]["lineage"])
+            todo.extend(node["children"])
+        return found
+
+    assert bn.unit in orbat(bn.gbr, "2026-03-15T00:00:00Z")
+    assert bn.unit not in orbat(bn.gbr) and bn.unit in orbat(bn.staff)
+    seen = bn.seen(bn.gbr)
+    assert bn.task in seen["tasks"] and bn.report in seen["unit-reports"]
+    assert later not in seen["unit-reports"]
+    assert client.get(f"/api/v1/unit-reports/{later}", headers=bn.gbr.headers).status_code == 404
+    assert later in bn.seen(bn.lo)["unit-reports"]

@@ -24,6 +24,26 @@ from sqlalchemy.orm import Session
 from cmcc.access.domain import OrgKind, Principal, Role
 from cmcc.access.models import Organization
 from cmcc.bootstrap import Platform
+from cmcc.command import areas as command_areas
+from cmcc.command import orbat, relationships, reports, tasking
+from cmcc.command.models import (
+    AreaAssignment,
+    CommandRelationship,
+    DeploymentPhase,
+    NamesUnits,
+    Unit,
+    UnitReport,
+    UnitTask,
+)
+from cmcc.command.schemas import (
+    AreaAssign,
+    PhaseCreate,
+    RelationshipCreate,
+    RelationshipStep,
+    ReportCreate,
+    TaskCreate,
+    UnitCreate,
+)
 from cmcc.core.records import Record
 from cmcc.core.releasability import Marking, Viewer, may_see
 from cmcc.forces import service as forces
@@ -93,6 +113,18 @@ RESOURCES = [
         )
     ),
     Resource("alerts", Alert, "/api/v1/alerts", "/api/v1/alerts/{key}", lambda r: str(r.id)),
+    # Command and control: every unit here has one version, so its id is its lineage.
+    Resource("units", Unit, "/api/v1/units", "/api/v1/units/{key}", lambda r: str(r.lineage_id)),
+    *(
+        Resource(name, model, f"/api/v1/{name}", f"/api/v1/{name}/{{key}}", lambda r: str(r.id))
+        for name, model in (
+            ("command-relationships", CommandRelationship),
+            ("tasks", UnitTask),
+            ("unit-reports", UnitReport),
+            ("areas", AreaAssignment),
+            ("deployment-phases", DeploymentPhase),
+        )
+    ),
 ]
 AOI = (34.2, 31.2, 34.6, 31.6)
 SQUARE = {
@@ -122,6 +154,12 @@ records = st.lists(
                 "incident",
                 "hazard",
                 "search_task",
+                "unit",
+                "relationship",
+                "task",
+                "unit_report",
+                "area",
+                "deployment_phase",
             ]
         ),
         st.sampled_from(CODES),
@@ -237,11 +275,121 @@ def _create(
             SearchTaskCreate(geometry=POINT, releasability=marking),
             aoi=AOI,
         )
+    elif kind in COMMAND_KINDS:
+        _create_command(session, kind, who, marking, n)
     else:  # re-mark a state and hand it to the owner
         state = session.scalars(select(State).order_by(State.id).offset(n % 190).limit(1)).one()
         state.owner_org_id = owner.id
         state.marking = Marking.parse(marking)
     session.flush()
+
+
+COMMAND_KINDS = ("unit", "relationship", "task", "unit_report", "area", "deployment_phase")
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+def _new_unit(session: Session, who: Principal, marking: str, n: int) -> int:
+    unit = orbat.create_unit(
+        session,
+        who,
+        UnitCreate(
+            name=f"unit {n}",
+            kind="headquarters",  # any unit may then be a headquarters too
+            echelon="battalion",
+            valid_from=T0,
+            releasability=marking,
+        ),
+    )
+    return unit.lineage_id
+
+
+def _two_units(session: Session, who: Principal, n: int) -> tuple[int, int]:
+    """Two units of the ORBAT (new ones, released to the mission, when there are too few)."""
+    known = list(session.scalars(select(Unit.id).order_by(Unit.id)))
+    while len(known) < 2:
+        known.append(_new_unit(session, who, "mission", next(_counter)))
+    return known[n % len(known)], known[(n + 1) % len(known)]
+
+
+def _create_command(session: Session, kind: str, who: Principal, marking: str, n: int) -> None:
+    """A unit, or a record naming units (and a zone where one exists): what it names is picked
+    among the records already made, whatever their markings."""
+    if kind == "unit":
+        _new_unit(session, who, marking, n)
+        return
+    if kind == "deployment_phase":  # names nothing: its own marking alone
+        command_areas.create_phase(
+            session,
+            who,
+            PhaseCreate(
+                number=n % 100,
+                name=f"phase {n}",
+                starts_on=dt.date(2027, 1, 1) + dt.timedelta(days=n % 300),
+                zone_kinds=["area_under_idf_control"],
+                releasability=marking,
+            ),
+        )
+        return
+    unit, hq = _two_units(session, who, n)
+    zone_ids = list(session.scalars(select(Zone.id).order_by(Zone.id)))
+    zone = zone_ids[n % len(zone_ids)] if zone_ids and n % 3 else None
+    if kind == "relationship" or kind == "task":
+        rel = relationships.propose(
+            session,
+            who,
+            RelationshipCreate(
+                unit=unit,
+                headquarters=hq,
+                kind="opcon",
+                effective_from=T0 + dt.timedelta(days=1),
+                releasability=marking,
+            ),
+        )
+        if kind == "task":  # the relationship takes effect; the task is issued under it
+            for status in ("agreed", "effective"):
+                step = RelationshipStep(version=rel.version, status=status)
+                rel = relationships.step(session, who, rel.id, step)
+            tasking.issue_task(
+                session,
+                who,
+                TaskCreate(
+                    title=f"task {n}",
+                    task="protection_of_civilians",
+                    unit=unit,
+                    issuer=hq,
+                    zone=zone,
+                    lon=None if zone else 34.445,
+                    lat=None if zone else 31.505,
+                    starts_at=T0 + dt.timedelta(days=60),
+                    ends_at=T0 + dt.timedelta(days=61),
+                    releasability=marking,
+                ),
+            )
+    elif kind == "unit_report":
+        reports.file_report(
+            session,
+            who,
+            ReportCreate(
+                unit=unit,
+                report_date=dt.date(2026, 1, 1) + dt.timedelta(days=n % 300),
+                kind="perstat",
+                perstat={"present": 10 + n % 50},
+                releasability=marking,
+            ),
+        )
+    elif zone_ids:  # an area: a zone made it to this batch
+        command_areas.assign_area(
+            session,
+            who,
+            AreaAssign(
+                headquarters=hq,
+                zone=zone or zone_ids[0],
+                valid_from=T0 + dt.timedelta(days=n % 30),
+                releasability=marking,
+            ),
+        )
+    else:
+        _new_unit(session, who, marking, n)
 
 
 def _sample(
@@ -292,7 +440,7 @@ def auditors(platform: Platform) -> dict[str, Caller]:
     }
 
 
-REMARKABLE = (Zone, Incident, Pledge, HazardArea, SearchTask)
+REMARKABLE = (Zone, Incident, Pledge, HazardArea, SearchTask, Unit)
 
 
 def _truth(session: Session, res: Resource, viewer: Viewer) -> set[tuple[str, bool]]:
@@ -305,7 +453,26 @@ def _truth(session: Session, res: Resource, viewer: Viewer) -> set[tuple[str, bo
             sources = (session.get_one(Zone, a.zone_id), session.get_one(Incident, a.incident_id))
             out.add((res.key(a), all(may_see(r.marking, r.owner_org_id, viewer) for r in sources)))
         return out
+    if issubclass(res.model, NamesUnits):
+        return {(res.key(r), _names_visible(session, r, viewer)) for r in rows}
     return {(res.key(r), may_see(r.marking, r.owner_org_id, viewer)) for r in rows}
+
+
+def _names_visible(session: Session, record: Any, viewer: Viewer) -> bool:
+    """A record naming units (and zones) by lineage: its own marking, and every unit and zone
+    it names released to the viewer (some version of each)."""
+
+    def some_version(model: type[Unit] | type[Zone], lineage: int) -> bool:
+        rows = session.scalars(
+            select(model).where((model.id == lineage) | (model.lineage == lineage))
+        )
+        return any(may_see(v.marking, v.owner_org_id, viewer) for v in rows)
+
+    named = [(Unit, getattr(record, c)) for c in record.__unit_columns__]
+    named += [(Zone, getattr(record, c)) for c in record.__zone_columns__]
+    return may_see(record.marking, record.owner_org_id, viewer) and all(
+        lineage is None or some_version(model, lineage) for model, lineage in named
+    )
 
 
 @settings(

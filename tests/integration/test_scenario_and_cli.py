@@ -100,8 +100,9 @@ def test_scenario_loads_once_with_sources(platform: Platform) -> None:
         assert {f.status for f in flows} == {"pledge", "commitment", "paid"}
         assert all("[illustrative]" in f.source for f in flows)
     assert "scenario:gaza-2025" in actors
-    # The illustrative fire next to notional safe zone 1 lies inside it: one alert.
-    assert [a.kind for a in alerts] == ["incident_in_zone"]
+    # The illustrative fire next to notional safe zone 1 lies inside it: one alert; and the
+    # Moroccan battalion's illustrative LOGSTAT is short of water: another.
+    assert sorted(a.kind for a in alerts) == ["incident_in_zone", "supply_low"]
 
 
 def test_scenario_files_carry_a_source_on_every_record() -> None:
@@ -248,6 +249,6 @@ def test_index_optimize_keeps_every_answer(platform: Platform) -> None:
         done = runner.invoke(app, ["index", "optimize"], env=env)
         assert done.exit_code == 0, done.output
         if platform.engine.dialect.name == "sqlite":
-            assert "5 incidents, 14 zones" in done.output
+            assert "5 incidents, 19 zones" in done.output
         assert answers(client) == before
     assert all(before[:2]) and before[3]

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from cmcc.access.domain import Principal, Role
+from cmcc.access.domain import ROLE_PERMISSIONS, Permission, Principal, Role
 from cmcc.bootstrap import Platform
 from cmcc.scenarios.loader import load_scenario
 from cmcc.schema import metadata
@@ -41,6 +41,8 @@ TASK, RECOVERY = Ref("search_tasks"), Ref("recoveries")
 TIP, REWARD = Ref("tips"), Ref("rewards")
 PLAN, PHASE, PROGRAMME = Ref("funding_plans"), Ref("funding_phases"), Ref("funding_programmes")
 PROJECT, FLOW = Ref("funding_projects"), Ref("funding_flows")
+UNIT, RELATIONSHIP = Ref("units"), Ref("command_relationships")  # a unit's first id: its lineage
+UNIT_TASK = Ref("unit_tasks")
 
 PATH_REFS = {
     "iso3": STATE,
@@ -63,8 +65,23 @@ PATH_REFS = {
     "programme_id": PROGRAMME,
     "project_id": PROJECT,
     "flow_id": FLOW,
+    "lineage": UNIT,
+    "rel_id": RELATIONSHIP,
 }
+# Where a path parameter's name means another table on one route (`task_id` is a search task
+# elsewhere).
+ROUTE_REFS = {"POST /api/v1/tasks/{task_id}/status": {"task_id": UNIT_TASK}}
 V = {"version": 1}
+TASK_BODY = {
+    "title": "Patrol",
+    "task": "protection_of_civilians",
+    "unit": UNIT,
+    "issuer": UNIT,
+    "lon": 34.45,
+    "lat": 31.517,
+    "starts_at": "2026-03-01T06:00:00Z",
+    "ends_at": "2026-03-02T06:00:00Z",
+}
 
 # The body of each write that names a record, valid for the request schema; a Ref in it is
 # replaced by the hidden or the missing record's id.
@@ -171,6 +188,35 @@ WRITES: dict[str, Any] = {
         "plan_id": PLAN,
     },
     "POST /api/v1/flows/{flow_id}/revisions": V,
+    # command and control
+    "POST /api/v1/units": {"name": "Unit", "echelon": "company", "parent": UNIT},
+    "POST /api/v1/units/{lineage}/versions": V,
+    "POST /api/v1/units/{lineage}/close": V,
+    "POST /api/v1/pledges/{pledge_id}/units": {
+        "parent": UNIT,
+        "transfer_of_authority": "2026-03-01",
+    },
+    "POST /api/v1/command-relationships": {
+        "unit": UNIT,
+        "headquarters": UNIT,
+        "kind": "opcon",
+        "effective_from": "2026-03-01T00:00:00Z",
+    },
+    "POST /api/v1/command-relationships/{rel_id}/status": {"version": 1, "status": "agreed"},
+    "POST /api/v1/areas": {
+        "headquarters": UNIT,
+        "zone": ZONE,
+        "valid_from": "2026-03-01T00:00:00Z",
+    },
+    "POST /api/v1/tasks": TASK_BODY,
+    "POST /api/v1/tasks/check": TASK_BODY,
+    "POST /api/v1/tasks/{task_id}/status": {"version": 1, "status": "acknowledged"},
+    "POST /api/v1/unit-reports": {
+        "unit": UNIT,
+        "report_date": "2026-03-01",
+        "kind": "perstat",
+        "perstat": {"present": 10},
+    },
 }
 # Writes that name no existing record: nothing to hide (their permissions have their own tests).
 CREATES = {
@@ -190,6 +236,10 @@ CREATES = {
     "POST /api/v1/plans",
     "POST /public/tips",
     "POST /public/tips/status",
+    "POST /api/v1/unit-reports/overdue",
+    "POST /api/v1/deployment-phases",
+    # a file that may name parents and pledges; write_orbat is checked before it is read
+    "POST /api/v1/orbat/import",
 }
 
 
@@ -238,7 +288,8 @@ def _hide_everything(platform: Platform) -> dict[str, str]:
         for table in metadata.sorted_tables:
             if "releasability" in table.c:
                 conn.execute(table.update().values(releasability="owner", release_to=None))
-        for ref in {*PATH_REFS.values()}:
+        refs = {*PATH_REFS.values(), *(r for route in ROUTE_REFS.values() for r in route.values())}
+        for ref in refs:
             value = conn.execute(text(f"SELECT min({ref.key}) FROM {ref.table}")).scalar()
             assert value is not None, f"no record in {ref.table}"
             hidden[ref.table] = str(value)
@@ -248,7 +299,7 @@ def _hide_everything(platform: Platform) -> dict[str, str]:
 def _request(key: str, pick: Callable[[Ref], Any]) -> tuple[str, str, Any]:
     method, template = key.split(" ")
     path = template
-    for name, ref in PATH_REFS.items():
+    for name, ref in (PATH_REFS | ROUTE_REFS.get(key, {})).items():
         path = path.replace("{" + name + "}", str(pick(ref)))
     body = WRITES[key]
     if isinstance(body, dict):
@@ -316,3 +367,58 @@ def test_a_liaison_officer_may_not_verify_an_incident_it_cannot_see(
     for incident_id in (incident["id"], MISSING):
         r = client.post(f"/api/v1/incidents/{incident_id}/verification", headers=liaison, json=step)
         assert r.status_code == 403, r.text
+
+
+# The permissions each write of command and control needs (any one of them).
+ORBAT, TASKING, NATIONAL = (
+    Permission.WRITE_ORBAT,
+    Permission.TASK_UNITS,
+    Permission.NATIONAL_COMMAND,
+)
+COMMAND_WRITES = {
+    "POST /api/v1/units": {ORBAT},
+    "POST /api/v1/units/{lineage}/versions": {ORBAT},
+    "POST /api/v1/units/{lineage}/close": {ORBAT},
+    "POST /api/v1/pledges/{pledge_id}/units": {ORBAT},
+    "POST /api/v1/command-relationships": {ORBAT},
+    "POST /api/v1/command-relationships/{rel_id}/status": {ORBAT, NATIONAL},
+    "POST /api/v1/areas": {ORBAT},
+    "POST /api/v1/deployment-phases": {ORBAT},
+    "POST /api/v1/tasks": {TASKING},
+    "POST /api/v1/tasks/check": {TASKING},
+    "POST /api/v1/tasks/{task_id}/status": {TASKING, NATIONAL},
+    "POST /api/v1/unit-reports": {ORBAT, NATIONAL},
+}
+
+
+def test_command_writes_are_for_the_roles_that_hold_their_permission(
+    platform: Platform, client: TestClient
+) -> None:
+    """Staff officers build the ORBAT and task; liaison officers agree for their nation, refuse
+    tasks and file their units' reports; every other role gets 403 on each of these writes."""
+    expected_staff = {
+        k for k, perms in COMMAND_WRITES.items() if ORBAT in perms or TASKING in perms
+    }
+    expected_liaison = {k for k, perms in COMMAND_WRITES.items() if NATIONAL in perms}
+    allowed: dict[Role, set[str]] = {}
+    for role in Role:
+        who = caller(platform, "IDN", role)
+        allowed[role] = set()
+        for key in COMMAND_WRITES:
+            if key in WRITES:
+                method, path, body = _request(
+                    key, lambda ref: MISSING_ISO3 if ref.key == "iso3" else MISSING
+                )
+            else:  # a create that names nothing: a valid body (else 422 before any check)
+                method, path = key.split(" ")
+                body = {"number": 9, "name": "Phase", "starts_on": "2027-01-01"}
+            r = client.request(method, path, headers=who.headers, json=body)
+            if r.status_code != 403:
+                allowed[role].add(key)
+        assert allowed[role] == {
+            k for k, perms in COMMAND_WRITES.items() if perms & ROLE_PERMISSIONS[role]
+        }, role
+    assert allowed[Role.STAFF_OFFICER] == expected_staff
+    assert allowed[Role.LIAISON_OFFICER] == expected_liaison
+    for role in (Role.DONOR, Role.HUMANITARIAN_PARTNER, Role.AUDITOR, Role.FUNDING_OFFICER):
+        assert allowed[role] == set(), role

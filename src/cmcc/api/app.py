@@ -10,6 +10,8 @@ from cmcc.api import errors, openapi
 from cmcc.api.limits import BodyLimit
 from cmcc.audit.router import router as audit_router
 from cmcc.bootstrap import Platform, bootstrap
+from cmcc.command.exchange_router import router as orbat_exchange_router
+from cmcc.command.ogc import UnitCollection
 from cmcc.command.router import router as command_router
 from cmcc.command.sitrep_router import router as sitrep_router
 from cmcc.command.tasking_router import router as tasking_router
@@ -60,11 +62,13 @@ def create_app(platform: Platform | None = None) -> FastAPI:
         SearchTaskCollection(),
         ProjectCollection(),
         TrackCollection(),
+        UnitCollection(),
     ):
         registry.register(collection)
     for router in (
         access_router,
         forces_router,
+        orbat_exchange_router,  # before the command router: /orbat/{...} would catch /export
         zones_router,
         incidents_exchange_router,  # before /incidents/{incident_id}, which would catch /export
         incidents_router,

@@ -15,6 +15,7 @@ from cmcc.cli import (
     funding_export,
     imports,
     index,
+    orbat_exchange,
     report,
     scenario,
     server,
@@ -41,6 +42,7 @@ app.add_typer(index.app, name="index")
 app.add_typer(funding.app, name="funding")
 app.add_typer(server.config_app, name="config")
 app.add_typer(cot.app, name="cot")
+app.add_typer(orbat_exchange.orbat_app, name="orbat")
 app.add_typer(report.app, name="report")
 
 

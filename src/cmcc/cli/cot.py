@@ -112,14 +112,29 @@ def device_add(
     releasability: Annotated[
         str, typer.Option(help="Marking of its tracks: mission, owner, rel:<codes>, public")
     ] = "mission",
+    unit: Annotated[
+        int | None,
+        typer.Option(
+            "--unit",
+            min=1,
+            help="Lineage of its ORBAT unit: its positions show with the unit's symbol, the "
+            "unit's tasks reach it, and the unit's tasked area is checked against them",
+        ),
+    ] = None,
 ) -> None:
     """Register a device (or change its registration): its positions become tracks of that
     organization, and under CMCC_COT_RELAY=mission it may exchange traffic with the mission."""
     with platform() as p, operator_session(p, write=True, actor="system:cli") as session:
         devices.register(
-            session, uid, org, callsign=callsign, pledge_ref=pledge, releasability=releasability
+            session,
+            uid,
+            org,
+            callsign=callsign,
+            pledge_ref=pledge,
+            releasability=releasability,
+            unit_lineage=unit,
         )
-    console.print(f"device {uid} registered to {org}")
+    console.print(f"device {uid} registered to {org}" + (f", unit {unit}" if unit else ""))
 
 
 @device_app.command("remove")
@@ -136,10 +151,15 @@ def device_remove(uid: Annotated[str, typer.Argument(help="The device's CoT uid"
 @device_app.command("list")
 def device_list() -> None:
     """Every registered device."""
-    table = Table("uid", "callsign", "organization", "pledge", "marking")
+    table = Table("uid", "callsign", "organization", "pledge", "unit", "marking")
     with platform() as p, operator_session(p, write=False, actor="system:cli") as session:
         for device, org_code, pledge_ref in devices.list_devices(session):
             table.add_row(
-                device.uid, device.callsign or "", org_code, pledge_ref or "", device.releasability
+                device.uid,
+                device.callsign or "",
+                org_code,
+                pledge_ref or "",
+                str(device.unit_lineage or ""),
+                device.releasability,
             )
     console.print(table)

@@ -16,7 +16,7 @@ from cmcc.access.domain import Permission, Principal, require
 from cmcc.access.policy import release_filter, visible
 from cmcc.access.service import resolve_marking
 from cmcc.command.domain import UnitKind
-from cmcc.command.models import AreaAssignment, DeploymentPhase
+from cmcc.command.models import AreaAssignment, DeploymentPhase, is_lineage
 from cmcc.command.orbat import ancestors, current_version, valid_at
 from cmcc.command.schemas import AreaAssign, PhaseCreate
 from cmcc.core.errors import Forbidden, InvalidInput
@@ -28,7 +28,7 @@ from cmcc.zones.models import Zone
 
 def zone_at(session: Session, lineage: int, at: dt.datetime) -> Zone | None:
     """The zone's version valid at `at` (every marking: for the platform's checks)."""
-    stmt = select(Zone).where(func.coalesce(Zone.lineage, Zone.id) == lineage, valid_at(Zone, at))
+    stmt = select(Zone).where(is_lineage(Zone, lineage), valid_at(Zone, at))
     return session.scalars(stmt).first()
 
 
@@ -42,7 +42,7 @@ def assign_area(session: Session, principal: Principal, data: AreaAssign) -> Are
     if hq is None or hq.kind != UnitKind.HEADQUARTERS.value:
         raise InvalidInput.field("body.headquarters", f"no headquarters {data.headquarters}")
     visible_zone = session.scalars(
-        visible(Zone, principal.viewer, func.coalesce(Zone.lineage, Zone.id) == data.zone)
+        visible(Zone, principal.viewer, is_lineage(Zone, data.zone))
     ).first()
     if visible_zone is None:
         raise InvalidInput.field("body.zone", f"no zone {data.zone} you may see")

@@ -27,6 +27,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    or_,
     select,
 )
 from sqlalchemy.orm import Mapped, aliased, mapped_column
@@ -79,15 +80,20 @@ def unit_lineage_col(model: Any) -> ColumnElement[int]:
     return func.coalesce(model.lineage, model.id)
 
 
+def is_lineage(model: Any, value: Any) -> Any:
+    """A row of `model` (a unit or a zone) is a version of lineage `value` (a number or a
+    column): through the indexed `id` and `lineage` columns, where `coalesce(lineage, id)`
+    would be served by no index."""
+    return or_(model.id == value, model.lineage == value)
+
+
 def lineage_visible(column: Any, model: type[Unit] | type[Zone], viewer: Viewer) -> Any:
     """Some version of the unit or zone of lineage `column` is visible to `viewer`."""
     from cmcc.access.policy import release_filter
 
     other = aliased(model)
     return exists(
-        select(literal(1)).where(
-            func.coalesce(other.lineage, other.id) == column, release_filter(other, viewer)
-        )
+        select(literal(1)).where(is_lineage(other, column), release_filter(other, viewer))
     )
 
 

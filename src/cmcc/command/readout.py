@@ -44,6 +44,30 @@ _COLUMNS = (
 )
 
 
+# What a node of the tree carries: enough to draw it (symbol, strength bar, place) and to
+# follow it (its lineage; `GET /api/v1/units/{lineage}` has the rest: source, validity, ...).
+TREE_FIELDS = (
+    "lineage",
+    "parent",
+    "owner",
+    "releasability",
+    "name",
+    "short_name",
+    "nation",
+    "kind",
+    "echelon",
+    "sidc",
+    "capability",
+    "strength_authorized",
+    "strength_assigned",
+    "strength_present",
+    "location",
+    "lon",
+    "lat",
+    "illustrative",
+)
+
+
 def _iso(value: Any) -> Any:
     return value.isoformat().replace("+00:00", "Z") if isinstance(value, dt.datetime) else value
 
@@ -88,9 +112,11 @@ def orbat_records(
 
 
 def orbat_tree(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The records as a forest of {unit, totals, children}; strength totals over each subtree."""
+    """The records as a forest of {unit (its TREE_FIELDS), totals, children}; strength totals
+    over each subtree."""
     nodes: dict[int, dict[str, Any]] = {
-        r["lineage"]: {"unit": r, "totals": {}, "children": []} for r in records
+        r["lineage"]: {"unit": {k: r[k] for k in TREE_FIELDS}, "totals": {}, "children": []}
+        for r in records
     }
     roots: list[dict[str, Any]] = []
     for r in records:

@@ -30,22 +30,18 @@ from cmcc.forces.domain import Caveats
 from cmcc.forces.models import Pledge
 
 
-def unit_caveats(session: Session, unit_lineage: int, at: dt.datetime) -> Caveats:
-    """The caveats that bind a unit: its pledge's, or the nearest ancestor's pledge's (a
-    sub-unit of a contingent carries the contingent's caveats)."""
-    for unit in ancestors(session, unit_lineage, at):
-        if unit.pledge_id is not None:
-            pledge = session.get(Pledge, unit.pledge_id)
-            if pledge is not None:
-                return Caveats.from_dict(pledge.caveats)
-    return Caveats()
-
-
-def unit_pledge(session: Session, unit_lineage: int, at: dt.datetime) -> Pledge | None:
-    for unit in ancestors(session, unit_lineage, at):
+def chain_pledge(session: Session, chain: list[Unit]) -> Pledge | None:
+    """The pledge that binds a unit: its own, or the nearest one above it in its chain of
+    command (`orbat.ancestors`; a sub-unit of a contingent carries the contingent's caveats)."""
+    for unit in chain:
         if unit.pledge_id is not None:
             return session.get(Pledge, unit.pledge_id)
     return None
+
+
+def chain_caveats(session: Session, chain: list[Unit]) -> Caveats:
+    pledge = chain_pledge(session, chain)
+    return Caveats.from_dict(pledge.caveats) if pledge is not None else Caveats()
 
 
 def propose(
@@ -64,7 +60,7 @@ def propose(
             "body.headquarters", f"no headquarters {data.headquarters} you may see at {at:%Y-%m-%d}"
         )
     caveat = relationship_caveat(
-        unit_caveats(session, data.unit, at),
+        chain_caveats(session, ancestors(session, data.unit, at)),
         data.kind,
         areas.area_kinds(session, data.headquarters, at, principal.viewer),
     )
@@ -160,18 +156,20 @@ def _any_version(session: Session, rel: CommandRelationship) -> Unit:
 
 
 def authority(
-    session: Session, hq_lineage: int, unit_lineage: int, at: dt.datetime, viewer: Viewer
+    session: Session, hq_lineage: int, chain: list[Unit], at: dt.datetime, viewer: Viewer
 ) -> Relationship | None:
     """The strongest effective relationship, of those `viewer` may see, the headquarters holds
-    at `at` over the unit or over one of its parents (OPCON of a contingent reaches its
-    sub-units). A relationship ended before `at` or effective after it does not count."""
-    chain = [u.lineage_id for u in ancestors(session, unit_lineage, at)] or [unit_lineage]
+    at `at` over the unit or over one of its parents (`chain`, from `orbat.ancestors`: OPCON of
+    a contingent reaches its sub-units). A relationship ended before `at` or effective after it
+    does not count."""
+    if not chain:
+        return None
     rows = session.scalars(
         visible(
             CommandRelationship,
             viewer,
             CommandRelationship.hq_lineage == hq_lineage,
-            CommandRelationship.unit_lineage.in_(chain),
+            CommandRelationship.unit_lineage.in_([u.lineage_id for u in chain]),
             CommandRelationship.status.in_(
                 [RelationshipStatus.EFFECTIVE.value, RelationshipStatus.ENDED.value]
             ),

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Query, Response, status
 from pydantic import AwareDatetime
 
 from cmcc.api.deps import CurrentPrincipal, Cursor, Limit, LoggedIn, RecordId, SessionDep
 from cmcc.command import areas, orbat
 from cmcc.command.models import Unit
-from cmcc.command.readout import orbat_records, orbat_tree
 from cmcc.command.schemas import (
     OrbatNodePublic,
     PledgeUnits,
@@ -20,6 +18,7 @@ from cmcc.command.schemas import (
     UnitCreate,
     UnitPublic,
 )
+from cmcc.command.tree_json import orbat_json
 from cmcc.core.clock import utcnow
 from cmcc.core.errors import NotFound
 from cmcc.core.pagination import paginate
@@ -44,8 +43,8 @@ def unit_public(session: Any, principal: Any, units: list[Unit]) -> list[UnitPub
 def get_orbat(session: SessionDep, principal: CurrentPrincipal, as_of: AsOf = None) -> Any:
     """The whole force as a tree as of a moment: each node with its strength totals over its
     subtree. A unit whose parent the caller may not see is a root."""
-    tree = orbat_tree(orbat_records(session, principal.viewer, as_of))
-    return Response(orjson.dumps(tree), media_type="application/json")
+    body = orbat_json(session, principal.viewer, as_of)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/units", response_model=ListPublic[UnitPublic])

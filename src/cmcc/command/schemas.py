@@ -294,8 +294,31 @@ class ReportPublic(RecordPublic):
     remarks: str
 
 
+class OrbatUnit(BaseModel):
+    """A unit as a node of the tree carries it (the unit's own route has every field)."""
+
+    lineage: int
+    parent: int | None = Field(description="null also when the parent is not released to you")
+    owner: str
+    releasability: str
+    name: str
+    short_name: str
+    nation: str
+    kind: UnitKind
+    echelon: Echelon
+    sidc: str
+    capability: str | None
+    strength_authorized: int
+    strength_assigned: int
+    strength_present: int
+    location: str
+    lon: float | None
+    lat: float | None
+    illustrative: bool
+
+
 class OrbatNodePublic(BaseModel):
-    unit: UnitPublic
+    unit: OrbatUnit
     totals: dict[str, int] = Field(description="Strength summed over the subtree")
     children: list[OrbatNodePublic]
 

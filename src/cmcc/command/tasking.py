@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from cmcc.access.domain import Permission, Principal, require
@@ -23,16 +23,16 @@ from cmcc.command.domain import (
     task_refusals,
     task_step_problem,
 )
-from cmcc.command.models import TaskStatusChange, Unit, UnitTask
-from cmcc.command.orbat import current_version, valid_at
-from cmcc.command.relationships import authority, unit_caveats, unit_pledge
+from cmcc.command.models import TaskStatusChange, Unit, UnitTask, is_lineage
+from cmcc.command.orbat import ancestors, current_version, valid_at
+from cmcc.command.relationships import authority, chain_pledge
 from cmcc.command.schemas import TaskCreate, TaskStatusIn
 from cmcc.core.clock import utcnow
 from cmcc.core.crud import check_version
 from cmcc.core.errors import Forbidden, InvalidInput, Refused, TransitionRefused
 from cmcc.core.releasability import Viewer
 from cmcc.core.uow import after_commit
-from cmcc.forces.domain import ReadinessLevel, Task
+from cmcc.forces.domain import Caveats, ReadinessLevel, Task
 from cmcc.forces.models import Pledge
 from cmcc.zones.models import Zone
 
@@ -44,9 +44,10 @@ def _area(
     session: Session, principal: Principal, data: TaskCreate
 ) -> tuple[BaseGeometry, int | None]:
     if data.zone is not None:
-        lineage = func.coalesce(Zone.lineage, Zone.id)
         zone = session.scalars(
-            visible(Zone, principal.viewer, lineage == data.zone, valid_at(Zone, data.starts_at))
+            visible(
+                Zone, principal.viewer, is_lineage(Zone, data.zone), valid_at(Zone, data.starts_at)
+            )
         ).first()
         if zone is None:
             raise InvalidInput.field(
@@ -70,12 +71,13 @@ def gather_check(
     if issuer is None or issuer.kind != UnitKind.HEADQUARTERS.value:
         raise InvalidInput.field("body.issuer", f"no headquarters {data.issuer} you may see")
     geom, _ = _area(session, principal, data)
-    pledge = unit_pledge(session, data.unit, at)
+    chain = ancestors(session, data.unit, at)  # read once: authority, caveats, pledge
+    pledge = chain_pledge(session, chain)
     phase = areas.phase_on(session, at.date())
     check = TaskCheck(
         task=data.task,
-        authority=authority(session, data.issuer, data.unit, at, principal.viewer),
-        caveats=unit_caveats(session, data.unit, at),
+        authority=authority(session, data.issuer, chain, at, principal.viewer),
+        caveats=Caveats.from_dict(pledge.caveats) if pledge is not None else Caveats(),
         zone_kinds=areas.kinds_touching(session, geom, at, principal.viewer),
         readiness=ReadinessLevel(pledge.readiness) if pledge is not None else None,
         readiness_shown=pledge is not None and _sees(session, principal, pledge.id),

@@ -12,7 +12,9 @@ INSERT for the tracks (`tracks.store_batch`), one geofence call for every positi
 the bridge remembers, per uid, the forbidden zones the unit was last seen in, and raises one
 alert per (uid, zone) when the unit enters (not again while it stays inside; again after it
 has left and comes back). That memory is per process and starts empty, so after a restart a
-unit already inside is alerted once more."""
+unit already inside is alerted once more. A device linked to an ORBAT unit is checked against
+its unit's pledge when it has none of its own, and against its unit's open tasks: outside the
+tasked area during the window raises one alert per task (`cmcc.cot.task_alerts`)."""
 
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ from cmcc.core.releasability import MarkingKind
 from cmcc.core.uow import after_commit
 from cmcc.cot import devices
 from cmcc.cot.event import UNKNOWN, CotEvent, Report
+from cmcc.cot.task_alerts import Position, outside_tasked_area
 from cmcc.cot.tracks import TrackRow, store_batch
 from cmcc.forces.domain import Caveats, caveats_permit
 from cmcc.geo.geofence import GeofenceEngine
@@ -101,6 +104,7 @@ class Bridge:
             )
             track_ids = self._tracks(session, positions, known)
             self._caveat_alerts(session, fence, positions, known, track_ids)
+            self._task_alerts(session, positions, known, track_ids)
             stored = len(track_ids) + self._spot_reports(session, fence, spots, known)
         return stored
 
@@ -215,6 +219,32 @@ class Bridge:
                 bus.publish({"type": "alert", "id": alert_id})
 
         after_commit(session, apply)
+
+    # -- tasked areas --------------------------------------------------------------------------
+
+    def _task_alerts(
+        self,
+        session: Session,
+        reports: list[Report],
+        known: dict[str, devices.DeviceInfo],
+        track_ids: list[int],
+    ) -> None:
+        """A unit's own positions outside the area of its open task, in the task window."""
+        own = [
+            Position(r.event, info, track_id)
+            for r, track_id in zip(reports, track_ids, strict=True)
+            if r.own and (info := self._device(known, r)) is not None and info.unit_lineage
+        ]
+        alerts = outside_tasked_area(session, own) if own else []
+        if alerts:
+            session.flush()
+            bus, ids = self.platform.bus, [a.id for a in alerts]
+
+            def publish() -> None:
+                for alert_id in ids:
+                    bus.publish({"type": "alert", "id": alert_id})
+
+            after_commit(session, publish)
 
     # -- spot reports --------------------------------------------------------------------------
 

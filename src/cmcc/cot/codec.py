@@ -10,6 +10,7 @@ import datetime as dt
 import math
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import NamedTuple
 
 from lxml import etree
@@ -288,6 +289,13 @@ def make_event(
         detail_xml=f"<detail>{children}</detail>" if children else "<detail/>",
     )
     return parse_xml(to_xml(draft))
+
+
+def retyped(ev: CotEvent, type_: str) -> CotEvent:
+    """The same event with another type (a linked device's position with its unit's type),
+    its detail unchanged; re-encoded as XML (converted for protobuf clients on sending)."""
+    draft = replace(ev, type=type_, raw=b"", encoding=Encoding.XML)
+    return replace(draft, raw=to_xml(draft))
 
 
 # ---- TAK Protocol v1 --------------------------------------------------------------------

@@ -8,14 +8,17 @@ unregistered device belong to the coordination centre, marked `owner`."""
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
-from sqlalchemy import ForeignKey, Integer, String, or_, select
+from sqlalchemy import ForeignKey, Integer, String, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cmcc.access.models import Organization
 from cmcc.access.service import org_by_code, resolve_marking
+from cmcc.command.models import Unit, unit_lineage_col
+from cmcc.command.orbat import valid_at
+from cmcc.core.clock import utcnow
 from cmcc.core.db import Base
 from cmcc.core.errors import InvalidInput, NotFound
 from cmcc.core.records import Timestamped, marking_checks
@@ -67,6 +70,7 @@ class DeviceInfo:
     releasability: str
     release_to: str | None
     caveats: Caveats
+    unit_lineage: int | None = None  # the ORBAT unit it belongs to
 
 
 def register(
@@ -77,9 +81,10 @@ def register(
     callsign: str | None = None,
     pledge_ref: str | None = None,
     releasability: str = "mission",
+    unit_lineage: int | None = None,
 ) -> CotDevice:
-    """Map a device to an organization (and a pledge); registering a known uid again updates
-    its mapping."""
+    """Map a device to an organization (and a pledge, and a unit of the ORBAT by its
+    lineage); registering a known uid again updates its mapping."""
     uid = uid.strip()
     if not uid or len(uid) > 200:
         raise InvalidInput.field("uid", "give the device uid (1-200 characters)")
@@ -89,6 +94,10 @@ def register(
         pledge_id = session.scalar(select(Pledge.id).where(Pledge.ref == pledge_ref))
         if pledge_id is None:
             raise NotFound(f"pledge {pledge_ref!r} not found")
+    if unit_lineage is not None and not session.scalar(
+        select(func.count()).where(unit_lineage_col(Unit) == unit_lineage)
+    ):
+        raise NotFound(f"unit {unit_lineage} not found")
     marking = resolve_marking(session, releasability)
     device = session.scalars(select(CotDevice).where(CotDevice.uid == uid)).one_or_none()
     if device is None:
@@ -97,6 +106,7 @@ def register(
     device.org_id = org.id
     device.callsign = callsign or None
     device.pledge_id = pledge_id
+    device.unit_lineage = unit_lineage
     device.releasability = marking.kind.value
     device.release_to = marking.stored_list
     session.flush()
@@ -174,8 +184,33 @@ def resolve_many(
             device.releasability,
             device.release_to,
             Caveats.from_dict(caveats),
+            device.unit_lineage,
         )
         out[device.uid] = info
-        if device.callsign:
-            out[f"callsign:{device.callsign}"] = info
+    _unit_pledges(session, out)
+    for info in list(out.values()):
+        if info.callsign:
+            out[f"callsign:{info.callsign}"] = info
     return out
+
+
+def _unit_pledges(session: Session, infos: dict[str, DeviceInfo]) -> None:
+    """A device linked to a unit and to no pledge of its own takes its unit's pledge (the
+    unit's version valid now): its caveats are the contingent's."""
+    lineages = {i.unit_lineage for i in infos.values() if i.pledge_id is None and i.unit_lineage}
+    if not lineages:
+        return
+    now = utcnow()
+    stmt = (
+        select(unit_lineage_col(Unit), Pledge.id, Pledge.ref, Pledge.caveats)
+        .join(Pledge, Pledge.id == Unit.pledge_id)
+        .where(unit_lineage_col(Unit).in_(lineages), valid_at(Unit, now))
+    )
+    pledges = {row[0]: row[1:] for row in session.execute(stmt)}
+    for uid, info in infos.items():
+        found = pledges.get(info.unit_lineage) if info.pledge_id is None else None
+        if found is not None:
+            pledge_id, ref, caveats = found
+            infos[uid] = replace(
+                info, pledge_id=pledge_id, pledge_ref=ref, caveats=Caveats.from_dict(caveats)
+            )

@@ -16,19 +16,24 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from cmcc.access.domain import Principal
 from cmcc.access.models import Organization
 from cmcc.bootstrap import Platform
+from cmcc.command.models import UnitTask
+from cmcc.command.orbat import SYSTEM_VIEWER
+from cmcc.command.tasking import TASK_LISTENERS
 from cmcc.core.releasability import Viewer
 from cmcc.core.timeparse import as_aware
-from cmcc.cot import devices, outbound
+from cmcc.cot import devices, outbound, tasks, units
 from cmcc.cot.bridge import Bridge
 from cmcc.cot.event import CotEvent, Registry, Report
 from cmcc.cot.server import CotServer, Limits, Peer
 
 log = logging.getLogger("cmcc.cot")
 WATCHED: dict[str, Any] = {name: kind.model for name, kind in outbound.KINDS.items()}
+WATCHED["task"] = UnitTask  # sent to the tasked unit's devices (cmcc.cot.tasks)
 WATCH_SECONDS = 3.0
 
 
@@ -52,10 +57,33 @@ class PlatformSink:
     def identify(self, uid: str, callsign: str | None) -> Peer:
         with self.platform.unit_of_work(Principal.anonymous()) as session:
             device = devices.resolve(session, uid, callsign)
+            unit_type = self._unit_type(session, device.uid) if device is not None else None
         if device is None:
             return Peer(org_code=None, relays=False)
         viewer = self._viewer(device.org_code)
-        return Peer(org_code=device.org_code, relays=viewer.is_member, device_uid=device.uid)
+        return Peer(
+            org_code=device.org_code,
+            relays=viewer.is_member,
+            device_uid=device.uid,
+            cot_type=unit_type,
+        )
+
+    def _unit_type(self, session: Session, device_uid: str) -> str | None:
+        """The CoT type its positions are relayed with: its unit's, where every receiver may
+        see the unit (`cmcc.cot.units.relayed_type`)."""
+        lineage = units.device_units(session, [device_uid]).get(device_uid)
+        if lineage is None:
+            return None
+        symbol = units.unit_symbols(session, [lineage], SYSTEM_VIEWER).get(lineage)
+        return units.relayed_type(symbol, relay_open=self.platform.settings.cot_relay == "open")
+
+    def task(self, task_id: int) -> list[tuple[frozenset[str], list[CotEvent]]]:
+        with self.platform.unit_of_work(Principal.anonymous()) as session:
+            return tasks.deliveries(session, task_id)
+
+    def device_tasks(self, device_uid: str) -> list[CotEvent]:
+        with self.platform.unit_of_work(Principal.anonymous()) as session:
+            return tasks.device_tasks(session, device_uid)
 
     def registered(self) -> Registry:
         with self.platform.unit_of_work(Principal.anonymous()) as session:
@@ -106,11 +134,16 @@ async def _watch(server: CotServer, sink: PlatformSink) -> None:
 
 
 class Gateway:
-    def __init__(self, server: CotServer, watcher: asyncio.Task[None]) -> None:
+    def __init__(
+        self, server: CotServer, watcher: asyncio.Task[None], listener: Any = None
+    ) -> None:
         self.server = server
         self.watcher = watcher
+        self.listener = listener
 
     async def stop(self) -> None:
+        if self.listener in TASK_LISTENERS:
+            TASK_LISTENERS.remove(self.listener)
         self.watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.watcher
@@ -150,4 +183,23 @@ async def start(platform: Platform, host: str) -> Gateway | None:
         s.cot_udp_port or "off",
         s.cot_relay,
     )
-    return Gateway(server, asyncio.create_task(_watch(server, sink)))
+    listener = _task_listener(server)
+    TASK_LISTENERS.append(listener)
+    return Gateway(server, asyncio.create_task(_watch(server, sink)), listener)
+
+
+def _task_listener(server: CotServer) -> Any:
+    """Called after a task is issued in this process (`cmcc.command.tasking`): the task goes
+    to its unit's devices at once; the watcher catches tasks issued elsewhere, and changes."""
+    loop = asyncio.get_running_loop()
+    pending: set[asyncio.Task[None]] = set()
+
+    def send(task_id: int) -> None:
+        job = loop.create_task(server.task_changed(task_id))
+        pending.add(job)
+        job.add_done_callback(pending.discard)
+
+    def listener(task_id: int) -> None:
+        loop.call_soon_threadsafe(send, task_id)
+
+    return listener

@@ -16,6 +16,7 @@ from cmcc.core.errors import NotFound
 from cmcc.core.releasability import Viewer
 from cmcc.core.timeparse import Interval
 from cmcc.cot.tracks import Track, latest_statement
+from cmcc.cot.units import device_units, unit_symbols
 from cmcc.interop.ogcapi.extent import spatial_extent
 from cmcc.interop.ogcapi.provider import BBox, ItemPage, ItemQuery
 
@@ -36,14 +37,14 @@ class TrackCollection:
         since = None if start == end else start  # an instant: the latest at or before it
         stmt = latest_statement(session, viewer, at=end, since=since, bbox=q.bbox)
         matched = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        rows = session.scalars(stmt.order_by(Track.uid).offset(q.offset).limit(q.limit))
-        return ItemPage([feature(t) for t in rows], int(matched))
+        rows = list(session.scalars(stmt.order_by(Track.uid).offset(q.offset).limit(q.limit)))
+        return ItemPage(with_units(session, viewer, rows), int(matched))
 
     def get(self, session: Session, viewer: Viewer, feature_id: str) -> dict[str, Any]:
         track = session.scalars(latest_statement(session, viewer, uids=[feature_id])).first()
         if track is None:
             raise NotFound(f"feature {feature_id!r} not found")
-        return feature(track)
+        return with_units(session, viewer, [track])[0]
 
     def queryables(self) -> dict[str, dict[str, Any]]:
         return {
@@ -55,7 +56,28 @@ class TrackCollection:
             "hae": {"type": "number", "description": "height above ellipsoid, metres"},
             "speed": {"type": "number", "description": "metres per second"},
             "course": {"type": "number", "description": "degrees from true north"},
+            "unit": {"type": "integer", "description": "the ORBAT unit (lineage) of the device"},
+            "sidc": {"type": "string", "description": "the unit's symbol code (MIL-STD-2525C)"},
         }
+
+
+def with_units(session: Session, viewer: Viewer, tracks: list[Track]) -> list[dict[str, Any]]:
+    """The tracks as features; a device linked to a unit the viewer may see shows with the
+    unit (lineage, name) and its SIDC."""
+    linked = device_units(session, {t.uid for t in tracks})
+    symbols = unit_symbols(session, set(linked.values()), viewer)
+    out = []
+    for track in tracks:
+        f = feature(track)
+        symbol = symbols.get(linked.get(track.uid, 0))
+        if symbol is not None:
+            f["properties"] |= {
+                "unit": symbol.lineage,
+                "unit_name": symbol.name,
+                "sidc": symbol.sidc,
+            }
+        out.append(f)
+    return out
 
 
 def feature(track: Track) -> dict[str, Any]:

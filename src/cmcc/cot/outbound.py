@@ -199,7 +199,13 @@ def _vertices(geom: BaseGeometry) -> list[tuple[float, float]]:
 
 
 def _drawing(
-    uid: str, geom: BaseGeometry, now: dt.datetime, name: str, remarks: str, colour: int
+    uid: str,
+    geom: BaseGeometry,
+    now: dt.datetime,
+    name: str,
+    remarks: str,
+    colour: int,
+    stale_seconds: float = STALE_SECONDS,
 ) -> CotEvent:
     centre = shapely.point_on_surface(geom)
     links = "".join(f'<link point="{lat!r},{lon!r}"/>' for lon, lat in _vertices(geom))
@@ -216,7 +222,7 @@ def _drawing(
         float(shapely.get_y(centre)),
         float(shapely.get_x(centre)),
         now=now,
-        stale_seconds=STALE_SECONDS,
+        stale_seconds=stale_seconds,
         callsign=name,
         remarks=remarks,
         detail_children=links + style,
@@ -224,15 +230,22 @@ def _drawing(
 
 
 def _marker(
-    uid: str, point: BaseGeometry, now: dt.datetime, name: str, remarks: str, colour: int
+    uid: str,
+    point: BaseGeometry,
+    now: dt.datetime,
+    name: str,
+    remarks: str,
+    colour: int,
+    stale_seconds: float = STALE_SECONDS,
+    type_: str = SPOT,
 ) -> CotEvent:
     return make_event(
         uid,
-        SPOT,
+        type_,
         float(shapely.get_y(point)),
         float(shapely.get_x(point)),
         now=now,
-        stale_seconds=STALE_SECONDS,
+        stale_seconds=stale_seconds,
         callsign=name,
         remarks=remarks,
         detail_children=f'<color argb="{colour}"/>',

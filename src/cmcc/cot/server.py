@@ -46,6 +46,7 @@ class Peer:
     org_code: str | None
     relays: bool
     device_uid: str | None = None
+    cot_type: str | None = None  # its unit's CoT type: its own positions are relayed with it
 
 
 class Sink(Protocol):
@@ -60,6 +61,10 @@ class Sink(Protocol):
     def picture(self, org_code: str | None) -> list[CotEvent]: ...
 
     def record(self, org_code: str | None, kind: str, record_id: int) -> list[CotEvent]: ...
+
+    def task(self, task_id: int) -> list[tuple[frozenset[str], list[CotEvent]]]: ...
+
+    def device_tasks(self, device_uid: str) -> list[CotEvent]: ...
 
 
 @dataclass(frozen=True)
@@ -315,6 +320,10 @@ class CotServer:
             for ev in await asyncio.to_thread(self.sink.picture, org_code):
                 if ev.uid not in client.shown:
                     client.show(ev, {})
+            device = client.peer.device_uid if client.peer is not None else None
+            if device is not None and org_code is not None:  # its unit's open tasks
+                for ev in await asyncio.to_thread(self.sink.device_tasks, device):
+                    client.show(ev, {})
 
     def _identify(self, client: Client, ev: CotEvent) -> None:
         client.uid, client.callsign = ev.uid, ev.callsign
@@ -343,6 +352,7 @@ class CotServer:
             return
         if ev.stale_at(now):
             return  # stale on arrival: neither relayed nor kept
+        ev = self._unit_typed(ev, origin)
         allowed, device = self._attributed(ev, origin)
         if not allowed:
             self.refused += 1
@@ -369,6 +379,17 @@ class CotServer:
             if len(self.pending) > MAX_PENDING:
                 del self.pending[: len(self.pending) - MAX_PENDING]
                 self.shed += 1
+
+    @staticmethod
+    def _unit_typed(ev: CotEvent, origin: Client | None) -> CotEvent:
+        """A linked device's own position, with its unit's CoT type (kept, relayed and stored
+        so)."""
+        if origin is None or origin.peer is None or origin.peer.cot_type is None:
+            return ev
+        unit_type = origin.peer.cot_type
+        if ev.uid != origin.uid or not ev.is_position or ev.type == unit_type:
+            return ev
+        return codec.retyped(ev, unit_type)
 
     def _attributed(self, ev: CotEvent, origin: Client | None) -> tuple[bool, str | None]:
         """Whether the event may pass, and the registered device it is attributed to (None:
@@ -446,6 +467,9 @@ class CotServer:
         to those that were shown it and may no longer see it."""
         if self.sink is None:
             return
+        if kind == "task":
+            await self.task_changed(record_id)
+            return
         by_org: dict[str | None, list[Client]] = {}
         for client in self.clients:
             by_org.setdefault(client.peer.org_code if client.peer else None, []).append(client)
@@ -454,6 +478,20 @@ class CotServer:
             for ev in events:
                 cache: dict[Encoding, bytes] = {}
                 for client in clients:
+                    client.show(ev, cache)
+
+    async def task_changed(self, task_id: int) -> None:
+        """A task was issued or changed: to the connected devices of its unit, the task (or
+        a delete once it is closed), as each device's organization may read it."""
+        if self.sink is None:
+            return
+        for uids, events in await asyncio.to_thread(self.sink.task, task_id):
+            receivers = [
+                c for c in self.clients if c.peer is not None and c.peer.device_uid in uids
+            ]
+            for ev in events:
+                cache: dict[Encoding, bytes] = {}
+                for client in receivers:
                     client.show(ev, cache)
 
     # -- housekeeping ------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -70,7 +69,10 @@ from cmcc.remains.models import SearchTask
 from cmcc.remains.schemas import GridCut
 from cmcc.scenarios import dates
 from cmcc.scenarios.folders import read_toml, scenario_dir
+from cmcc.scenarios.force import ForceLoader
 from cmcc.scenarios.models import ReportedFact
+from cmcc.scenarios.parsing import parse_record as _parse
+from cmcc.scenarios.parsing import source_text as _source
 from cmcc.zones import service as zone_service
 from cmcc.zones.models import Zone
 from cmcc.zones.schemas import ZoneCreate
@@ -90,6 +92,10 @@ FILES = (
     "search",
     "funding",
     "exercise",
+    "units",  # the force (cmcc.scenarios.force): ORBAT, command, tasks, unit reports
+    "command",
+    "tasks",
+    "unit_reports",
 )
 
 
@@ -105,21 +111,6 @@ def read_scenario(folder: Path) -> dict[str, Any]:
             continue
         data[name] = read_toml(folder / f"{name}.toml")
     return data
-
-
-def _parse(schema: type[BaseModel], record: dict[str, Any], where: str) -> Any:
-    try:
-        return schema.model_validate(record)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        raise InvalidInput.field(f"{where}.{loc}", first["msg"]) from None
-
-
-def _source(record: dict[str, Any]) -> str:
-    tags = [t for t in ("approx", "illustrative") if record.get(t)]
-    source = str(record.get("source", ""))
-    return source + (f" [{', '.join(tags)}]" if tags else "")
 
 
 def _date(value: Any) -> dt.date | None:
@@ -152,6 +143,7 @@ class Loader:
         self.day = day  # the load day: "D" of the illustrative records' relative dates
         self.home = org_by_code(session, "CMCC")
         self.added: Counter[str] = Counter()
+        self.force = ForceLoader(self)
 
     def records(self, file: str, table: str | None = None) -> list[tuple[str, dict[str, Any]]]:
         """The `[[table]]` records of `file.toml` (`[[file]]` by default), each named as errors
@@ -497,6 +489,18 @@ class Loader:
             except (InvalidInput, NotFound) as exc:
                 raise InvalidInput.field(where, exc.detail) from None
             self.added["TAK devices"] += 1
+
+    def load_units(self) -> None:
+        self.force.load_units()
+
+    def load_command(self) -> None:
+        self.force.load_command()
+
+    def load_tasks(self) -> None:
+        self.force.load_tasks()
+
+    def load_unit_reports(self) -> None:
+        self.force.load_unit_reports()
 
     def _exists(self, column: Any, value: Any) -> bool:
         return (

@@ -74,7 +74,8 @@
     return (code + "---------------").slice(0, 15);
   }
   const icons = new Map();
-  const unitIcon = (feature) => symbolIcon(sidc(feature.properties.type));
+  // A linked device's position shows with its unit's own symbol, else the one of its CoT type.
+  const unitIcon = (feature) => symbolIcon(feature.properties.sidc || sidc(feature.properties.type));
   function symbolIcon(code) {
     if (!icons.has(code)) {
       const symbol = new window.ms.Symbol(code, { size: 22 });
