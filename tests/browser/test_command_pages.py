@@ -51,19 +51,20 @@ def test_orbat_tree_with_symbols_and_branches_that_collapse(visit: Visit, force:
     visit.shot("orbat")
 
     # A branch closes and opens by its summary (details/summary: no script needed).
-    company = page.get_by_role("link", name="A Company, 1st Indonesian Infantry Battalion")
+    def node(short: str) -> Any:
+        return page.locator(f'.node[data-lineage="{force.units[short]}"]')
+
+    company = node("IDN A COY").get_by_role("link")
     expect(company).to_be_visible()
     rafah = page.locator(f'summary:has(.node[data-lineage="{force.units["SEC RAFAH"]}"])')
     rafah.click(position={"x": 4, "y": 12})
     expect(company).to_be_hidden()
-    expect(page.get_by_role("link", name="Sector Rafah headquarters")).to_be_visible()
+    expect(node("SEC RAFAH")).to_be_visible()
     rafah.click(position={"x": 4, "y": 12})
     expect(company).to_be_visible()
     page.get_by_role("button", name="Collapse all").click()
-    expect(page.get_by_role("link", name="Civil-Military Coordination Centre")).to_be_hidden()
-    expect(
-        page.get_by_role("link", name="International Stabilization Force headquarters")
-    ).to_be_visible()
+    expect(node("CMCC")).to_be_hidden()
+    expect(node("ISF HQ")).to_be_visible()
     page.get_by_role("button", name="Expand all").click()
     expect(company).to_be_visible()
 
@@ -74,9 +75,9 @@ def test_orbat_tree_with_symbols_and_branches_that_collapse(visit: Visit, force:
     expect(page.locator("h1 .unit-symbol img")).to_have_count(1)
     expect(page.locator("#unit-map[data-ready=true]")).to_have_count(1)  # where it is
 
-    # As of a date before the force existed: no unit.
+    # As of a date before the force existed (before the ceasefire): no unit.
     visit.goto("/orbat")
-    page.get_by_label("The force as of").fill("2026-02-01")
+    page.get_by_label("The force as of").fill("2025-01-01")
     page.get_by_role("button", name="Show").click()
     expect(page.locator("#orbat-empty")).to_be_visible()
 
@@ -120,19 +121,27 @@ def test_tasking_board_issue(visit: Visit, force: Force) -> None:
     form = page.locator("#issue-form")
     form.get_by_label("Title").fill("Escort the water convoy")
     form.get_by_label("Task", exact=True).select_option(label="Aid corridor security")
-    form.get_by_label("Issuing headquarters").select_option(label="Sector Rafah headquarters")
-    form.get_by_label("Unit", exact=True).select_option(label="1st Indonesian Infantry Battalion")
+    form.get_by_label("Issuing headquarters").select_option(str(force.units["SEC RAFAH"]))
+    form.get_by_label("Unit", exact=True).select_option(str(force.units["IDN 1 INF"]))
     form.get_by_label("Longitude").fill("34.262")
     form.get_by_label("Latitude").fill("31.291")
     form.get_by_label("From (your local time)").fill("2026-03-06T06:00")
     form.get_by_label("To (your local time)").fill("2026-03-06T18:00")
-    form.get_by_label("Issuing headquarters").select_option(
-        label="International Stabilization Force headquarters"
-    )
+    form.get_by_label("Issuing headquarters").select_option(str(force.units["ISF HQ"]))
     form.get_by_role("button", name="Issue the task").click()
     expect(form.locator(".form-error")).to_contain_text("no authority")
-    form.get_by_label("Issuing headquarters").select_option(label="Sector Rafah headquarters")
+    form.get_by_label("Issuing headquarters").select_option(str(force.units["SEC RAFAH"]))
     form.get_by_role("button", name="Issue the task").click()
+    # The scenario's first phase deploys only in areas under Israeli control.
+    expect(form.locator(".form-error")).to_contain_text("outside the deployment phase")
+    form.get_by_label("Longitude").fill("")
+    form.get_by_label("Latitude").fill("")
+    area = form.get_by_label("Area", exact=True)
+    idf = area.locator("option", has_text="(Area under IDF control)").first.get_attribute("value")
+    area.select_option(idf)
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/tasks")) as answer:
+        form.get_by_role("button", name="Issue the task").click()
+    assert answer.value.status == 201, answer.value.text()
     expect(issued.locator(".count")).to_have_text(str(before + 1))
     expect(issued).to_contain_text("Escort the water convoy")
     visit.shot("board-after-issue")
