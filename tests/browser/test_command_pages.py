@@ -155,7 +155,7 @@ def test_map_units_by_echelon(visit: Visit, force: Force) -> None:
     ranks = [f["properties"]["echelon_rank"] for f in units["features"]]
     order = units["echelons"]
     located = len(ranks)
-    assert force.units["IDN INT"] not in {f["id"] for f in units["features"]}
+    assert str(force.units["IDN INT"]) not in {f["id"] for f in units["features"]}
 
     def shown_at(zoom: int) -> int:
         page.evaluate("document.querySelector('#map').dataset.unitsShown = ''")

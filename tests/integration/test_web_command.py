@@ -261,11 +261,12 @@ def test_map_units(platform: Platform, client: TestClient) -> None:
     f, staff, idn, mar = setup(platform)
 
     def features(who: Caller) -> dict[int, dict[str, Any]]:
+        """The map's units by lineage."""
         client.cookies.set(SESSION_COOKIE, who.token)
         r = client.get("/map/units")
         client.cookies.clear()
         assert r.status_code == 200 and r.headers["content-type"] == "application/geo+json"
-        return {feat["id"]: feat for feat in r.json()["features"]}
+        return {int(feat["id"]): feat for feat in r.json()["features"]}
 
     unplaced = ("IDN CON", "IDN DET")  # the contingent and the detachment have no place
     located = {v for k, v in f.units.items() if k not in unplaced}

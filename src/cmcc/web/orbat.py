@@ -18,6 +18,7 @@ from cmcc.api.deps import SessionDep
 from cmcc.command import orbat
 from cmcc.command.domain import ECHELON_ORDER, Echelon
 from cmcc.command.models import Unit
+from cmcc.command.ogc import feature as ogc_feature
 from cmcc.core.clock import utcnow
 from cmcc.core.errors import InvalidInput
 from cmcc.web.auth import SignedIn
@@ -109,35 +110,21 @@ ECHELON_RANK = {e.value: i for i, e in enumerate(ECHELON_ORDER)}
 
 
 def unit_feature(unit: Unit) -> dict[str, Any]:
-    """A unit as a GeoJSON point with what the map draws and filters on."""
-    return {
-        "type": "Feature",
-        "id": unit.lineage_id,
-        "geometry": {"type": "Point", "coordinates": [unit.lon, unit.lat]},
-        "properties": {
-            "name": unit.name,
-            "short_name": unit.short_name,
-            "nation": unit.nation,
-            "kind": unit.kind,
-            "echelon": unit.echelon,
-            "echelon_rank": ECHELON_RANK.get(unit.echelon, 0),
-            "sidc": unit.sidc,
-            "capability": unit.capability,
-            "location": unit.location,
-            "strength_authorized": unit.strength_authorized,
-            "strength_assigned": unit.strength_assigned,
-            "strength_present": unit.strength_present,
-            "releasability": unit.marking_text,
-        },
-    }
+    """A unit as the OGC `units` collection gives it, with the rank of its echelon (what the
+    map's units layer filters on as it zooms)."""
+    out = ogc_feature(unit)
+    out["properties"]["echelon_rank"] = ECHELON_RANK.get(unit.echelon, 0)
+    return out
 
 
 @router.get("/map/units")
 def map_units(session: SessionDep, visitor: SignedIn) -> Response:
     """The units the visitor may see, as they stand now, that have a location: GeoJSON for the
     map's units layer (which hides the lower echelons as the map zooms out)."""
-    units = orbat.units_as_of(session, visitor.principal.viewer)
-    features = [unit_feature(u) for u in units if u.lon is not None and u.lat is not None]
+    located = orbat.orbat_statement(visitor.principal.viewer).where(
+        Unit.lon.is_not(None), Unit.lat.is_not(None)
+    )
+    features = [unit_feature(u) for u in session.scalars(located)]
     body = {
         "type": "FeatureCollection",
         "features": features,
