@@ -62,14 +62,17 @@ def test_the_force_loads_with_its_structure(
     assert "Kiryat Gat" in cmcc["location"]
     isf = roots["International Stabilization Force Headquarters"]
     assert {c["unit"]["short_name"] for c in isf["children"]} >= {"SECT 1 HQ", "SECT 2 HQ"}
-    # Every node is flagged illustrative and carries its source.
-    assert all(n["unit"]["illustrative"] and n["unit"]["source"] for n in nodes.values())
+    # Every unit is flagged illustrative and carries its source (the unit's own record).
+    units = {u["name"]: u for u in _all(client, "/api/v1/units", staff)}
+    assert set(units) == set(nodes)
+    assert all(u["illustrative"] and u["source"] for u in units.values())
     # The contingents made from deployed pledges, from their transfer of authority.
     us = nodes["U.S. support element, CMCC"]["unit"]
-    assert us["parent"] == cmcc["lineage"] and us["transfer_of_authority"] == "2025-10-17"
+    assert us["parent"] == cmcc["lineage"]
+    assert units[us["name"]]["transfer_of_authority"] == "2025-10-17"
     assert us["strength_authorized"] == 200
     idn = nodes["Indonesian infantry battalion 1"]["unit"]
-    assert idn["transfer_of_authority"] == "2026-04-20" and idn["nation"] == "IDN"
+    assert units[idn["name"]]["transfer_of_authority"] == "2026-04-20" and idn["nation"] == "IDN"
     assert len([n for n in nodes if n.startswith("Egyptian police training team")]) == 2
     # Strength totals run up the tree.
     assert roots["International Stabilization Force Headquarters"]["totals"]["authorized"] >= (
