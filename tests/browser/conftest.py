@@ -22,6 +22,7 @@ from cmcc.access.service import add_user
 from cmcc.bootstrap import Platform
 from cmcc.cli.common import operator_session
 from cmcc.scenarios.loader import load_scenario
+from tests.command_fixtures import Force, build_force
 from tests.serving import served
 
 
@@ -149,3 +150,10 @@ def case_name(request: pytest.FixtureRequest) -> str:
 def visit(browser: Browser, server: str, request: pytest.FixtureRequest) -> Iterator[Visit]:
     with open_visit(browser, server, case_name(request), locale="en-GB") as v:
         yield v
+
+
+@pytest.fixture
+def force(scenario: Platform) -> Force:
+    """A small ORBAT beside the scenario (tests/command_fixtures.py): headquarters, contingents,
+    battalions and companies with places, relationships, tasks, reports and a tracked device."""
+    return build_force(scenario)

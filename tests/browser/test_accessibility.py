@@ -9,17 +9,12 @@ from pathlib import Path
 from playwright.sync_api import Browser, Page
 
 from tests.browser.conftest import Visit, open_visit
+from tests.command_fixtures import Force
 
 CHECKS = (Path(__file__).parent / "a11y.js").read_text()
 PAGES = (
-    "/map",
-    "/incidents",
-    "/incidents/1",
-    "/alerts",
-    "/forces",
-    "/funding",
-    "/recovery",
-    "/sitrep",
+    *("/map", "/incidents", "/incidents/1", "/alerts", "/forces", "/funding", "/recovery"),
+    *("/sitrep", "/orbat", "/units/{bn}", "/tasks"),
 )
 
 
@@ -28,10 +23,10 @@ def _problems(page: Page) -> list[str]:
     return result
 
 
-def test_every_page_is_usable_by_keyboard_and_readable(visit: Visit) -> None:
+def test_every_page_is_usable_by_keyboard_and_readable(visit: Visit, force: Force) -> None:
     visit.login("staff", "/map")
     page = visit.page
-    for path in PAGES:
+    for path in (p.format(bn=force.units["IDN 1 INF"]) for p in PAGES):
         visit.goto(path)
         page.wait_for_load_state("load")
         assert page.locator("h1").count() == 1, path

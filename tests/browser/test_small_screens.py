@@ -1,5 +1,6 @@
 """Every staff page on a 360-pixel phone screen, as the users who open it: the page never scrolls
-sideways (wide tables scroll inside their own box), and the navigation fits."""
+sideways (wide tables scroll inside their own box), and the navigation fits. The command pages
+are read with the small force of tests/command_fixtures.py."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 from playwright.sync_api import Browser
 
 from tests.browser.conftest import PHONE, case_name, open_visit
+from tests.command_fixtures import Force
 
 # Each user with the pages of their role (the recovery board shows each role other panels).
 PAGES = {
@@ -18,8 +20,11 @@ PAGES = {
         "/forces",
         "/funding",
         "/recovery",
+        "/orbat",
+        "/units/{bn}",
+        "/tasks",
     ),
-    "lo-idn": ("/map", "/incidents", "/alerts", "/forces"),
+    "lo-idn": ("/map", "/incidents", "/alerts", "/forces", "/orbat", "/units/{bn}", "/tasks"),
     "donor-gbr": ("/funding",),
     "tips": ("/recovery",),
     "mine": ("/recovery",),
@@ -36,13 +41,13 @@ OVERFLOW = """() => {
 
 @pytest.mark.parametrize("user", list(PAGES))
 def test_staff_pages_fit_a_phone(
-    browser: Browser, server: str, request: pytest.FixtureRequest, user: str
+    browser: Browser, server: str, request: pytest.FixtureRequest, user: str, force: Force
 ) -> None:
     with open_visit(browser, server, case_name(request), **PHONE, locale="en-GB") as visit:
         page = visit.page
         first = PAGES[user][0]
         visit.login(user, first)
-        for path in PAGES[user]:
+        for path in (p.format(bn=force.units["IDN 1 INF"]) for p in PAGES[user]):
             if path != first:
                 visit.goto(path)
             page.wait_for_load_state("load")

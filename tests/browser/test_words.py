@@ -10,6 +10,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Visit
+from tests.command_fixtures import Force
 
 # snake_case: a word meant for code (not a `<type>_<n>` cross-reference such as hazard_1).
 CODE = re.compile(r"\b[a-z]+(?:_[a-z]+)+(?:_\d+)?\b")
@@ -28,13 +29,15 @@ def _codes(page: Page) -> list[str]:
     return CODE.findall(text)
 
 
-def test_pages_read_in_the_users_words(visit: Visit) -> None:
+def test_pages_read_in_the_users_words(visit: Visit, force: Force) -> None:
     page = visit.page
     visit.login("staff", "/incidents")
     log = page.locator("#incident-log")
     expect(log).to_contain_text("Ceasefire violation: fire")
     expect(log).to_contain_text("INC-1")
-    for path in ("/incidents", "/incidents/2", "/forces", "/funding", "/recovery", "/alerts"):
+    bn = force.units["IDN 1 INF"]
+    pages = ("/incidents", "/incidents/2", "/forces", "/funding", "/recovery", "/alerts")
+    for path in (*pages, "/orbat", f"/units/{bn}", "/tasks"):
         visit.goto(path)
         page.wait_for_load_state("load")
         assert _codes(page) == [], path

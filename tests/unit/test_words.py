@@ -34,3 +34,14 @@ def test_a_phase_is_named_once() -> None:
     assert phase_label("P", 3, "Reconstruction") == "P phase 3: Reconstruction"
     assert phase_label("P", 1, "Phase 10 onwards") == "P phase 1: Phase 10 onwards"
     assert phase_label("P", 1, "Phase 1") == "P phase 1"
+
+
+def test_command_words() -> None:
+    assert label("opcon") == "OPCON (operational control)"
+    assert label("national") == "National command only"
+    assert label("refused_by_nation") == "Refused by the nation"
+    assert label("in_progress") == "In progress"
+    assert label("contingent") == "National contingent"
+    assert label("perstat") == "PERSTAT (personnel)"
+    assert label("battalion") == "Battalion"
+    assert label("days_of_supply") == "Days of supply"

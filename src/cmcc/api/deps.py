@@ -33,7 +33,10 @@ def get_session(request: Request, platform: PlatformDep) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the transaction commits before the response is sent. FastAPI's default
+# ends a dependency with yield after the response has gone, so a client could read the old
+# state right after a write's 200 (and a failed commit would never reach it).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def _bearer(request: Request, secret: str) -> str | None:

@@ -25,6 +25,7 @@ LAYERS = (
     ("search-tasks", "search-tasks", "Search sectors", "#00695c"),
     ("projects", "projects", "Reconstruction projects", "#5d4037"),
     ("tracks", "tracks", "Unit positions (TAK)", "#1b5e20"),
+    ("units", None, "Units (ORBAT, now)", "#0b3d91"),
 )
 
 

@@ -14,9 +14,12 @@ from cmcc.web import (
     icon,
     incidents,
     map,
+    orbat,
     recovery,
     router,
     sitrep,
+    tasks,
+    units,
 )
 from cmcc.web.auth import LoginRequired
 from cmcc.web.templating import HERE
@@ -30,6 +33,9 @@ PAGE_ROUTERS = (
     forces.router,
     funding.router,
     recovery.router,
+    orbat.router,
+    units.router,
+    tasks.router,
     sitrep.router,
     icon.router,
 )

@@ -33,11 +33,15 @@ RECOVERY_ROLES = frozenset(
     }
 )
 
+COMMAND_ROLES = frozenset({Role.STAFF_OFFICER, Role.LIAISON_OFFICER, Role.AUDITOR})
+
 NAV: tuple[NavItem, ...] = (
     NavItem("/map", "Map"),
     NavItem("/incidents", "Incident log"),
     NavItem("/alerts", "Alerts"),
     NavItem("/forces", "Force generation"),
+    NavItem("/orbat", "ORBAT", roles=COMMAND_ROLES),
+    NavItem("/tasks", "Tasking board", roles=COMMAND_ROLES),
     NavItem("/funding", "Funding"),
     NavItem("/recovery", "Recovery board", roles=RECOVERY_ROLES),
     NavItem("/sitrep", "SITREP"),

@@ -12,6 +12,17 @@ from enum import Enum
 from functools import lru_cache
 
 from cmcc.access.domain import Role
+from cmcc.command.domain import (
+    CasualtyCategory,
+    Echelon,
+    Priority,
+    Relationship,
+    RelationshipStatus,
+    ReportKind,
+    Supply,
+    UnitKind,
+)
+from cmcc.command.domain import TaskStatus as UnitTaskStatus
 from cmcc.forces.domain import Capability, ReadinessLevel, StateStatus, Task, VisitKind
 from cmcc.funding.domain import FlowStatus, ProjectStatus
 from cmcc.hazards.domain import (
@@ -27,7 +38,10 @@ from cmcc.tips.domain import RewardStatus, TipOutcome, TipStatus
 from cmcc.zones.domain import KIND_LABELS, ZoneKind
 
 ACRONYMS = frozenset(
-    {"idf", "isf", "eod", "eo", "uxo", "sur", "pcrs", "un", "ngo", "sha", "cha", "acled", "dna"}
+    {
+        *("idf", "isf", "eod", "eo", "uxo", "sur", "pcrs", "un", "ngo", "sha", "cha", "acled"),
+        *("dna", "hq", "cmcc", "opcon", "tacon", "adcon", "perstat", "logstat", "sitrep"),
+    }
 )
 
 # Where the plain words of a code are not the users' words.
@@ -54,6 +68,15 @@ WORDS: dict[str, str] = {
     VisitKind.ASSESSMENT_ADVISORY_VISIT: "Assessment and advisory visit",
     VisitKind.SUR_ALIGNMENT: "Alignment with a SUR",
     Role.ADMIN: "Administrator",
+    # command and control
+    UnitKind.CONTINGENT: "National contingent",
+    Relationship.OPCON: "OPCON (operational control)",
+    Relationship.TACON: "TACON (tactical control)",
+    Relationship.ADCON: "ADCON (administrative control)",
+    Relationship.NATIONAL: "National command only",
+    UnitTaskStatus.REFUSED_BY_NATION: "Refused by the nation",
+    ReportKind.PERSTAT: "PERSTAT (personnel)",
+    ReportKind.LOGSTAT: "LOGSTAT (logistics)",
     # alerts
     "incident_in_zone": "Incident in a protected zone",
     # field names the map's details show
@@ -97,6 +120,15 @@ CODED: tuple[type[Enum], ...] = (
     FlowStatus,
     ProjectStatus,
     Role,
+    Echelon,
+    UnitKind,
+    Relationship,
+    RelationshipStatus,
+    UnitTaskStatus,
+    Priority,
+    ReportKind,
+    CasualtyCategory,
+    Supply,
 )
 
 

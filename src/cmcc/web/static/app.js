@@ -22,7 +22,8 @@
     return data;
   }
 
-  // <form data-api="/api/v1/..." data-method="POST" data-next="/incidents/{id}">
+  // <form data-api="/api/v1/..." data-method="POST" data-next="/incidents/{id}">; lon and lat
+  // become a GeoJSON point unless the form says data-lonlat (an API that takes them as they are).
   function formBody(form) {
     const body = {};
     for (const el of form.elements) {
@@ -36,7 +37,7 @@
       else if (type === "datetime") body[el.name] = new Date(el.value).toISOString();
       else body[el.name] = el.value;
     }
-    if ("lon" in body && "lat" in body) {
+    if ("lon" in body && "lat" in body && form.dataset.lonlat === undefined) {
       body.geometry = { type: "Point", coordinates: [Number(body.lon), Number(body.lat)] };
       delete body.lon; delete body.lat;
     }

@@ -8,6 +8,7 @@
   const status = (text) => { el("map-status").textContent = text; };
   const map = L.map("map", { center: [31.42, 34.38], zoom: 11, minZoom: 8, maxZoom: 19, zoomSnap: 0.25, keyboard: true });
   map.attributionControl.setPrefix("Leaflet");
+  window.cmcc.map = map; // for other scripts of the page (and the browser tests)
   const layers = {};
   let mode = null; // "pick" (an incident's place) or "draw" (a zone's corners)
   const zoneColours = JSON.parse(el("map").dataset.zoneColours || "{}");
@@ -36,7 +37,8 @@
 
   const escape = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
   const { word, incidentRef } = window.cmcc;
-  const CODED = new Set(["type", "kind", "status", "classification", "device_category", "disposition", "alert_status", "capability", "readiness"]);
+  const CODED = new Set(["type", "kind", "status", "classification", "device_category", "disposition", "alert_status", "capability", "readiness", "echelon"]);
+  const HIDDEN = new Set(["releasability", "echelon_rank", "sidc"]);
   const field = (k) => { const w = word(k); return w !== k ? w : k.charAt(0).toUpperCase() + k.slice(1).replace(/_/g, " "); };
   function showDetails(layerName, feature) {
     const p = feature.properties || {};
@@ -44,11 +46,12 @@
     const title = incident ? word(p.type) + " · " + incidentRef(feature.id)
       : p.name || p.title || p.ref || p.callsign || (layerName + " " + feature.id);
     const rows = Object.entries(p)
-      .filter(([k, v]) => v !== null && v !== "" && typeof v !== "object" && k !== "releasability")
+      .filter(([k, v]) => v !== null && v !== "" && typeof v !== "object" && !HIDDEN.has(k))
       .slice(0, 14)
       .map(([k, v]) => "<dt>" + escape(field(k)) + "</dt><dd>" + escape(CODED.has(k) ? word(v) : v) + "</dd>").join("");
     let link = "";
     if (incident) link = '<p><a href="/incidents/' + encodeURIComponent(feature.id) + '">Open ' + escape(incidentRef(feature.id)) + "</a></p>";
+    if (layerName === "units") link = '<p><a href="/units/' + encodeURIComponent(feature.id) + '">Open the unit page</a></p>';
     el("details").innerHTML = "<p></p><h3>" + escape(title) + '</h3><dl class="record">' + rows + "</dl>" + link;
     el("details").querySelector("p").append(window.cmcc.markingBadge(p.releasability));
     el("details").focus({ preventScroll: true });
@@ -71,8 +74,9 @@
     return (code + "---------------").slice(0, 15);
   }
   const icons = new Map();
-  function unitIcon(feature) {
-    const code = feature.properties.sidc || sidc(feature.properties.type); // a unit's own symbol
+  // A linked device's position shows with its unit's own symbol, else the one of its CoT type.
+  const unitIcon = (feature) => symbolIcon(feature.properties.sidc || sidc(feature.properties.type));
+  function symbolIcon(code) {
     if (!icons.has(code)) {
       const symbol = new window.ms.Symbol(code, { size: 22 });
       const anchor = symbol.getAnchor();
@@ -90,8 +94,12 @@
     const group = L.geoJSON({ type: "FeatureCollection", features }, {
       pane,
       style: (f) => style(colour, f),
-      pointToLayer: (f, latlng) => name === "tracks" && window.ms
-        ? L.marker(latlng, { icon: unitIcon(f), title: f.properties.callsign || f.id, keyboard: true })
+      pointToLayer: (f, latlng) => (name === "tracks" || name === "units") && window.ms
+        ? L.marker(latlng, {
+          icon: name === "units" ? symbolIcon(f.properties.sidc) : unitIcon(f),
+          title: f.properties.name || f.properties.callsign || f.id,
+          keyboard: true,
+        })
         : L.circleMarker(latlng, { pane, radius: name === "alerts" ? 11 : 7, ...style(colour, f) }),
       onEachFeature: (f, layer) => {
         layer.on("click", () => { if (!mode) showDetails(name, f); });
@@ -137,11 +145,38 @@
     draw("alerts", box.dataset.colour, [...alertFeatures.values()]);
   }
 
+  // Units of the ORBAT (as they stand now), by echelon: the map hides the lower echelons as it
+  // zooms out (brigade and above below zoom 10, battalion and above below 12, all beyond).
+  let unitData = { features: [], echelons: [] };
+  function lowestEchelonShown(zoom) {
+    const rank = (e) => Math.max(0, unitData.echelons.indexOf(e));
+    if (zoom < 10) return rank("brigade");
+    if (zoom < 12) return rank("battalion");
+    return 0;
+  }
+  function drawUnits() {
+    const box = document.querySelector('input[data-layer="units"]');
+    if (!box) return;
+    const lowest = lowestEchelonShown(map.getZoom());
+    const shown = unitData.features.filter((f) => f.properties.echelon_rank >= lowest);
+    draw("units", box.dataset.colour, shown);
+    const hidden = unitData.features.length - shown.length;
+    el("count-units").textContent = "(" + shown.length + (hidden ? " of " + unitData.features.length + " at this zoom" : "") + ")";
+    el("map").dataset.unitsShown = String(shown.length);
+  }
+  async function loadUnits() {
+    const response = await fetch("/map/units", { credentials: "same-origin", headers: { Accept: "application/geo+json" } });
+    if (!response.ok) { status("The units did not load (" + response.status + ")."); return; }
+    unitData = await response.json();
+    drawUnits();
+  }
+  map.on("zoomend", () => { if (unitData.features.length) drawUnits(); });
+
   async function loadAll() {
     showTime();
     status("Loading…");
     const jobs = [...boxes].filter((b) => b.dataset.collection).map(loadCollection);
-    jobs.push(loadAlerts(), outlined);
+    jobs.push(loadAlerts(), loadUnits(), outlined);
     await Promise.all(jobs);
     status("Picture as of " + el("as-of-text").textContent + ".");
     document.body.dataset.mapReady = "true";
