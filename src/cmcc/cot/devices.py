@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from sqlalchemy import ForeignKey, Integer, String, func, or_, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, synonym
 
 from cmcc.access.models import Organization
 from cmcc.access.service import org_by_code, resolve_marking
@@ -37,6 +37,8 @@ class CotDevice(Timestamped, Base):
     uid: Mapped[str] = mapped_column(String(200), unique=True)
     callsign: Mapped[str | None] = mapped_column(String(120), index=True, default=None)
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    # The release policy's name for the owning organization (cmcc.access.policy.release_filter).
+    owner_org_id: Mapped[int] = synonym("org_id")
     pledge_id: Mapped[int | None] = mapped_column(ForeignKey("pledges.id"), default=None)
     # The ORBAT unit (lineage) the device belongs to: its positions show with the unit's SIDC,
     # the unit's tasks reach it, and the unit's tasked area is checked against them.

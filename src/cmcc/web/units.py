@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from types import SimpleNamespace
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cmcc.access.models import Organization
-from cmcc.access.policy import _marking_filter, visible
+from cmcc.access.policy import release_filter, visible
 from cmcc.api.deps import SessionDep
 from cmcc.command import orbat
 from cmcc.command.domain import TaskStatus
@@ -43,25 +42,12 @@ RECENT_REPORTS = 14  # a week of PERSTAT and LOGSTAT
 TASKS_SHOWN = 100
 
 
-def device_filter(viewer: Viewer) -> ColumnElement[bool]:
-    """The release policy for TAK devices: the organization that fields a device owns it, and
-    its marking is the marking of its tracks (the same SQL rule as every marked record)."""
-    if viewer.sees_all:
-        return CotDevice.id.is_not(None)
-    columns = SimpleNamespace(
-        releasability=CotDevice.releasability,
-        release_to=CotDevice.release_to,
-        owner_org_id=CotDevice.org_id,
-    )
-    return _marking_filter(columns, viewer)
-
-
 def unit_devices(session: Session, viewer: Viewer, lineage: int) -> list[tuple[CotDevice, str]]:
     """The TAK devices linked to the unit that the viewer may see, with their organization."""
     stmt = (
         select(CotDevice, Organization.code)
         .join(Organization, Organization.id == CotDevice.org_id)
-        .where(CotDevice.unit_lineage == lineage, device_filter(viewer))
+        .where(CotDevice.unit_lineage == lineage, release_filter(CotDevice, viewer))
         .order_by(CotDevice.uid)
     )
     return [(d, code) for d, code in session.execute(stmt)]
