@@ -19,7 +19,7 @@ from cmcc.command.domain import (
     UnitKind,
     relationship_caveat,
 )
-from cmcc.command.models import CommandRelationship, Unit
+from cmcc.command.models import CommandRelationship, Unit, is_lineage
 from cmcc.command.orbat import SYSTEM_VIEWER, ancestors, current_version
 from cmcc.command.schemas import RelationshipCreate, RelationshipStep
 from cmcc.core.clock import utcnow
@@ -96,8 +96,7 @@ def step(
     session: Session, principal: Principal, rel_id: int, data: RelationshipStep
 ) -> CommandRelationship:
     """proposed -> agreed (the nation), agreed -> effective (the force, at the TOA), -> ended."""
-    if not (principal.can(Permission.WRITE_ORBAT) or principal.can(Permission.NATIONAL_COMMAND)):
-        require(principal, Permission.WRITE_ORBAT, Permission.NATIONAL_COMMAND)
+    require(principal, Permission.WRITE_ORBAT, Permission.NATIONAL_COMMAND)
     rel = get_visible(session, CommandRelationship, rel_id, principal.viewer)
     check_version(rel, data.version)
     current, target = RelationshipStatus(rel.status), data.status
@@ -147,9 +146,7 @@ def _TASKING_OR_SAME(kind: str) -> set[Relationship]:
 
 
 def _any_version(session: Session, rel: CommandRelationship) -> Unit:
-    unit = session.scalars(
-        select(Unit).where(or_(Unit.id == rel.unit_lineage, Unit.lineage == rel.unit_lineage))
-    ).first()
+    unit = session.scalars(select(Unit).where(is_lineage(Unit, rel.unit_lineage))).first()
     if unit is None:
         raise NotFound(f"unit {rel.unit_lineage} not found")
     return unit

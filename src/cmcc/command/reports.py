@@ -14,7 +14,7 @@ from cmcc.access.domain import Permission, Principal, require
 from cmcc.access.policy import visible
 from cmcc.access.service import resolve_marking
 from cmcc.command.domain import ReportKind, Supply, UnitKind, supplies_below
-from cmcc.command.models import AreaAssignment, Unit, UnitReport, unit_lineage_col
+from cmcc.command.models import AreaAssignment, Unit, UnitReport
 from cmcc.command.orbat import SYSTEM_VIEWER, current_version, units_as_of, valid_at
 from cmcc.command.schemas import ReportCreate
 from cmcc.core.clock import utcnow
@@ -267,6 +267,3 @@ def report_statement(
     if kind is not None:
         stmt = stmt.where(UnitReport.kind == kind.value)
     return stmt.order_by(UnitReport.report_date.desc(), UnitReport.id.desc())
-
-
-__all__ = ["unit_lineage_col"]

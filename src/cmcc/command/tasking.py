@@ -32,7 +32,7 @@ from cmcc.core.crud import check_version
 from cmcc.core.errors import Forbidden, InvalidInput, Refused, TransitionRefused
 from cmcc.core.releasability import Viewer
 from cmcc.core.uow import after_commit
-from cmcc.forces.domain import Caveats, ReadinessLevel, Task
+from cmcc.forces.domain import Caveats, ReadinessLevel
 from cmcc.forces.models import Pledge
 from cmcc.zones.models import Zone
 
@@ -142,8 +142,7 @@ def set_status(
 ) -> UnitTask:
     """The unit's nation acknowledges, starts, completes or refuses (red card, with its
     reason); the issuing force may cancel. A national refusal is final."""
-    if not (principal.can(Permission.TASK_UNITS) or principal.can(Permission.NATIONAL_COMMAND)):
-        require(principal, Permission.TASK_UNITS, Permission.NATIONAL_COMMAND)
+    require(principal, Permission.TASK_UNITS, Permission.NATIONAL_COMMAND)
     task = get_visible(session, UnitTask, task_id, principal.viewer)
     check_version(task, data.version)
     current, target = TaskStatus(task.status), data.status
@@ -217,6 +216,3 @@ def task_area(session: Session, task: UnitTask) -> BaseGeometry | None:
         return None
     zone = areas.zone_at(session, task.zone_lineage, task.starts_at)
     return zone.geometry if zone is not None else None
-
-
-__all__ = ["Task", "check_task", "issue_task", "set_status", "task_area", "task_statement"]
