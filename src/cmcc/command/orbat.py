@@ -276,7 +276,7 @@ def units_from_pledge(
             principal,
             UnitCreate(
                 name=name,
-                short_name=f"{pledge.state_iso3}-{pledge.ref}-{i + 1}"[:40],
+                short_name=_short_name(pledge, i + 1),
                 nation=pledge.state_iso3,
                 kind=UnitKind.UNIT,
                 echelon=data.echelon,
@@ -297,6 +297,17 @@ def units_from_pledge(
         )
         created.append(unit)
     return created
+
+
+def _short_name(pledge: Pledge, number: int) -> str:
+    """The pledge's reference and the unit's number, led by the nation's code unless the
+    reference already starts with it (IDN-2026-01-1, not IDN-IDN-2026-01-1)."""
+    ref = (
+        pledge.ref
+        if pledge.ref.startswith(pledge.state_iso3)
+        else f"{pledge.state_iso3}-{pledge.ref}"
+    )
+    return f"{ref}-{number}"[:40]
 
 
 @dataclass
