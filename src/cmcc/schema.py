@@ -17,6 +17,7 @@ from cmcc.cot import tracks as _cot_tracks  # noqa: F401
 from cmcc.forces import models as _forces  # noqa: F401
 from cmcc.funding import models as _funding  # noqa: F401
 from cmcc.hazards import models as _hazards  # noqa: F401
+from cmcc.humanitarian import models as _humanitarian  # noqa: F401
 from cmcc.incidents import models as _incidents  # noqa: F401
 from cmcc.remains import models as _remains  # noqa: F401
 from cmcc.scenarios import models as _scenarios  # noqa: F401

@@ -16,6 +16,7 @@ class OrgKind(StrEnum):
     UN_AGENCY = "un_agency"
     NGO = "ngo"
     DONOR = "donor"
+    PARTY_LIAISON = "party_liaison"  # a party's liaison cell (never a member of the mission)
     OTHER = "other"
 
 
@@ -57,6 +58,10 @@ class Permission(StrEnum):
     NATIONAL_COMMAND = "national_command"  # for the own nation's units: agree relationships,
     # refuse a task (red card), file unit reports
     ISSUE_SITREPS = "issue_sitreps"  # generate and archive the daily situation report
+    NOTIFY_HUMANITARIAN = "notify_humanitarian"  # notify sites and movements, log access
+    # constraints (the own organization's)
+    COORDINATE_HUMANITARIAN = "coordinate_humanitarian"  # acknowledge and share notifications;
+    # crossings, aid flow figures and targets; access constraints of any partner
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -76,6 +81,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.WRITE_ORBAT,
             Permission.TASK_UNITS,
             Permission.ISSUE_SITREPS,
+            Permission.COORDINATE_HUMANITARIAN,
         }
     ),
     Role.LIAISON_OFFICER: frozenset(
@@ -86,7 +92,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ISSUE_SITREPS,
         }
     ),
-    Role.HUMANITARIAN_PARTNER: frozenset({Permission.REPORT_INCIDENTS}),
+    Role.HUMANITARIAN_PARTNER: frozenset(
+        {Permission.REPORT_INCIDENTS, Permission.NOTIFY_HUMANITARIAN}
+    ),
     Role.DONOR: frozenset(),
     Role.AUDITOR: frozenset({Permission.READ_AUDIT}),
     Role.MINE_ACTION_OFFICER: frozenset({Permission.WRITE_HAZARDS, Permission.REPORT_INCIDENTS}),

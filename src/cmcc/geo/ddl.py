@@ -21,6 +21,7 @@ SPATIAL_TABLES: dict[str, bool] = {
     "recoveries": False,
     "funding_projects": False,
     "tracks": True,
+    "humanitarian_notifications": False,
 }
 
 EPOCH = "((julianday({col}) - 2440587.5) * 86400.0)"

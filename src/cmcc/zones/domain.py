@@ -14,6 +14,7 @@ class ZoneKind(StrEnum):
     HAZARD_AREA = "hazard_area"
     CROSSING = "crossing"
     NOTIFIED_HUMANITARIAN_SITE = "notified_humanitarian_site"
+    NOTIFIED_MOVEMENT = "notified_movement"  # a notified movement's route and time window
     RESTRICTED_AREA = "restricted_area"
     ADMINISTRATIVE_AREA = "administrative_area"  # governorates and the like
 
@@ -29,6 +30,7 @@ KIND_LABELS: dict[ZoneKind, str] = {
     ZoneKind.HAZARD_AREA: "hazard area",
     ZoneKind.CROSSING: "crossing",
     ZoneKind.NOTIFIED_HUMANITARIAN_SITE: "notified humanitarian site",
+    ZoneKind.NOTIFIED_MOVEMENT: "notified humanitarian movement",
     ZoneKind.RESTRICTED_AREA: "restricted area",
     ZoneKind.ADMINISTRATIVE_AREA: "governorate or other administrative area",
 }
@@ -50,5 +52,10 @@ def zone_title(kind: str, name: str) -> str:
 
 # An incident or position inside one of these raises an alert.
 ALERTING_KINDS = frozenset(
-    {ZoneKind.CIVILIAN_SAFE_ZONE, ZoneKind.NOTIFIED_HUMANITARIAN_SITE, ZoneKind.RESTRICTED_AREA}
+    {
+        ZoneKind.CIVILIAN_SAFE_ZONE,
+        ZoneKind.NOTIFIED_HUMANITARIAN_SITE,
+        ZoneKind.NOTIFIED_MOVEMENT,
+        ZoneKind.RESTRICTED_AREA,
+    }
 )
