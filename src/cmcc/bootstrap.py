@@ -15,12 +15,15 @@ from sqlalchemy.orm.exc import StaleDataError
 from cmcc.access.domain import Principal
 from cmcc.audit.service import record_flush
 from cmcc.config import Settings
+from cmcc.core.changes import on_picture_change
 from cmcc.core.db import WRITE_OPTION, make_engine
 from cmcc.core.errors import Conflict, VersionConflict
 from cmcc.core.events import EventBus
 from cmcc.core.uow import pop_after_commit
 from cmcc.geo.backend import SpatialBackend, backend_for
 from cmcc.geo.geofence import GeofenceEngine
+from cmcc.humanitarian import advisories
+from cmcc.humanitarian.rules import Rules
 from cmcc.zones.service import load_fence
 
 
@@ -89,4 +92,8 @@ def bootstrap(settings: Settings | None = None) -> Platform:
     engine = make_engine(settings.effective_database_url)
     sessions = sessionmaker(expire_on_commit=False)
     event.listen(sessions, "after_flush", record_flush)
-    return Platform(settings, engine, sessions, backend_for(engine))
+    platform = Platform(settings, engine, sessions, backend_for(engine))
+    # Humanitarian notifications are re-checked in the transaction of each change they depend on.
+    advisories.configure(Rules.of(settings), platform.bus)
+    on_picture_change(advisories.on_picture_change)
+    return platform

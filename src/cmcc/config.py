@@ -130,6 +130,41 @@ class Settings(BaseSettings):
     logstat_min_days: float = Field(
         3.0, ge=0, le=60, description="A LOGSTAT below this many days of a supply raises an alert."
     )
+    site_buffer_m: float = Field(
+        300.0,
+        gt=0,
+        le=5000,
+        description="Around a notified humanitarian site: an incident this close raises an "
+        "alert, and advisories look this far (metres; a notification may set its own).",
+    )
+    route_buffer_m: float = Field(
+        500.0,
+        gt=0,
+        le=5000,
+        description="Either side of a notified movement's route: the corridor watched for "
+        "incidents, restricted areas, hazards and tasks (metres; a notification may set its own).",
+    )
+    advisory_incident_m: float = Field(
+        1000.0,
+        gt=0,
+        le=20000,
+        description="A verified incident this close to a notified site or route (metres) is "
+        "named in its advisories...",
+    )
+    advisory_incident_days: float = Field(
+        7.0,
+        gt=0,
+        le=365,
+        description="... when it occurred within this many days before the notification's "
+        "validity or during it.",
+    )
+    notice_hours: float = Field(
+        48.0,
+        ge=0,
+        le=720,
+        description="A movement notified less than this many hours ahead is flagged as short "
+        "notice (it is received all the same: a notification is never refused for it).",
+    )
     basemap_file: Path | None = Field(
         None,
         description="A local raster MBTiles file drawn under the web map (no online tile server).",

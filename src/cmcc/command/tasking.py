@@ -27,6 +27,7 @@ from cmcc.command.models import TaskStatusChange, Unit, UnitTask, is_lineage
 from cmcc.command.orbat import ancestors, current_version, valid_at
 from cmcc.command.relationships import authority, chain_pledge
 from cmcc.command.schemas import TaskCreate, TaskStatusIn
+from cmcc.core.changes import picture_changed
 from cmcc.core.clock import utcnow
 from cmcc.core.crud import check_version
 from cmcc.core.errors import Forbidden, InvalidInput, Refused, TransitionRefused
@@ -132,6 +133,7 @@ def issue_task(session: Session, principal: Principal, data: TaskCreate) -> Unit
     session.add(task)
     session.flush()
     task_id = task.id
+    picture_changed(session, "task", task_id)
     for listener in TASK_LISTENERS:
         after_commit(session, lambda listener=listener: listener(task_id))  # type: ignore[misc]
     return task
@@ -173,6 +175,7 @@ def set_status(
     task.status, task.status_reason = target.value, data.reason
     task.status_by, task.status_at = principal.actor, now
     session.flush()
+    picture_changed(session, "task", task.id)
     return task
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from cmcc.access.domain import Permission, Principal, require
 from cmcc.access.policy import get_visible, visible
 from cmcc.access.service import resolve_marking
+from cmcc.core.changes import picture_changed
 from cmcc.core.clock import utcnow
 from cmcc.core.crud import apply_changes, check_version
 from cmcc.core.errors import Forbidden, TransitionRefused
@@ -83,6 +84,7 @@ def create_hazard(
     hazard.marking = resolve_marking(session, data.releasability)
     session.add(hazard)
     session.flush()
+    picture_changed(session, "hazard", hazard.id)
     return hazard
 
 
@@ -126,6 +128,7 @@ def update_hazard(
         hazard.area_m2 = area
     apply_changes(hazard, changes)
     session.flush()
+    picture_changed(session, "hazard", hazard.id)
     return hazard
 
 
@@ -220,6 +223,7 @@ def change_status(
         zone = _feed_cleared_area(session, hazard, aoi=aoi, fence=fence)
         hazard.cleared_zone_id = zone.id
     session.flush()
+    picture_changed(session, "hazard", hazard.id)
     return hazard
 
 

@@ -31,6 +31,7 @@ from cmcc.humanitarian.domain import (
     CrossingStatus,
     NotificationKind,
     NotificationStatus,
+    notification_ref,
 )
 
 
@@ -76,6 +77,10 @@ class Notification(Releasable, Spatial, Base):
     @property
     def lineage_id(self) -> int:
         return self.lineage if self.lineage is not None else self.id
+
+    @property
+    def ref(self) -> str:
+        return notification_ref(self.kind, self.lineage_id)
 
 
 class NotificationContact(Releasable, Base):

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from cmcc.access.domain import Permission, Principal, require, require_write
 from cmcc.access.policy import get_visible, visible
 from cmcc.access.service import resolve_marking
+from cmcc.core.changes import picture_changed
 from cmcc.core.clock import utcnow
 from cmcc.core.crud import apply_changes, check_version
 from cmcc.core.errors import Forbidden, InvalidInput
@@ -155,6 +156,7 @@ def update_incident(
         incident.marking = resolve_marking(session, data.releasability)
     apply_changes(incident, changes)
     session.flush()
+    picture_changed(session, "incident", incident.id)
     return incident
 
 
@@ -187,6 +189,7 @@ def verify(
     if data.releasability is not None:
         incident.marking = resolve_marking(session, data.releasability)
     session.flush()
+    picture_changed(session, "incident", incident.id)
     return step
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from cmcc.access.domain import Permission, Principal, require
 from cmcc.access.policy import get_visible, visible
 from cmcc.access.service import resolve_marking
+from cmcc.core.changes import picture_changed
 from cmcc.core.clock import utcnow
 from cmcc.core.crud import apply_changes, check_version
 from cmcc.core.errors import Forbidden, InvalidInput
@@ -115,6 +116,7 @@ def create_derived_zone(
     session.add(zone)
     session.flush()
     _refresh(session, fence, zone)
+    picture_changed(session, "zone", zone.id)
     return zone
 
 
@@ -154,6 +156,7 @@ def update_zone(
     apply_changes(zone, changes)
     session.flush()
     _refresh(session, fence, zone)
+    picture_changed(session, "zone", zone.id)
     return zone
 
 
@@ -193,6 +196,8 @@ def move_zone(
     session.flush()
     _refresh(session, fence, old)
     _refresh(session, fence, new)
+    picture_changed(session, "zone", old.id)
+    picture_changed(session, "zone", new.id)
     return new
 
 
@@ -277,3 +282,17 @@ def zone_titles(session: Session, ids: set[int]) -> dict[int, str]:
         return {}
     rows = session.execute(select(Zone.id, Zone.kind, Zone.name).where(Zone.id.in_(ids)))
     return {row.id: domain.zone_title(row.kind, row.name) for row in rows}
+
+
+def end_derived_zone(
+    session: Session, zone_id: int, at: dt.datetime, fence: GeofenceEngine | None
+) -> None:
+    """Close a zone derived from another module's record at `at` (that record ended: a
+    humanitarian notification completed, withdrawn or replaced by a new version)."""
+    zone = session.get(Zone, zone_id)
+    if zone is None or zone.derived_from is None:
+        return
+    if zone.valid_to is None or zone.valid_to > at:
+        zone.valid_to = max(at, zone.valid_from)
+        session.flush()
+        _refresh(session, fence, zone)
