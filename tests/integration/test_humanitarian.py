@@ -10,8 +10,10 @@ import re
 
 from fastapi.testclient import TestClient
 
+from cmcc.access.domain import Role
 from cmcc.bootstrap import Platform
 from cmcc.humanitarian import domain
+from tests.factories import caller
 from tests.humanitarian_fixtures import (
     Cast,
     iso,
@@ -73,7 +75,7 @@ def test_no_status_says_approved(platform: Platform, client: TestClient) -> None
     for _ in range(3):  # the schemas they refer to, and those these refer to
         more = json.dumps([spec["components"]["schemas"][x] for x in names])
         names |= set(re.findall(r"#/components/schemas/([A-Za-z_]+)", more))
-    text = (json.dumps(ours) + json.dumps([spec["components"]["schemas"][x] for x in names]))
+    text = json.dumps(ours) + json.dumps([spec["components"]["schemas"][x] for x in names])
     labels = [*domain.STATUS_LABELS.values(), *domain.ADVISORY_LABELS.values()]
     for word in ("approv", "denied", "permission granted"):
         assert word not in text.lower() and not any(word in x.lower() for x in labels)
@@ -84,9 +86,6 @@ def test_movement_across_an_open_hazard_gets_the_advisory(
     platform: Platform, client: TestClient
 ) -> None:
     cast = Cast(platform)
-    from tests.factories import caller
-    from cmcc.access.domain import Role
-
     unmas = caller(platform, "UNMAS", Role.MINE_ACTION_OFFICER)
     hazard = ok(
         client.post(
@@ -228,7 +227,9 @@ def test_new_version_keeps_history_and_sharing(platform: Platform, client: TestC
     body["version"] = n["version"]
     v2 = ok(
         client.post(
-            f"/api/v1/notifications/{n['lineage']}/versions", headers=cast.partner.headers, json=body
+            f"/api/v1/notifications/{n['lineage']}/versions",
+            headers=cast.partner.headers,
+            json=body,
         )
     )
     assert v2["lineage"] == n["lineage"] and v2["id"] != n["id"]
@@ -238,9 +239,7 @@ def test_new_version_keeps_history_and_sharing(platform: Platform, client: TestC
     )
     assert seen["id"] == v2["id"] and seen["contact"] is None
     versions = ok(
-        client.get(
-            f"/api/v1/notifications/{n['lineage']}/versions", headers=cast.partner.headers
-        ),
+        client.get(f"/api/v1/notifications/{n['lineage']}/versions", headers=cast.partner.headers),
         200,
     )
     assert [v["replaced_at"] is None for v in versions] == [False, True]
@@ -269,9 +268,6 @@ def test_bad_notifications_are_refused_with_the_field(
         assert field in r.text
     assert ok(client.get("/api/v1/notifications", headers=cast.partner.headers), 200)["count"] == 0
     # A donor may not notify.
-    from tests.factories import caller
-    from cmcc.access.domain import Role
-
     donor = caller(platform, "WB", Role.DONOR)
     assert (
         client.post("/api/v1/notifications", headers=donor.headers, json=site_body()).status_code
