@@ -273,3 +273,32 @@ def test_bad_notifications_are_refused_with_the_field(
         client.post("/api/v1/notifications", headers=donor.headers, json=site_body()).status_code
         == 403
     )
+
+
+def test_audit_keeps_no_contact(platform: Platform, client: TestClient) -> None:
+    from sqlalchemy import select
+
+    from cmcc.access.domain import Principal
+    from cmcc.audit.models import AuditEntry
+
+    cast = Cast(platform)
+    n = notify(client, cast.partner, site_body())
+    body = site_body(title="Deir al-Balah field clinic (moved)")
+    del body["kind"]
+    body["contact"] = {"name": "Rana Saleh", "phone": "+970 59 222 2222", "email": "r@x.example"}
+    body["version"] = n["version"]
+    ok(
+        client.post(
+            f"/api/v1/notifications/{n['lineage']}/versions",
+            headers=cast.partner.headers,
+            json=body,
+        )
+    )
+    with platform.unit_of_work(Principal.system_operator()) as s:
+        rows = s.scalars(
+            select(AuditEntry.changes).where(AuditEntry.entity == "notification_contacts")
+        ).all()
+        everything = " ".join(s.scalars(select(AuditEntry.changes)).all())
+    assert len(rows) == 2 and all("<redacted>" in r for r in rows)
+    for secret in ("Omar Nasser", "Rana Saleh", "+970 59 111 1111", "r@x.example"):
+        assert secret not in everything

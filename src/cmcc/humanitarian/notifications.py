@@ -289,17 +289,11 @@ def submit(
     n.marking = sharing.owner_and_centre(session, principal.org_code)
     session.add(n)
     session.flush()
-    session.add(
-        NotificationContact(
-            notification_lineage=n.id,
-            owner_org_id=principal.org_id,
-            **data.contact.model_dump(),
-        )
+    contact = NotificationContact(
+        notification_lineage=n.id, owner_org_id=principal.org_id, **data.contact.model_dump()
     )
-    contact = session.scalars(
-        select(NotificationContact).where(NotificationContact.notification_lineage == n.id)
-    ).one()
     contact.marking = sharing.owner_and_centre(session, principal.org_code)
+    session.add(contact)
     _log(session, n, NotificationStatus.SUBMITTED.value, NotificationStatus.SUBMITTED, n.status_by)
     _protect(session, n, fence)
     _advise(session, n, rules)
