@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from typing import Any
 
 import hxl
@@ -16,10 +17,12 @@ from fastapi.testclient import TestClient
 
 from cmcc.access.domain import OrgKind, Principal, Role
 from cmcc.access.service import org_by_code
+from cmcc.api.session import SESSION_COOKIE
 from cmcc.bootstrap import Platform
 from cmcc.core.releasability import Marking
 from cmcc.humanitarian.models import Notification
-from tests.factories import caller, row_counts
+from cmcc.scenarios.loader import load_scenario
+from tests.factories import Caller, caller, row_counts
 
 URL = "/api/v1/access-constraints"
 REPORT = URL + "/report"
@@ -380,3 +383,64 @@ def test_the_report_reads_back_as_hxl(platform: Platform, client: TestClient) ->
     lines = plain.text.splitlines()
     assert lines[0].startswith("Month,Category code,Category") and not lines[1].startswith("#")
     assert len(lines) == 3
+
+
+ROW_ID = re.compile(r'<tr data-id="(\d+)">')
+
+
+def page(client: TestClient, who: Caller, path: str) -> tuple[int, str]:
+    client.cookies.clear()
+    client.cookies.set(SESSION_COOKIE, who.token)
+    r = client.get(path, follow_redirects=False)
+    client.cookies.clear()
+    return r.status_code, r.text
+
+
+def test_the_page_shows_what_the_api_shows_and_the_form_to_whom_records(
+    platform: Platform, client: TestClient
+) -> None:
+    log = Log(platform, client)
+    unrwa = caller(platform, "UNRWA", Role.HUMANITARIAN_PARTNER, kind=OrgKind.UN_AGENCY)
+    donor = caller(platform, "GBR", Role.DONOR)
+    mine = log.record(log.unrwa, occurred_at="2026-11-02T08:00:00Z")
+    log.record(log.prcs, occurred_at="2026-11-03T08:00:00Z", impact="looting", delay_minutes=None)
+    public = log.record(log.prcs, impact="violence", delay_minutes=None, releasability="public")
+    status, html = page(client, unrwa, "/access?from=2026-10&to=2026-11")
+    assert status == 200, html
+    assert [int(i) for i in ROW_ID.findall(html)] == [mine["id"], public["id"]]
+    assert 'id="record-constraint"' in html and "Delayed at a checkpoint" in html
+    assert 'href="/access" aria-current="page"' in html  # in the partner's navigation
+    row = re.search(r'<tr data-key="movement_restrictions">(.*?)</tr>', html, re.S)
+    assert row is not None and re.findall(r'<td class="num"[^>]*>(\d+)</td>', row.group(1)) == [
+        "0",
+        "1",
+        "1",
+    ]
+    status, html = page(client, donor, "/access")
+    assert status == 200 and 'id="record-constraint"' not in html
+    assert 'href="/access"' not in html.split("<main")[0]  # not in a donor's navigation
+    status, html = page(client, unrwa, "/access?month=2026-13")
+    assert status == 400 and "query.month" in html
+
+
+def test_the_scenario_records_illustrative_constraints_of_its_partners(
+    platform: Platform, client: TestClient
+) -> None:
+    with platform.unit_of_work(Principal.system_operator(), write=True) as session:
+        load_scenario(session, "gaza-2025", aoi=platform.settings.aoi_bbox, fence=platform.fence())
+    centre = caller(platform, "CMCC", Role.STAFF_OFFICER).headers
+    records = ok(client.get(URL, headers=centre))["data"]
+    assert len(records) == 7
+    assert {r["owner"] for r in records} == {"OCHA", "UNRWA", "PRCS"}
+    assert all(r["source"].endswith("[illustrative]") for r in records)
+    assert all(r["notification_lineage"] is None for r in records)  # movements come later
+    delayed = next(r for r in records if r["impact"] == "delayed_at_checkpoint")
+    incident = ok(client.get(f"/api/v1/incidents/{delayed['incident_id']}", headers=centre))
+    assert incident["external_ref"] == "gaza-2025-illustrative-3"
+    mission = [r["id"] for r in records if r["releasability"] == "mission"]
+    gbr = caller(platform, "GBR", Role.LIAISON_OFFICER).headers
+    assert [r["id"] for r in ok(client.get(URL, headers=gbr))["data"]] == mission
+    report = ok(client.get(REPORT, headers=centre))
+    assert report["total"] == 7  # the last 58 days lie within the six months of the report
+    located = {r["area"] for r in report["by_area"]}
+    assert "unlocated" in located and "North Gaza governorate (notional)" in located

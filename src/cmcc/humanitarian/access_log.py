@@ -242,3 +242,24 @@ def public(
             item.incident_id = None
         out.append(item)
     return out
+
+
+def movement_choices(
+    session: Session, principal: Principal, limit: int = 100
+) -> list[tuple[int, str]]:
+    """The movements a form may link: (lineage, "movement_<n> · title"), the latest first
+    (the current version of each movement notification the caller may see)."""
+    stmt = (
+        select(_movement_lineage(), Notification.title)
+        .where(
+            release_filter(Notification, principal.viewer),
+            Notification.kind == NotificationKind.MOVEMENT.value,
+            Notification.replaced_at.is_(None),
+        )
+        .order_by(Notification.valid_from.desc(), Notification.id.desc())
+        .limit(limit)
+    )
+    return [
+        (int(lineage), f"{movement_ref(lineage)} · {title}")
+        for lineage, title in session.execute(stmt)
+    ]
