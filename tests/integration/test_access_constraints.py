@@ -320,6 +320,7 @@ def test_bad_input_names_the_field_and_writes_nothing(
         ({"delay_minutes": 10, "lon": 31.4, "lat": 34.4}, "body.lon"),  # swapped
         ({"delay_minutes": 10, "lon": 2.35, "lat": 48.85}, "body.lon"),  # outside the AOI
         ({"delay_minutes": 10, "occurred_at": "2099-01-01T00:00:00Z"}, "body.occurred_at"),
+        ({"delay_minutes": 10, "occurred_at": "0001-01-01T00:00:00+14:00"}, "body.occurred_at"),
         ({"delay_minutes": 0}, "body.delay_minutes"),
         ({"delay_minutes": 10, "category": "paperwork"}, "body.category"),
         ({"delay_minutes": 10, "releasability": "rel:NOBODY"}, "body.releasability"),
@@ -346,6 +347,8 @@ def test_bad_input_names_the_field_and_writes_nothing(
     problem(client.get(f"{REPORT}?from=October", headers=log.centre), 422, "query.from")
     problem(client.get(f"{REPORT}?from=2026-10&to=2026-09"), 422, "query.to")
     problem(client.get(f"{REPORT}?from=2020-01&to=2026-09"), 422, "query.to")
+    problem(client.get(f"{REPORT}?from=9999-12&to=9999-12"), 422, "query.from")
+    problem(client.get(f"{URL}?month=9999-12"), 422, "query.month")
     assert row_counts(platform) == before
     outside = log.record(log.unrwa, lon=34.0, lat=30.6, outside_aoi=False)
     assert outside["lon"] == 34.0  # inside the box of the area of interest: accepted

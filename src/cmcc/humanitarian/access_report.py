@@ -47,8 +47,10 @@ class Month:
     @classmethod
     def parse(cls, text: str, field: str) -> Month:
         match = MONTH_RE.match(text.strip())
-        if match is None or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1900:
+        if match is None or not 1 <= int(match.group(2)) <= 12:
             raise InvalidInput.field(field, "a month: YYYY-MM")
+        if not 1900 <= int(match.group(1)) <= 2999:
+            raise InvalidInput.field(field, "a year from 1900 to 2999")
         return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod
@@ -73,8 +75,8 @@ class Month:
 def period(start: str | None, end: str | None, *, today: dt.date) -> tuple[Month, Month]:
     """The months from `start` to `end` (YYYY-MM, both included); by default the six months to
     the current one, or six from `start`. At most MAX_MONTHS."""
-    last = Month.parse(end, "query.to") if end else None
     first = Month.parse(start, "query.from") if start else None
+    last = Month.parse(end, "query.to") if end else None
     if last is None:
         last = first.plus(DEFAULT_MONTHS - 1) if first else Month.of(today)
     if first is None:

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 
 from cmcc.core.schemas import Input, MarkingText, RecordIdField, RecordPublic, VersionedUpdate
 from cmcc.humanitarian.domain import AccessCategory, AccessImpact
 
+
+def _since_1900(value: dt.datetime) -> dt.datetime:
+    if value.year < 1900:
+        raise ValueError("a date from 1900 on")
+    return value
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_since_1900)]
 Lon = Field(None, ge=-180, le=180, description="WGS84 longitude of the place")
 Lat = Field(None, ge=-90, le=90, description="WGS84 latitude of the place")
 DelayMinutes = Field(
@@ -18,7 +27,7 @@ Text = Field("", max_length=4000)
 
 
 class AccessConstraintCreate(Input):
-    occurred_at: AwareDatetime
+    occurred_at: Moment
     impact: AccessImpact
     category: AccessCategory | None = Field(
         None, description="OCHA access monitoring category; default: the impact's usual one"
@@ -42,7 +51,7 @@ class AccessConstraintCreate(Input):
 class AccessConstraintUpdate(VersionedUpdate):
     """A correction: only the fields sent change; null clears an optional one."""
 
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Moment | None = None
     impact: AccessImpact | None = None
     category: AccessCategory | None = None
     delay_minutes: int | None = DelayMinutes
