@@ -94,12 +94,6 @@ class Figures:
     delays: int = 0
     delay_minutes: int = 0
 
-    def add(self, impact: str, minutes: int | None) -> None:
-        self.count += 1
-        if impact == AccessImpact.DELAYED_AT_CHECKPOINT.value:
-            self.delays += 1
-            self.delay_minutes += minutes or 0
-
 
 @dataclass
 class Report:
@@ -150,10 +144,10 @@ def _areas(
         candidates = free & valid
         if not candidates.any():
             continue
+        area = zone.geometry
+        shapely.prepare(area)
         inside = np.zeros(len(times), dtype=bool)
-        inside[candidates] = shapely.intersects_xy(
-            zone.geometry, lons[candidates], lats[candidates]
-        )
+        inside[candidates] = shapely.intersects_xy(area, lons[candidates], lats[candidates])
         out[inside] = zone.name
         free &= ~inside
     return list(out)
@@ -174,7 +168,7 @@ def report(
         AccessConstraint.occurred_at >= first.start,
         AccessConstraint.occurred_at < last.plus(1).start,
     )
-    rows = session.execute(stmt).all()
+    rows = session.connection().execute(stmt).all()  # plain rows: no ORM on the way
     result = Report(first, last)
     if not rows:
         return result
@@ -182,14 +176,26 @@ def report(
     lons = np.array([np.nan if r.lon is None else r.lon for r in rows], dtype=float)
     lats = np.array([np.nan if r.lat is None else r.lat for r in rows], dtype=float)
     areas = _areas(session, principal, spatial, times, lons, lats)
-    for row, moment, area in zip(rows, times, areas, strict=True):
-        month = str(Month.of(moment))
-        category = AccessCategory(row.category)
-        result.by_category.setdefault((month, category), Figures()).add(
-            row.impact, row.delay_minutes
-        )
-        result.by_area.setdefault((month, area), Figures()).add(row.impact, row.delay_minutes)
-        result.total.add(row.impact, row.delay_minutes)
+    # One pass into a few groups (month, category, area, delay?), then the three views.
+    delayed = AccessImpact.DELAYED_AT_CHECKPOINT.value
+    groups: dict[tuple[str, str, str, bool], list[int]] = {}
+    for row, t, area in zip(rows, times, areas, strict=True):
+        key = (f"{t.year:04d}-{t.month:02d}", row.category, area, row.impact == delayed)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = [0, 0]
+        group[0] += 1
+        group[1] += row.delay_minutes or 0
+    for (month, category, area, delay), (count, minutes) in groups.items():
+        for figures in (
+            result.by_category.setdefault((month, AccessCategory(category)), Figures()),
+            result.by_area.setdefault((month, area), Figures()),
+            result.total,
+        ):
+            figures.count += count
+            if delay:
+                figures.delays += count
+                figures.delay_minutes += minutes
     return result
 
 
