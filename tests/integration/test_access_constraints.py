@@ -242,8 +242,9 @@ def test_links_name_only_what_the_reader_may_see(platform: Platform, client: Tes
     )
 
 
-def _report(client: TestClient, who: dict[str, str], query: str = "") -> Any:
-    return ok(client.get(f"{REPORT}?from=2026-09&to=2026-10{query}", headers=who))
+def _report(client: TestClient, who: dict[str, str], period: str = "2026-09/2026-10") -> Any:
+    start, end = period.split("/")
+    return ok(client.get(f"{REPORT}?from={start}&to={end}", headers=who))
 
 
 def _counts(rows: list[dict[str, Any]], key: str) -> dict[tuple[str, str], int]:
@@ -447,3 +448,29 @@ def test_the_scenario_records_illustrative_constraints_of_its_partners(
     assert report["total"] == 7  # the last 58 days lie within the six months of the report
     located = {r["area"] for r in report["by_area"]}
     assert "unlocated" in located and "North Gaza governorate (notional)" in located
+
+
+def test_a_governorate_the_caller_may_not_see_names_no_area(
+    platform: Platform, client: TestClient
+) -> None:
+    log = Log(platform, client)
+    body = {
+        "name": "District drawn by the centre",
+        "kind": "administrative_area",
+        "geometry": square(*OPEN_GROUND),
+        "valid_from": "2026-01-01T00:00:00Z",
+        "releasability": "owner",
+    }
+    ok(client.post("/api/v1/zones", json=body, headers=log.centre), 201)
+    log.record(log.unrwa, lon=OPEN_GROUND[0], lat=OPEN_GROUND[1])
+    log.record(log.unrwa, occurred_at="2025-12-31T12:00:00Z", lon=NORTH[0], lat=NORTH[1])
+    centre = _report(client, log.centre, "2025-12/2026-10")
+    partner = _report(client, log.unrwa, "2025-12/2026-10")
+    assert _counts(centre["by_area"], "area") == {
+        ("2026-10", "District drawn by the centre"): 1,
+        ("2025-12", "unlocated"): 1,  # before "North" was valid
+    }
+    assert _counts(partner["by_area"], "area") == {
+        ("2026-10", "unlocated"): 1,
+        ("2025-12", "unlocated"): 1,
+    }
