@@ -43,6 +43,7 @@ PLAN, PHASE, PROGRAMME = Ref("funding_plans"), Ref("funding_phases"), Ref("fundi
 PROJECT, FLOW = Ref("funding_projects"), Ref("funding_flows")
 UNIT, RELATIONSHIP = Ref("units"), Ref("command_relationships")  # a unit's first id: its lineage
 UNIT_TASK = Ref("unit_tasks")
+ACCESS_CONSTRAINT = Ref("access_constraints")
 
 PATH_REFS = {
     "iso3": STATE,
@@ -67,6 +68,7 @@ PATH_REFS = {
     "flow_id": FLOW,
     "lineage": UNIT,
     "rel_id": RELATIONSHIP,
+    "constraint_id": ACCESS_CONSTRAINT,
 }
 # Where a path parameter's name means another table on one route (`task_id` is a search task
 # elsewhere).
@@ -217,6 +219,13 @@ WRITES: dict[str, Any] = {
         "kind": "perstat",
         "perstat": {"present": 10},
     },
+    # humanitarian coordination: an access constraint names the incident it is part of
+    "POST /api/v1/access-constraints": {
+        "occurred_at": "2026-03-01T10:00:00Z",
+        "impact": "looting",
+        "incident_id": INCIDENT,
+    },
+    "PATCH /api/v1/access-constraints/{constraint_id}": V,
 }
 # Writes that name no existing record: nothing to hide (their permissions have their own tests).
 CREATES = {
