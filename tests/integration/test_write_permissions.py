@@ -12,11 +12,12 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from cmcc.access.domain import ROLE_PERMISSIONS, Permission, Principal, Role
+from cmcc.access.domain import ROLE_PERMISSIONS, OrgKind, Permission, Principal, Role
 from cmcc.bootstrap import Platform
 from cmcc.scenarios.loader import load_scenario
 from cmcc.schema import metadata
 from tests.factories import Caller, caller, pledge_body
+from tests.humanitarian_fixtures import movement_body
 from tests.integration.test_tips import send_tip
 
 MISSING = 2**31 - 1  # the largest id a column holds: never given out in a test
@@ -43,6 +44,8 @@ PLAN, PHASE, PROGRAMME = Ref("funding_plans"), Ref("funding_phases"), Ref("fundi
 PROJECT, FLOW = Ref("funding_projects"), Ref("funding_flows")
 UNIT, RELATIONSHIP = Ref("units"), Ref("command_relationships")  # a unit's first id: its lineage
 UNIT_TASK = Ref("unit_tasks")
+ACCESS_CONSTRAINT = Ref("access_constraints")
+NOTIFICATION = Ref("humanitarian_notifications")  # a first version's id: its lineage
 
 PATH_REFS = {
     "iso3": STATE,
@@ -67,10 +70,15 @@ PATH_REFS = {
     "flow_id": FLOW,
     "lineage": UNIT,
     "rel_id": RELATIONSHIP,
+    "constraint_id": ACCESS_CONSTRAINT,
 }
 # Where a path parameter's name means another table on one route (`task_id` is a search task
 # elsewhere).
-ROUTE_REFS = {"POST /api/v1/tasks/{task_id}/status": {"task_id": UNIT_TASK}}
+ROUTE_REFS = {
+    "POST /api/v1/tasks/{task_id}/status": {"task_id": UNIT_TASK},
+    "POST /api/v1/notifications/{lineage}/status": {"lineage": NOTIFICATION},
+    "POST /api/v1/notifications/{lineage}/versions": {"lineage": NOTIFICATION},
+}
 V = {"version": 1}
 TASK_BODY = {
     "title": "Patrol",
@@ -217,6 +225,19 @@ WRITES: dict[str, Any] = {
         "kind": "perstat",
         "perstat": {"present": 10},
     },
+    # humanitarian coordination: an access constraint names the incident it is part of
+    "POST /api/v1/access-constraints": {
+        "occurred_at": "2026-03-01T10:00:00Z",
+        "impact": "looting",
+        "incident_id": INCIDENT,
+    },
+    "PATCH /api/v1/access-constraints/{constraint_id}": V,
+    # humanitarian notifications
+    "POST /api/v1/notifications/{lineage}/status": {"version": 1, "to": "acknowledged"},
+    "POST /api/v1/notifications/{lineage}/versions": {
+        k: v for k, v in movement_body().items() if k != "kind"
+    }
+    | V,
 }
 # Writes that name no existing record: nothing to hide (their permissions have their own tests).
 CREATES = {
@@ -240,6 +261,7 @@ CREATES = {
     "POST /api/v1/deployment-phases",
     # a file that may name parents and pledges; write_orbat is checked before it is read
     "POST /api/v1/orbat/import",
+    "POST /api/v1/notifications",  # names a crossing by code (a hidden one: 422 like a missing)
 }
 
 
@@ -279,6 +301,8 @@ def _records_of_every_kind(platform: Platform, client: TestClient) -> None:
     _ok(client.post(f"/api/v1/tips/{tip['id']}/outcome", headers=admin, json=outcome))
     reward = {"tip_id": tip["id"], "amount": "100", "currency": "USD"}
     _ok(client.post("/api/v1/rewards", headers=admin, json=reward))
+    partner = caller(platform, "OCHA", Role.HUMANITARIAN_PARTNER, kind=OrgKind.UN_AGENCY)
+    _ok(client.post("/api/v1/notifications", headers=partner.headers, json=movement_body()))
 
 
 def _hide_everything(platform: Platform) -> dict[str, str]:

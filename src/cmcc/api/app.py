@@ -23,6 +23,7 @@ from cmcc.funding.ogc import ProjectCollection
 from cmcc.funding.router import router as funding_router
 from cmcc.hazards.ogc import HazardCollection
 from cmcc.hazards.router import router as hazards_router
+from cmcc.humanitarian.access_router import router as access_constraints_router
 from cmcc.humanitarian.router import router as humanitarian_router
 from cmcc.incidents.exchange_router import router as incidents_exchange_router
 from cmcc.incidents.ogc import IncidentCollection
@@ -73,6 +74,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
         zones_router,
         incidents_exchange_router,  # before /incidents/{incident_id}, which would catch /export
         incidents_router,
+        access_constraints_router,
         hazards_router,
         remains_router,
         tips_router,

@@ -127,7 +127,7 @@ class CrossingStatus(StrEnum):
 class AccessCategory(StrEnum):
     """OCHA's access monitoring and reporting framework: the nine categories of constraint."""
 
-    BENEFICIARY_ACCESS_DENIED = "beneficiary_access_denied"  # 1
+    BENEFICIARY_ACCESS_IMPEDED = "beneficiary_access_impeded"  # 1
     ENTRY_RESTRICTIONS = "entry_restrictions"  # 2 into the territory: personnel, goods
     MOVEMENT_RESTRICTIONS = "movement_restrictions"  # 3 within: checkpoints, closures
     INTERFERENCE = "interference"  # 4 in the implementation of humanitarian activities
@@ -139,7 +139,7 @@ class AccessCategory(StrEnum):
 
 
 ACCESS_CATEGORY_LABELS: dict[AccessCategory, str] = {
-    AccessCategory.BENEFICIARY_ACCESS_DENIED: "Denial of beneficiaries' access to assistance",
+    AccessCategory.BENEFICIARY_ACCESS_IMPEDED: "Denial of beneficiaries' access to assistance",
     AccessCategory.ENTRY_RESTRICTIONS: "Restriction of entry of personnel, goods or services",
     AccessCategory.MOVEMENT_RESTRICTIONS: "Restriction of movement within the area",
     AccessCategory.INTERFERENCE: "Interference in humanitarian activities",
@@ -156,7 +156,7 @@ ACCESS_CATEGORY_LABELS: dict[AccessCategory, str] = {
 class AccessImpact(StrEnum):
     """What happened to the aid or the aid workers."""
 
-    DENIED_AT_CHECKPOINT = "denied_at_checkpoint"
+    TURNED_BACK_AT_CHECKPOINT = "turned_back_at_checkpoint"
     DELAYED_AT_CHECKPOINT = "delayed_at_checkpoint"
     INTERFERENCE = "interference"
     VIOLENCE = "violence"
@@ -166,7 +166,7 @@ class AccessImpact(StrEnum):
 
 
 ACCESS_IMPACT_CATEGORY: dict[AccessImpact, AccessCategory] = {
-    AccessImpact.DENIED_AT_CHECKPOINT: AccessCategory.MOVEMENT_RESTRICTIONS,
+    AccessImpact.TURNED_BACK_AT_CHECKPOINT: AccessCategory.MOVEMENT_RESTRICTIONS,
     AccessImpact.DELAYED_AT_CHECKPOINT: AccessCategory.MOVEMENT_RESTRICTIONS,
     AccessImpact.INTERFERENCE: AccessCategory.INTERFERENCE,
     AccessImpact.VIOLENCE: AccessCategory.VIOLENCE_AGAINST_PERSONNEL_ASSETS,

@@ -24,7 +24,7 @@ from cmcc.geo.backend import SpatialBackend
 from cmcc.geo.geofence import GeofenceEngine
 from cmcc.geo.geometry import BBox, parse_geometry, to_geojson
 from cmcc.geo.measure import buffer_m
-from cmcc.humanitarian import advisories, sharing
+from cmcc.humanitarian import advisories, markings, sharing
 from cmcc.humanitarian.domain import (
     ACTIVE_STATUSES,
     CENTRE_STEPS,
@@ -286,13 +286,13 @@ def submit(
         audiences=[],
     )
     _fill(session, principal, n, data.kind, data, rules)
-    n.marking = sharing.owner_and_centre(session, principal.org_code)
+    n.marking = markings.owner_and_centre(session, principal.org_id)
     session.add(n)
     session.flush()
     contact = NotificationContact(
         notification_lineage=n.id, owner_org_id=principal.org_id, **data.contact.model_dump()
     )
-    contact.marking = sharing.owner_and_centre(session, principal.org_code)
+    contact.marking = markings.owner_and_centre(session, principal.org_id)
     session.add(contact)
     _log(session, n, NotificationStatus.SUBMITTED.value, NotificationStatus.SUBMITTED, n.status_by)
     _protect(session, n, fence)

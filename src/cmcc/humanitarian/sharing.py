@@ -41,12 +41,6 @@ def force_codes(session: Session) -> set[str]:
     return set(session.scalars(stmt))
 
 
-def owner_and_centre(session: Session, owner_code: str) -> Marking:
-    """The marking of what only the submitting organization and the centre see."""
-    codes = centre_codes(session) - {owner_code}
-    return Marking(MarkingKind.REL, frozenset(codes)) if codes else Marking(MarkingKind.OWNER)
-
-
 def check_audiences(session: Session, audiences: list[str]) -> list[str]:
     """The audiences, each `force` or a known organization's code (field errors otherwise)."""
     clean = []

@@ -67,7 +67,7 @@ from cmcc.incidents.schemas import IncidentCreate
 from cmcc.remains import service as search_service
 from cmcc.remains.models import SearchTask
 from cmcc.remains.schemas import GridCut
-from cmcc.scenarios import dates
+from cmcc.scenarios import dates, humanitarian_access
 from cmcc.scenarios.folders import read_toml, scenario_dir
 from cmcc.scenarios.force import ForceLoader
 from cmcc.scenarios.models import ReportedFact
@@ -96,6 +96,7 @@ FILES = (
     "command",
     "tasks",
     "unit_reports",
+    "access_constraints",  # cmcc.scenarios.humanitarian_access
 )
 
 
@@ -501,6 +502,9 @@ class Loader:
 
     def load_unit_reports(self) -> None:
         self.force.load_unit_reports()
+
+    def load_access_constraints(self) -> None:
+        humanitarian_access.load_access_constraints(self)
 
     def _exists(self, column: Any, value: Any) -> bool:
         return (

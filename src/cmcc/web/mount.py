@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from cmcc.web import (
+    access,
     alerts,
     basemap,
     forces,
@@ -30,6 +31,7 @@ PAGE_ROUTERS = (
     basemap.router,
     incidents.router,
     alerts.router,
+    access.router,
     forces.router,
     funding.router,
     recovery.router,

@@ -34,11 +34,13 @@ RECOVERY_ROLES = frozenset(
 )
 
 COMMAND_ROLES = frozenset({Role.STAFF_OFFICER, Role.LIAISON_OFFICER, Role.AUDITOR})
+CENTRE_ROLES = frozenset({Role.STAFF_OFFICER})  # the centre's humanitarian desk
 
 NAV: tuple[NavItem, ...] = (
     NavItem("/map", "Map"),
     NavItem("/incidents", "Incident log"),
     NavItem("/alerts", "Alerts"),
+    NavItem("/access", "Access constraints", Permission.NOTIFY_HUMANITARIAN, CENTRE_ROLES),
     NavItem("/forces", "Force generation"),
     NavItem("/orbat", "ORBAT", roles=COMMAND_ROLES),
     NavItem("/tasks", "Tasking board", roles=COMMAND_ROLES),

@@ -123,11 +123,11 @@ def upgrade() -> None:
             name=op.f("ck_access_constraints_release_list"),
         ),
         sa.CheckConstraint(
-            "category IN ('beneficiary_access_denied', 'entry_restrictions', 'movement_restrictions', 'interference', 'violence_against_personnel_assets', 'hostilities', 'explosive_ordnance', 'physical_environment', 'denial_of_needs')",
+            "category IN ('beneficiary_access_impeded', 'entry_restrictions', 'movement_restrictions', 'interference', 'violence_against_personnel_assets', 'hostilities', 'explosive_ordnance', 'physical_environment', 'denial_of_needs')",
             name=op.f("ck_access_constraints_category"),
         ),
         sa.CheckConstraint(
-            "impact IN ('denied_at_checkpoint', 'delayed_at_checkpoint', 'interference', 'violence', 'looting', 'restriction', 'other')",
+            "impact IN ('turned_back_at_checkpoint', 'delayed_at_checkpoint', 'interference', 'violence', 'looting', 'restriction', 'other')",
             name=op.f("ck_access_constraints_impact"),
         ),
         sa.CheckConstraint(

@@ -42,7 +42,7 @@
       delete body.lon; delete body.lat;
     }
     const kind = form.elements.namedItem("releasability_kind");
-    if (kind) {
+    if (kind && kind.value) {  // an empty choice sends no marking: the service's default
       const to = (form.elements.namedItem("releasability_to") || {}).value || "";
       body.releasability = kind.value === "rel" ? "rel:" + to.replace(/\s+/g, "") : kind.value;
     }
