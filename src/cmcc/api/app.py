@@ -23,6 +23,7 @@ from cmcc.funding.ogc import ProjectCollection
 from cmcc.funding.router import router as funding_router
 from cmcc.hazards.ogc import HazardCollection
 from cmcc.hazards.router import router as hazards_router
+from cmcc.humanitarian.aidflow_router import router as aidflow_router
 from cmcc.incidents.exchange_router import router as incidents_exchange_router
 from cmcc.incidents.ogc import IncidentCollection
 from cmcc.incidents.router import router as incidents_router
@@ -78,6 +79,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
         funding_router,
         funding_flows_router,
         funding_export_router,
+        aidflow_router,
         command_router,
         tasking_router,
         sitrep_router,
