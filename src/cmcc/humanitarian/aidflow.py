@@ -125,6 +125,35 @@ def hidden_figure(code: str, day: dt.date, category: str) -> str:
     )
 
 
+def write_figures(
+    session: Session,
+    principal: Principal,
+    figures: Sequence[Figure],
+    marking: Marking,
+    stored: dict[tuple[int, dt.date, str], AidFlowEntry] | None = None,
+) -> dict[str, int]:
+    """Write many figures (over the stored ones of the same crossing, day and category):
+    how many were created, updated and unchanged. A stored figure the writer may not see
+    refuses the whole batch. `stored`: the stored entries, when the caller read them already."""
+    owner = coordinator(principal)
+    if stored is None:
+        stored = stored_entries(session, figures)
+    hidden = hidden_ids(session, principal.viewer, stored.values())
+    for figure in figures:
+        entry = stored.get(figure.key)
+        if entry is not None and entry.id in hidden:
+            raise InvalidInput.field(
+                "figures",
+                hidden_figure(f"crossing {figure.crossing_id}", figure.day, figure.cargo_category),
+            )
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    for figure in figures:
+        _, outcome = put(session, owner, figure, marking, stored.get(figure.key))
+        counts[outcome] += 1
+    session.flush()
+    return counts
+
+
 def record_entry(
     session: Session, principal: Principal, data: AidFlowEntryIn
 ) -> tuple[AidFlowEntry, str]:

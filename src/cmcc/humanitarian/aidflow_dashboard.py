@@ -4,7 +4,8 @@ the 7-day average, and the totals per crossing and per cargo category against th
 Computed in SQL: three GROUP BY queries (per day, per crossing, per category) over the
 entries the caller may see, the release filter inside each aggregate; then the targets the
 caller may see, each in force until the next of its scope (`aidflow.Targets`). A day without
-a figure counts 0 trucks (and says it had no report)."""
+a figure counts 0 trucks and says it had no report; the 7-day average is the mean of the days
+of the week ending that day that had a report (a day not reported yet does not pull it down)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ class Day:
     trucks: int
     reported: bool
     target: int | None
-    average_7d: float
+    average_7d: float | None
 
 
 @dataclass(frozen=True)
@@ -117,23 +118,18 @@ def dashboard(
     scope = (crossing_id, category)
 
     days_all = [first + dt.timedelta(days=i) for i in range(span + AVERAGE_DAYS - 1)]
-    running = [0]
+    running, reports = [0], [0]
     for day in days_all:
         running.append(running[-1] + per_day.get(day, 0))
+        reports.append(reports[-1] + (day in per_day))
     shown = days_all[AVERAGE_DAYS - 1 :]
     daily_targets = targets.daily(scope, shown)
     days = []
     for i, day in enumerate(shown):
+        reported = reports[i + AVERAGE_DAYS] - reports[i]
         window = running[i + AVERAGE_DAYS] - running[i]
-        days.append(
-            Day(
-                day,
-                per_day.get(day, 0),
-                day in per_day,
-                daily_targets[i],
-                round(window / AVERAGE_DAYS, 1),
-            )
-        )
+        average = round(window / reported, 1) if reported else None
+        days.append(Day(day, per_day.get(day, 0), day in per_day, daily_targets[i], average))
 
     trucks = sum(d.trucks for d in days)
     total = _total(None, "all", trucks, span, targets.total(scope, start, end))

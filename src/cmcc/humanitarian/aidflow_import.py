@@ -19,7 +19,13 @@ from sqlalchemy.orm import Session
 from cmcc.access.domain import Principal
 from cmcc.access.service import resolve_marking
 from cmcc.core.errors import FieldError, InvalidInput
-from cmcc.humanitarian.aidflow import Figure, hidden_figure, hidden_ids, put, stored_entries
+from cmcc.humanitarian.aidflow import (
+    Figure,
+    hidden_figure,
+    hidden_ids,
+    stored_entries,
+    write_figures,
+)
 from cmcc.humanitarian.crossings import coordinator, crossings_by_code
 from cmcc.humanitarian.domain import CargoCategory
 from cmcc.humanitarian.models import Crossing
@@ -165,7 +171,7 @@ def import_figures(
     session: Session, principal: Principal, data: bytes, releasability: str = "mission"
 ) -> Imported:
     """Check the whole file, then write every figure, or refuse it naming every problem."""
-    owner = coordinator(principal)
+    coordinator(principal)
     try:
         marking = resolve_marking(session, releasability)
     except InvalidInput as exc:
@@ -181,9 +187,5 @@ def import_figures(
             errors.append(FieldError(_place(row.line, "day"), message))
     if errors:
         raise _refusal(errors)
-    counts = {"created": 0, "updated": 0, "unchanged": 0}
-    for row in rows:
-        _, outcome = put(session, owner, row.figure, marking, stored.get(row.figure.key))
-        counts[outcome] += 1
-    session.flush()
+    counts = write_figures(session, principal, [r.figure for r in rows], marking, stored)
     return Imported(len(rows), counts["created"], counts["updated"], counts["unchanged"])

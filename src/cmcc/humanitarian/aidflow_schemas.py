@@ -123,7 +123,9 @@ class DayPublic(BaseModel):
     trucks: int = Field(description="Trucks that day, of the entries released to you")
     reported: bool = Field(description="At least one entry released to you for that day")
     target: int | None = Field(description="The target of the dashboard's scope in force")
-    average_7d: float = Field(description="Mean trucks per day over the 7 days ending that day")
+    average_7d: float | None = Field(
+        description="Mean trucks per reported day over the 7 days ending that day (null: none)"
+    )
 
 
 class TotalPublic(BaseModel):
