@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from cmcc.web import (
+    aidflow,
     alerts,
     basemap,
     forces,
@@ -32,6 +33,7 @@ PAGE_ROUTERS = (
     alerts.router,
     forces.router,
     funding.router,
+    aidflow.router,
     recovery.router,
     orbat.router,
     units.router,
