@@ -88,15 +88,14 @@ def fill(platform: Platform, days: int) -> tuple[int, int]:
         targets = []
         for quarter in range(0, days, 91):
             starts = first + dt.timedelta(days=quarter)
-            scopes = (
-                [(None, None)] + [(c, None) for c in ids] + [(None, c.value) for c in CargoCategory]
-            )
-            for crossing_id, cat in scopes:
+            scopes: list[tuple[int | None, str | None]] = [(None, None)]
+            scopes += [(c, None) for c in ids] + [(None, c.value) for c in CargoCategory]
+            for scope_crossing, scope_category in scopes:
                 targets.append(
                     {
                         **base,
-                        "crossing_id": crossing_id,
-                        "cargo_category": cat,
+                        "crossing_id": scope_crossing,
+                        "cargo_category": scope_category,
                         "trucks_per_day": rng.randrange(50, 600),
                         "starts_on": starts,
                         "source": "bench",
