@@ -381,6 +381,11 @@ def test_dashboard_against_a_hand_computed_expectation(
     assert [d["target"] for d in only_a["days"]] == [None, None] + [60] * 8
     assert only_a["total"]["trucks"] == 105 and only_a["total"]["target_trucks"] == 480
     assert [r["key"] for r in only_a["by_crossing"]] == ["AAA"]
+    for start, end in (("0001-01-01", "0001-01-02"), ("2026-03-02", "2026-03-01")):
+        r = client.get(
+            "/api/v1/aid-flow/dashboard", params={"start": start, "end": end}, headers=staff.headers
+        )
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.end"
     food = board(client, staff, cargo_category="food")
     assert food["total"]["trucks"] == 110 and food["total"]["target_trucks"] == 500
     assert [d["target"] for d in food["days"]] == [50] * 10

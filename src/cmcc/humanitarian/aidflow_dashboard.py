@@ -61,11 +61,29 @@ class Dashboard:
     total: Total
 
 
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
+DEFAULT_DAYS = 60
+
+
 def check_period(start: dt.date, end: dt.date, field: str = "query.end") -> None:
+    if start < FIRST_DAY or end > LAST_DAY:
+        raise InvalidInput.field(field, "a period within the years 1900 to 2199")
     if end < start:
         raise InvalidInput.field(field, "the period ends before it starts")
     if (end - start).days + 1 > MAX_DAYS:
         raise InvalidInput.field(field, f"a period of at most {MAX_DAYS} days")
+
+
+def period(
+    start: dt.date | None, end: dt.date | None, today: dt.date, field: str = "query.end"
+) -> tuple[dt.date, dt.date]:
+    """The dashboard's days: those given, by default the 60 up to today (checked)."""
+    last = end or today
+    if not FIRST_DAY <= last <= LAST_DAY:
+        raise InvalidInput.field(field, "a period within the years 1900 to 2199")
+    first = start or last - dt.timedelta(days=DEFAULT_DAYS - 1)
+    check_period(first, last, field)
+    return first, last
 
 
 def _filtered(stmt: Any, viewer: Viewer, crossing_id: int | None, category: str | None) -> Any:

@@ -32,7 +32,7 @@ from cmcc.core.errors import InvalidInput, Unauthorized
 from cmcc.core.pagination import paginate
 from cmcc.core.schemas import ListPublic
 from cmcc.humanitarian import aidflow, crossings
-from cmcc.humanitarian.aidflow_dashboard import Total, check_period, dashboard
+from cmcc.humanitarian.aidflow_dashboard import Total, dashboard, period
 from cmcc.humanitarian.aidflow_export import (
     FILE_NAMES,
     MEDIA_TYPE,
@@ -64,7 +64,6 @@ MomentQuery = Annotated[AwareDatetime | None, Query(description="RFC 3339, with 
 CSV_BODY = {
     "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}
 }
-DEFAULT_DAYS = 60
 
 
 # ---- crossings ------------------------------------------------------------------------------
@@ -170,7 +169,12 @@ def list_entries(
     "/aid-flow/entries",
     response_model=AidFlowEntryPublic,
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"description": "The stored figure of that crossing, day and category"}},
+    responses={
+        200: {
+            "model": AidFlowEntryPublic,
+            "description": "The stored figure of that crossing, day and category",
+        }
+    },
 )
 def record_entry(
     body: AidFlowEntryIn, session: SessionDep, principal: LoggedIn, response: Response
@@ -218,14 +222,6 @@ def get_target(target_id: RecordId, session: SessionDep, principal: CurrentPrinc
 # ---- dashboard ------------------------------------------------------------------------------
 
 
-def period(start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
-    """The dashboard's days: by default the 60 days up to today (UTC)."""
-    end = end or utcnow().date()
-    start = start or end - dt.timedelta(days=DEFAULT_DAYS - 1)
-    check_period(start, end)
-    return start, end
-
-
 def _total_public(total: Total) -> TotalPublic:
     return TotalPublic(
         key=total.key,
@@ -249,7 +245,7 @@ def aid_flow_dashboard(
     """Trucks per day against the target in force, the 7-day average, and the totals per
     crossing and per cargo category against their targets, over the figures the caller may
     see. Default period: the 60 days up to today."""
-    first, last = period(start, end)
+    first, last = period(start, end, utcnow().date())
     if crossing_id is not None:
         crossings.referenced_crossing(session, principal.viewer, crossing_id, "query.crossing_id")
     board = dashboard(

@@ -13,7 +13,7 @@ from cmcc.api.deps import SessionDep
 from cmcc.core.clock import utcnow
 from cmcc.core.errors import InvalidInput
 from cmcc.humanitarian import crossings
-from cmcc.humanitarian.aidflow_dashboard import Day, check_period, dashboard
+from cmcc.humanitarian.aidflow_dashboard import Day, dashboard, period
 from cmcc.humanitarian.domain import CargoCategory
 from cmcc.humanitarian.models import Crossing
 from cmcc.web import charts
@@ -22,7 +22,6 @@ from cmcc.web.templating import render
 from cmcc.web.words import label
 
 router = APIRouter(include_in_schema=False)
-DEFAULT_DAYS = 60
 Text = Annotated[str, Query(max_length=40)]
 
 
@@ -54,12 +53,10 @@ def aid_flow_page(
     known = list(session.scalars(crossings.crossing_statement(viewer).order_by(Crossing.code)))
     error = None
     try:
-        last = _day(end, "To") or today
-        first = _day(start, "From") or last - dt.timedelta(days=DEFAULT_DAYS - 1)
-        check_period(first, last, "To")
+        first, last = period(_day(start, "From"), _day(end, "To"), today, "To")
     except InvalidInput as exc:
         error = exc.detail
-        last, first = today, today - dt.timedelta(days=DEFAULT_DAYS - 1)
+        first, last = period(None, None, today)
     chosen = next((c for c in known if c.code == crossing.upper()), None)
     cargo = next((c for c in CargoCategory if c.value == category), None)
     board = dashboard(
