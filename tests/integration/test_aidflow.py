@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from cmcc.access.domain import Principal, Role
 from cmcc.bootstrap import Platform
 from cmcc.cli import app
+from cmcc.core import changes
 from cmcc.humanitarian.crossings import status_during
 from tests.factories import Caller, caller, row_counts
 
@@ -562,3 +563,16 @@ def test_hxl_exports_read_back_with_libhxl(platform: Platform, client: TestClien
         sum(int(row.get("#indicator+trucks")) for row in hxl.data(io.BytesIO(theirs.content)))
         == 126
     )
+
+
+def test_a_status_change_tells_the_picture(
+    platform: Platform, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deconfliction advisories follow a crossing's status in the writer's transaction."""
+    heard: list[changes.PictureChange] = []
+    monkeypatch.setattr(changes, "PICTURE_LISTENERS", [lambda _s, change: heard.append(change)])
+    staff = caller(platform, "CMCC", Role.STAFF_OFFICER)
+    ks = crossing(client, staff, "KS")
+    body = {"crossing_id": ks["id"], "status": "closed", "since": "2026-03-01T00:00:00Z"}
+    done = ok(client.post("/api/v1/crossing-statuses", json=body, headers=staff.headers))
+    assert heard == [changes.PictureChange("crossing_status", done["id"])]

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, aliased
 from cmcc.access.domain import Permission, Principal, require
 from cmcc.access.policy import get_visible, release_filter, visible
 from cmcc.access.service import resolve_marking
+from cmcc.core.changes import picture_changed
 from cmcc.core.errors import Conflict, Forbidden, InvalidInput
 from cmcc.core.releasability import Viewer
 from cmcc.humanitarian.aidflow_schemas import CrossingCreate, CrossingStatusCreate
@@ -105,6 +106,7 @@ def record_status(
     change.marking = resolve_marking(session, data.releasability)
     session.add(change)
     session.flush()
+    picture_changed(session, "crossing_status", change.id)  # re-check the advisories
     return change
 
 
