@@ -278,6 +278,10 @@ def test_import_reads_hxl_hashtags_and_updates(platform: Platform, client: TestC
         200,
     )
     assert [(e["trucks"], e["source"]) for e in listed["data"]] == [(210, "UN2720 dashboard")]
+    r = client.post(
+        "/api/v1/aid-flow/import?releasability=rel:NOWHERE", content=csv, headers=staff.headers
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.releasability"
     bad = b"#loc+crossing,#date,#item+category,#indicator+trucks\nKS,2026-03-01,food,1\n"
     r = client.post("/api/v1/aid-flow/import", content=bad, headers=staff.headers)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "line 1, column source"

@@ -46,7 +46,7 @@ def import_command(
                 session.info["actor"] = "system:import"
                 org = org_by_code(session, as_org)
                 principal = Principal.system_operator(org.id, org.code)
-                done = import_figures(session, principal, data, releasability)
+                done = import_figures(session, principal, data, releasability, "--releasability")
         except InvalidInput as exc:
             err_console.print("[red]not imported:[/red] nothing was written")
             for error in exc.errors or []:

@@ -168,14 +168,18 @@ def _row(
 
 
 def import_figures(
-    session: Session, principal: Principal, data: bytes, releasability: str = "mission"
+    session: Session,
+    principal: Principal,
+    data: bytes,
+    releasability: str = "mission",
+    field: str = "releasability",
 ) -> Imported:
     """Check the whole file, then write every figure, or refuse it naming every problem."""
     coordinator(principal)
     try:
         marking = resolve_marking(session, releasability)
     except InvalidInput as exc:
-        raise InvalidInput.field("releasability", exc.errors[0].message) from None
+        raise InvalidInput.field(field, exc.errors[0].message) from None
     rows, errors = read_rows(session, principal, data)
     stored = stored_entries(session, [r.figure for r in rows])
     hidden = hidden_ids(session, principal.viewer, stored.values())

@@ -287,7 +287,7 @@ async def import_aid_flow(
 
     def run() -> Imported:
         with platform.unit_of_work(principal, write=True) as session:
-            return import_figures(session, principal, body, releasability)
+            return import_figures(session, principal, body, releasability, "query.releasability")
 
     done = await run_in_threadpool(run)
     return ImportedPublic(**vars(done))
