@@ -79,6 +79,7 @@ bench: $(DEV_STAMP) postgis
 	$(BIN)/python bench/picture_query_bench.py
 	$(BIN)/python bench/import_bench.py
 	$(BIN)/python bench/funding_bench.py
+	$(BIN)/python bench/aidflow_bench.py
 	$(BIN)/python bench/command_bench.py
 	$(BIN)/python bench/cot/run.py --servers taky,fts,cmcc
 	$(BIN)/python bench/cot/store_bench.py

@@ -302,3 +302,27 @@ def test_audit_keeps_no_contact(platform: Platform, client: TestClient) -> None:
     assert len(rows) == 2 and all("<redacted>" in r for r in rows)
     for secret in ("Omar Nasser", "Rana Saleh", "+970 59 111 1111", "r@x.example"):
         assert secret not in everything
+
+
+def test_a_crossing_closed_during_the_window_is_advised(
+    platform: Platform, client: TestClient
+) -> None:
+    cast = Cast(platform)
+    crossing = ok(
+        client.post(
+            "/api/v1/crossings",
+            headers=cast.centre.headers,
+            json={"code": "KS", "name": "Kerem Shalom", "lon": 34.2706, "lat": 31.2208},
+        )
+    )
+    status = {"crossing_id": crossing["id"], "status": "open", "since": iso(soon(-48))}
+    ok(client.post("/api/v1/crossing-statuses", headers=cast.centre.headers, json=status))
+    n = notify(client, cast.partner, movement_body(crossing="KS"))
+    path = f"/api/v1/notifications/{n['lineage']}/advisories"
+    assert ok(client.get(path, headers=cast.partner.headers), 200)["advisories"] == []
+    # The crossing closes during the convoy's window: the movement is checked again.
+    closed = {"crossing_id": crossing["id"], "status": "closed", "since": iso(soon(74))}
+    ok(client.post("/api/v1/crossing-statuses", headers=cast.centre.headers, json=closed))
+    (adv,) = ok(client.get(path, headers=cast.partner.headers), 200)["advisories"]
+    assert adv["kind"] == "crossing" and adv["record"]["ref"] == "KS"
+    assert "Kerem Shalom: closed" in adv["message"]

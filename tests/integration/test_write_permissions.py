@@ -46,6 +46,7 @@ UNIT, RELATIONSHIP = Ref("units"), Ref("command_relationships")  # a unit's firs
 UNIT_TASK = Ref("unit_tasks")
 ACCESS_CONSTRAINT = Ref("access_constraints")
 NOTIFICATION = Ref("humanitarian_notifications")  # a first version's id: its lineage
+CROSSING = Ref("crossings")
 
 PATH_REFS = {
     "iso3": STATE,
@@ -238,6 +239,24 @@ WRITES: dict[str, Any] = {
         k: v for k, v in movement_body().items() if k != "kind"
     }
     | V,
+    # aid flow
+    "POST /api/v1/crossing-statuses": {
+        "crossing_id": CROSSING,
+        "status": "open",
+        "since": "2026-03-01T00:00:00Z",
+    },
+    "POST /api/v1/aid-flow/entries": {
+        "crossing_id": CROSSING,
+        "day": "2026-03-01",
+        "cargo_category": "food",
+        "trucks": 1,
+        "source": "test",
+    },
+    "POST /api/v1/aid-flow/targets": {
+        "crossing_id": CROSSING,
+        "trucks_per_day": 1,
+        "starts_on": "2026-03-01",
+    },
 }
 # Writes that name no existing record: nothing to hide (their permissions have their own tests).
 CREATES = {
@@ -262,6 +281,9 @@ CREATES = {
     # a file that may name parents and pledges; write_orbat is checked before it is read
     "POST /api/v1/orbat/import",
     "POST /api/v1/notifications",  # names a crossing by code (a hidden one: 422 like a missing)
+    "POST /api/v1/crossings",
+    # a file that names crossings; coordinate_humanitarian is checked before it is read
+    "POST /api/v1/aid-flow/import",
 }
 
 
@@ -305,6 +327,12 @@ def _records_of_every_kind(platform: Platform, client: TestClient) -> None:
     _ok(client.post("/api/v1/notifications", headers=partner.headers, json=movement_body()))
 
 
+def _body_refs() -> set[Ref]:
+    """The records the writes' bodies name."""
+    bodies = [b for b in WRITES.values() if isinstance(b, dict)]
+    return {v for body in bodies for v in body.values() if isinstance(v, Ref)}
+
+
 def _hide_everything(platform: Platform) -> dict[str, str]:
     """Mark every record `owner` (its owner alone sees it); one id of each kind."""
     hidden = {}
@@ -313,6 +341,7 @@ def _hide_everything(platform: Platform) -> dict[str, str]:
             if "releasability" in table.c:
                 conn.execute(table.update().values(releasability="owner", release_to=None))
         refs = {*PATH_REFS.values(), *(r for route in ROUTE_REFS.values() for r in route.values())}
+        refs |= _body_refs()
         for ref in refs:
             value = conn.execute(text(f"SELECT min({ref.key}) FROM {ref.table}")).scalar()
             assert value is not None, f"no record in {ref.table}"

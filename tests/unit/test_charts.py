@@ -194,3 +194,44 @@ def test_line_chart_labels_overlap_no_line_and_no_other_label() -> None:
     for i, (a, box_a) in enumerate(texts):
         for b, box_b in texts[i + 1 :]:
             assert not box_a.intersects(box_b), f"{a!r} overlaps {b!r}"
+
+
+def test_daily_chart_bars_average_and_target_steps() -> None:
+    days = [dt.date(2026, 3, 1) + dt.timedelta(days=i) for i in range(4)]
+    markup = charts.daily_chart(
+        "flow",
+        "Trucks <per day>",
+        "d",
+        days,
+        [100, 0, 50, 200],
+        [100.0, None, 75.0, 116.7],
+        [None, 150, 150, 200],
+    )
+    assert markup == charts.daily_chart(
+        "flow",
+        "Trucks <per day>",
+        "d",
+        days,
+        [100, 0, 50, 200],
+        [100.0, None, 75.0, 116.7],
+        [None, 150, 150, 200],
+    )  # the same markup on every run
+    root = parse(markup)
+    assert root.find(f"{SVG}title").text == "Trucks <per day>"
+    bars = [r for r in root.iter(f"{SVG}rect") if r.get("class") == "bar"]
+    assert [b.find(f"{SVG}title").text for b in bars] == [
+        "2026-03-01: 100",
+        "2026-03-02: 0",
+        "2026-03-03: 50",
+        "2026-03-04: 200",
+    ]
+    heights = [float(b.get("height")) for b in bars]
+    assert heights[1] == 0 and heights[0] / heights[3] == pytest.approx(0.5, abs=0.01)
+    lines = {p.get("class"): p for p in root.iter(f"{SVG}polyline")}
+    averages = [p for p in root.iter(f"{SVG}polyline") if p.get("class") == "series"]
+    assert len(averages) == 2  # cut where a day has no average
+    target = lines["target"]
+    points = [tuple(map(float, p.split(","))) for p in target.get("points").split()]
+    assert len(points) == 6  # two corners per day with a target, none before the first
+    assert points[0][1] == points[3][1] > points[4][1]  # a step up on the fourth day
+    assert charts.daily_chart("e", "t", "d", [], [], [], []).count("No data") == 1

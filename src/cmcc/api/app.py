@@ -24,6 +24,7 @@ from cmcc.funding.router import router as funding_router
 from cmcc.hazards.ogc import HazardCollection
 from cmcc.hazards.router import router as hazards_router
 from cmcc.humanitarian.access_router import router as access_constraints_router
+from cmcc.humanitarian.aidflow_router import router as aidflow_router
 from cmcc.humanitarian.router import router as humanitarian_router
 from cmcc.incidents.exchange_router import router as incidents_exchange_router
 from cmcc.incidents.ogc import IncidentCollection
@@ -81,6 +82,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
         funding_router,
         funding_flows_router,
         funding_export_router,
+        aidflow_router,
         command_router,
         tasking_router,
         sitrep_router,

@@ -6,6 +6,7 @@ import typer
 
 from cmcc.cli import (
     access,
+    aidflow,
     audit,
     cot,
     demo,
@@ -44,6 +45,7 @@ app.add_typer(server.config_app, name="config")
 app.add_typer(cot.app, name="cot")
 app.add_typer(orbat_exchange.orbat_app, name="orbat")
 app.add_typer(report.app, name="report")
+app.add_typer(aidflow.app, name="aidflow")
 
 
 def main() -> None:

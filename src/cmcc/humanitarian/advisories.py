@@ -41,6 +41,7 @@ from cmcc.geo.backend import backend_for
 from cmcc.geo.measure import degrees_around, to_local_metres
 from cmcc.hazards.domain import HazardStatus
 from cmcc.hazards.models import HazardArea
+from cmcc.humanitarian import crossings
 from cmcc.humanitarian.domain import (
     ACTIVE_STATUSES,
     ADVISORY_LABELS,
@@ -71,6 +72,7 @@ COLUMNS: dict[AdvisoryKind, str] = {
     AdvisoryKind.FORCE_TASK: "task_id",
     AdvisoryKind.CROSSING: "crossing_status_id",
 }
+EVERY_MARKING = Viewer(None, None, True, sees_all=True)  # the checks see every record
 _ACTIVE = [s.value for s in ACTIVE_STATUSES]
 _OPEN_TASKS = [s.value for s in OPEN_TASK_STATUSES]
 
@@ -155,20 +157,6 @@ def _tasks(session: Session, start: dt.datetime, end: dt.datetime | None) -> lis
     return list(session.scalars(stmt))
 
 
-def crossing_changes(
-    session: Session, crossing_id: int, start: dt.datetime, end: dt.datetime | None
-) -> list[CrossingStatusChange]:
-    """The crossing's statuses in force at some moment of [start, end) (every marking)."""
-    stmt = select(CrossingStatusChange).where(CrossingStatusChange.crossing_id == crossing_id)
-    changes = list(session.scalars(stmt.order_by(CrossingStatusChange.since)))
-    out = []
-    for i, change in enumerate(changes):
-        until = changes[i + 1].since if i + 1 < len(changes) else None
-        if (until is None or until > start) and (end is None or change.since < end):
-            out.append(change)
-    return out
-
-
 def compute(session: Session, n: Notification, rules: Rules) -> dict[Key, float]:
     """Every advisory of this notification: key -> distance in metres."""
     start, end = n.valid_from, n.valid_to
@@ -202,8 +190,8 @@ def compute(session: Session, n: Notification, rules: Rules) -> dict[Key, float]
         for (t, _), x in zip(tasks, d, strict=True):
             if x <= n.buffer_m:
                 found[(n.id, AdvisoryKind.FORCE_TASK, t.id)] = float(x)
-    if n.crossing_id is not None:
-        for change in crossing_changes(session, n.crossing_id, start, end):
+    if n.crossing_id is not None and end is not None:
+        for change in crossings.status_during(session, EVERY_MARKING, n.crossing_id, start, end):
             if change.status != CrossingStatus.OPEN.value:
                 found[(n.id, AdvisoryKind.CROSSING, change.id)] = 0.0
     return {(nid, str(kind), rid): d for (nid, kind, rid), d in found.items()}

@@ -329,3 +329,8 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def spreadsheet_safe(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def from_spreadsheet_safe(text: str) -> str:
+    """The text `spreadsheet_safe` was given: its leading apostrophe taken off again."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text

@@ -70,6 +70,7 @@ from cmcc.remains.schemas import GridCut
 from cmcc.scenarios import dates, humanitarian_access
 from cmcc.scenarios.folders import read_toml, scenario_dir
 from cmcc.scenarios.force import ForceLoader
+from cmcc.scenarios.humanitarian_aid import AidFlowLoader
 from cmcc.scenarios.models import ReportedFact
 from cmcc.scenarios.parsing import parse_record as _parse
 from cmcc.scenarios.parsing import source_text as _source
@@ -91,6 +92,8 @@ FILES = (
     "hazards",
     "search",
     "funding",
+    "crossings",  # crossings, their status history and targets (cmcc.scenarios.humanitarian_aid)
+    "aid_flow",
     "exercise",
     "units",  # the force (cmcc.scenarios.force): ORBAT, command, tasks, unit reports
     "command",
@@ -145,6 +148,7 @@ class Loader:
         self.home = org_by_code(session, "CMCC")
         self.added: Counter[str] = Counter()
         self.force = ForceLoader(self)
+        self.aid = AidFlowLoader(self)
 
     def records(self, file: str, table: str | None = None) -> list[tuple[str, dict[str, Any]]]:
         """The `[[table]]` records of `file.toml` (`[[file]]` by default), each named as errors
@@ -470,6 +474,12 @@ class Loader:
             flow = funding_flows.create_flow(self.session, who, _parse(FlowCreate, fields, where))
             keys[key] = flow.id
             self.added["flows"] += 1
+
+    def load_crossings(self) -> None:
+        self.aid.load_crossings()
+
+    def load_aid_flow(self) -> None:
+        self.aid.load_aid_flow()
 
     def load_exercise(self) -> None:
         """exercise.toml: the `[[units]]` of the exercise script become TAK devices of their

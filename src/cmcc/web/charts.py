@@ -267,3 +267,108 @@ def line_chart(
         parts.append(_text(left + 40, ly, f"Target: {name} ({fmt(value)})"))
     parts.append(_END)
     return Markup("").join(parts)
+
+
+_STEPS = Markup(
+    '<polyline class="{cls}" points="{points}" fill="none" stroke="{stroke}" '
+    'stroke-width="2"{extra}><title>{name}</title></polyline>'
+)
+
+
+def _runs(points: Sequence[tuple[float, float] | None]) -> list[list[tuple[float, float]]]:
+    """The points cut where a value is missing (None): one polyline per run."""
+    runs: list[list[tuple[float, float]]] = [[]]
+    for point in points:
+        if point is None:
+            if runs[-1]:
+                runs.append([])
+        else:
+            runs[-1].append(point)
+    return [r for r in runs if r]
+
+
+def daily_chart(
+    chart_id: str,
+    title: str,
+    desc: str,
+    days: Sequence[dt.date],
+    actual: Sequence[Number],
+    average: Sequence[Number | None],
+    target: Sequence[Number | None],
+    *,
+    names: tuple[str, str, str] = ("Per day", "7-day average", "Target"),
+    fmt: Formatter = plain,
+) -> Markup:
+    """A bar per day (the actual figure), the average as a line through the bars' middles and
+    the target as a dashed step line (each drawn only where it has a value); the legend under
+    the axis names the three. Every bar carries its day and value in its tooltip."""
+    if not days:
+        return no_data(chart_id, title, desc)
+    left, right, top_pad, plot_h = 56.0, 16.0, 16.0, 240.0
+    plot_w = WIDTH - left - right
+    base = top_pad + plot_h
+    height = base + 58
+    values = [float(v) for v in actual]
+    values += [float(v) for v in average if v is not None]
+    values += [float(v) for v in target if v is not None]
+    top = nice_top(_scale(values))
+    step = plot_w / len(days)
+
+    def y(value: Number) -> float:
+        return top_pad + plot_h - float(value) / top * plot_h
+
+    parts = [_open(chart_id, title, desc, height)]
+    parts.append(
+        _LINE.format(
+            cls="axis", x1=_c(left), x2=_c(left + plot_w), y=_c(base), stroke=GRID, extra=""
+        )
+    )
+    for frac in (0.0, 0.5, 1.0):
+        parts.append(_text(left - 6, y(top * frac) + 4, fmt(top * frac), anchor="end"))
+    parts.append(_text(left, base + 16, days[0].isoformat()))
+    if len(days) > 1:
+        parts.append(_text(left + plot_w, base + 16, days[-1].isoformat(), anchor="end"))
+    width = max(1.0, step * 0.7)
+    for i, (day, value) in enumerate(zip(days, actual, strict=True)):
+        x = left + i * step + (step - width) / 2
+        h = base - y(value)
+        parts.append(_bar(x, base - h, width, h, PALETTE[0], day.isoformat(), fmt(value)))
+    centres = [
+        None if v is None else (left + (i + 0.5) * step, y(v)) for i, v in enumerate(average)
+    ]
+    for run in _runs(centres):
+        coords = " ".join(f"{_c(px)},{_c(py)}" for px, py in run)
+        parts.append(
+            _STEPS.format(cls="series", points=coords, stroke=PALETTE[1], extra="", name=names[1])
+        )
+    corners: list[tuple[float, float] | None] = []
+    for i, v in enumerate(target):
+        if v is None:
+            corners.append(None)
+        else:
+            corners += [(left + i * step, y(v)), (left + (i + 1) * step, y(v))]
+    for run in _runs(corners):
+        coords = " ".join(f"{_c(px)},{_c(py)}" for px, py in run)
+        parts.append(
+            _STEPS.format(
+                cls="target", points=coords, stroke=TARGET_COLOUR, extra=_DASHED, name=names[2]
+            )
+        )
+    legend = base + 40
+    parts.append(_SWATCH.format(x=_c(left), y=_c(legend - 10), w=12, h=12, fill=PALETTE[0]))
+    parts.append(_text(left + 16, legend, names[0]))
+    parts.append(_SWATCH.format(x=_c(left + 180), y=_c(legend - 5), w=24, h=3, fill=PALETTE[1]))
+    parts.append(_text(left + 208, legend, names[1]))
+    parts.append(
+        _LINE.format(
+            cls="key",
+            x1=_c(left + 380),
+            x2=_c(left + 404),
+            y=_c(legend - 4),
+            stroke=TARGET_COLOUR,
+            extra=_DASHED,
+        )
+    )
+    parts.append(_text(left + 410, legend, names[2]))
+    parts.append(_END)
+    return Markup("").join(parts)

@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 
 from cmcc.web import (
     access,
+    aidflow,
     alerts,
     basemap,
     forces,
@@ -34,6 +35,7 @@ PAGE_ROUTERS = (
     access.router,
     forces.router,
     funding.router,
+    aidflow.router,
     recovery.router,
     orbat.router,
     units.router,

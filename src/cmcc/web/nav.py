@@ -45,6 +45,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/orbat", "ORBAT", roles=COMMAND_ROLES),
     NavItem("/tasks", "Tasking board", roles=COMMAND_ROLES),
     NavItem("/funding", "Funding"),
+    NavItem("/aid-flow", "Aid flow"),
     NavItem("/recovery", "Recovery board", roles=RECOVERY_ROLES),
     NavItem("/sitrep", "SITREP"),
 )

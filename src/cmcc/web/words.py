@@ -41,6 +41,7 @@ ACRONYMS = frozenset(
     {
         *("idf", "isf", "eod", "eo", "uxo", "sur", "pcrs", "un", "ngo", "sha", "cha", "acled"),
         *("dna", "hq", "cmcc", "opcon", "tacon", "adcon", "perstat", "logstat", "sitrep"),
+        "wash",  # water, sanitation and hygiene
     }
 )
 
