@@ -23,6 +23,7 @@ from cmcc.funding.ogc import ProjectCollection
 from cmcc.funding.router import router as funding_router
 from cmcc.hazards.ogc import HazardCollection
 from cmcc.hazards.router import router as hazards_router
+from cmcc.humanitarian.exchange_router import router as humanitarian_exchange_router
 from cmcc.humanitarian.router import router as humanitarian_router
 from cmcc.incidents.exchange_router import router as incidents_exchange_router
 from cmcc.incidents.ogc import IncidentCollection
@@ -82,6 +83,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
         command_router,
         tasking_router,
         sitrep_router,
+        humanitarian_exchange_router,  # before /notifications/{lineage}, which catches /export
         humanitarian_router,
         public_tips_router,
         audit_router,
