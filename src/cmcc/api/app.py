@@ -24,6 +24,7 @@ from cmcc.funding.router import router as funding_router
 from cmcc.hazards.ogc import HazardCollection
 from cmcc.hazards.router import router as hazards_router
 from cmcc.humanitarian.exchange_router import router as humanitarian_exchange_router
+from cmcc.humanitarian.ogc import MovementCollection, SiteCollection
 from cmcc.humanitarian.router import router as humanitarian_router
 from cmcc.incidents.exchange_router import router as incidents_exchange_router
 from cmcc.incidents.ogc import IncidentCollection
@@ -65,6 +66,8 @@ def create_app(platform: Platform | None = None) -> FastAPI:
         ProjectCollection(),
         TrackCollection(),
         UnitCollection(),
+        SiteCollection(),
+        MovementCollection(),
     ):
         registry.register(collection)
     for router in (
