@@ -196,3 +196,39 @@ def test_a_unit_inside_an_active_movement_raises_one_alert(
     assert {a["id"] for a in listed if a["kind"] == ALERT_KIND} == {first.id, second.id}
     theirs = ok(client.get("/api/v1/alerts", headers=cast.liaison.headers), 200)["data"]
     assert all(a["kind"] != ALERT_KIND for a in theirs)
+
+
+def test_connected_clients_get_their_picture_again(platform: Platform, client: TestClient) -> None:
+    """The platform's items are stale within the hour: the gateway sends each connected client
+    its picture again (here at once), so a protected site stays on a client that stays on."""
+    import asyncio
+
+    from cmcc.cot.gateway import PlatformSink
+    from cmcc.cot.server import CotServer, Limits
+    from tests.asyncrun import run as run_async
+    from tests.unit.test_cot_server import Conn
+
+    cast = Cast(platform)
+    with platform.unit_of_work(Principal.system_operator(), write=True) as s:
+        devices.register(s, "isf-1", "ISF-HQ", callsign="ISF-OPS")
+    clinic = notify(client, cast.partner, site_body())
+    step(client, cast.centre, clinic, "shared", audiences=["force"])
+    uid = f"cmcc-notified-site-{clinic['id']}"
+
+    async def main() -> None:
+        server = CotServer(PlatformSink(platform), Limits())
+        await server.start("127.0.0.1", [0])
+        try:
+            conn = Conn(*await asyncio.open_connection("127.0.0.1", server.ports[0]))
+            hello = codec.make_event(
+                "isf-1", "a-f-G", 31.4, 34.4, now=dt.datetime.now(dt.UTC), stale_seconds=60
+            )
+            await conn.send(hello.raw)
+            (first,) = [e for e in await conn.read_for(1.0) if e.uid == uid]
+            await server.refresh_pictures()
+            (again,) = [e for e in await conn.read_for(1.0) if e.uid == uid]
+            assert again.type == first.type == "a-n-G-I" and again.stale >= first.stale
+        finally:
+            await server.stop()
+
+    run_async(main())
