@@ -25,6 +25,8 @@ from cmcc.hazards.ogc import HazardCollection
 from cmcc.hazards.router import router as hazards_router
 from cmcc.humanitarian.access_router import router as access_constraints_router
 from cmcc.humanitarian.aidflow_router import router as aidflow_router
+from cmcc.humanitarian.exchange_router import router as humanitarian_exchange_router
+from cmcc.humanitarian.ogc import MovementCollection, SiteCollection
 from cmcc.humanitarian.router import router as humanitarian_router
 from cmcc.incidents.exchange_router import router as incidents_exchange_router
 from cmcc.incidents.ogc import IncidentCollection
@@ -66,6 +68,8 @@ def create_app(platform: Platform | None = None) -> FastAPI:
         ProjectCollection(),
         TrackCollection(),
         UnitCollection(),
+        SiteCollection(),
+        MovementCollection(),
     ):
         registry.register(collection)
     for router in (
@@ -86,6 +90,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
         command_router,
         tasking_router,
         sitrep_router,
+        humanitarian_exchange_router,  # before /notifications/{lineage}, which catches /export
         humanitarian_router,
         public_tips_router,
         audit_router,

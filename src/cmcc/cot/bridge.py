@@ -14,7 +14,9 @@ alert per (uid, zone) when the unit enters (not again while it stays inside; aga
 has left and comes back). That memory is per process and starts empty, so after a restart a
 unit already inside is alerted once more. A device linked to an ORBAT unit is checked against
 its unit's pledge when it has none of its own, and against its unit's open tasks: outside the
-tasked area during the window raises one alert per task (`cmcc.cot.task_alerts`)."""
+tasked area during the window raises one alert per task (`cmcc.cot.task_alerts`). A unit's
+position inside a notified humanitarian movement's protective zone during its window raises
+one alert per unit and movement (`cmcc.cot.movement_alerts`)."""
 
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ from cmcc.core.releasability import MarkingKind
 from cmcc.core.uow import after_commit
 from cmcc.cot import devices
 from cmcc.cot.event import UNKNOWN, CotEvent, Report
+from cmcc.cot.movement_alerts import track_in_movement
 from cmcc.cot.task_alerts import Position, outside_tasked_area
 from cmcc.cot.tracks import TrackRow, store_batch
 from cmcc.forces.domain import Caveats, caveats_permit
@@ -104,7 +107,9 @@ class Bridge:
             )
             track_ids = self._tracks(session, positions, known)
             self._caveat_alerts(session, fence, positions, known, track_ids)
-            self._task_alerts(session, positions, known, track_ids)
+            own = self._own_positions(positions, known, track_ids)
+            self._publish(session, outside_tasked_area(session, own) if own else [])
+            self._publish(session, track_in_movement(session, fence, own) if own else [])
             stored = len(track_ids) + self._spot_reports(session, fence, spots, known)
         return stored
 
@@ -220,31 +225,30 @@ class Bridge:
 
         after_commit(session, apply)
 
-    # -- tasked areas --------------------------------------------------------------------------
+    # -- tasked areas and notified movements ----------------------------------------------
 
-    def _task_alerts(
-        self,
-        session: Session,
-        reports: list[Report],
-        known: dict[str, devices.DeviceInfo],
-        track_ids: list[int],
-    ) -> None:
-        """A unit's own positions outside the area of its open task, in the task window."""
-        own = [
+    def _own_positions(
+        self, reports: list[Report], known: dict[str, devices.DeviceInfo], track_ids: list[int]
+    ) -> list[Position]:
+        """The registered devices' own positions, each with its track."""
+        return [
             Position(r.event, info, track_id)
             for r, track_id in zip(reports, track_ids, strict=True)
-            if r.own and (info := self._device(known, r)) is not None and info.unit_lineage
+            if r.own and (info := self._device(known, r)) is not None
         ]
-        alerts = outside_tasked_area(session, own) if own else []
-        if alerts:
-            session.flush()
-            bus, ids = self.platform.bus, [a.id for a in alerts]
 
-            def publish() -> None:
-                for alert_id in ids:
-                    bus.publish({"type": "alert", "id": alert_id})
+    def _publish(self, session: Session, alerts: list[Alert]) -> None:
+        """Store the alerts; publish them on the bus once the transaction has committed."""
+        if not alerts:
+            return
+        session.flush()
+        bus, ids = self.platform.bus, [a.id for a in alerts]
 
-            after_commit(session, publish)
+        def publish() -> None:
+            for alert_id in ids:
+                bus.publish({"type": "alert", "id": alert_id})
+
+        after_commit(session, publish)
 
     # -- spot reports --------------------------------------------------------------------------
 

@@ -3,8 +3,11 @@
 Devices are identified by uid or callsign (`cmcc.cot.devices`); positions and spot markers go
 to `cmcc.cot.bridge` in batches; what a client receives from the platform is built by
 `cmcc.cot.outbound` for the client's organization, through the release policy. Changes to
-zones, hazards and incidents are picked up every few seconds from their `updated_at`, so the
-gateway needs no hook in those modules and works with several server instances."""
+zones, hazards, incidents and humanitarian notifications are picked up every few seconds from
+their `updated_at`, and so are the records whose validity began or ended by the clock since
+the last look (a movement's window: `outbound.window_edges`), so the gateway needs no hook in
+those modules and works with several server instances. Every half hour each client gets its
+picture again (the items are stale within the hour)."""
 
 from __future__ import annotations
 
@@ -24,9 +27,10 @@ from cmcc.bootstrap import Platform
 from cmcc.command.models import UnitTask
 from cmcc.command.orbat import SYSTEM_VIEWER
 from cmcc.command.tasking import TASK_LISTENERS
+from cmcc.core.clock import utcnow
 from cmcc.core.releasability import Viewer
 from cmcc.core.timeparse import as_aware
-from cmcc.cot import devices, outbound, tasks, units
+from cmcc.cot import devices, items, outbound, tasks, units
 from cmcc.cot.bridge import Bridge
 from cmcc.cot.event import CotEvent, Registry, Report
 from cmcc.cot.server import CotServer, Limits, Peer
@@ -35,6 +39,7 @@ log = logging.getLogger("cmcc.cot")
 WATCHED: dict[str, Any] = {name: kind.model for name, kind in outbound.KINDS.items()}
 WATCHED["task"] = UnitTask  # sent to the tasked unit's devices (cmcc.cot.tasks)
 WATCH_SECONDS = 3.0
+REFRESH_SECONDS = items.STALE_SECONDS / 2
 
 
 class PlatformSink:
@@ -42,6 +47,7 @@ class PlatformSink:
         self.platform = platform
         self.bridge = Bridge(platform)
         self._viewers: dict[str | None, Viewer] = {None: Viewer.public()}
+        self._clock_seen = utcnow()  # window edges up to this moment were sent
 
     def _viewer(self, org_code: str | None) -> Viewer:
         if org_code not in self._viewers:
@@ -101,9 +107,11 @@ class PlatformSink:
             return outbound.for_record(session, self._viewer(org_code), kind, record_id)
 
     def changed_since(self, moment: dt.datetime) -> tuple[dt.datetime, list[tuple[str, int]]]:
-        """Records updated after `moment`, and the newest update time seen."""
+        """Records updated after `moment`, and those whose validity began or ended since the
+        last call; and the newest update time seen."""
         changed: list[tuple[str, int]] = []
         newest = moment
+        clock = utcnow()
         with self.platform.unit_of_work(Principal.anonymous()) as session:
             for kind, model in WATCHED.items():
                 rows = session.execute(
@@ -112,6 +120,9 @@ class PlatformSink:
                 for record_id, updated in rows:
                     changed.append((kind, int(record_id)))
                     newest = max(newest, as_aware(updated) or newest)
+            edges = outbound.window_edges(session, self._clock_seen, clock)
+        self._clock_seen = clock
+        changed.extend(edge for edge in edges if edge not in changed)
         return newest, changed
 
     def newest_update(self) -> dt.datetime:
@@ -123,12 +134,17 @@ class PlatformSink:
 
 async def _watch(server: CotServer, sink: PlatformSink) -> None:
     moment = await asyncio.to_thread(sink.newest_update)
+    loop = asyncio.get_running_loop()
+    refreshed = loop.time()
     while True:
         await asyncio.sleep(WATCH_SECONDS)
         try:
             moment, changed = await asyncio.to_thread(sink.changed_since, moment)
             for kind, record_id in changed:
                 await server.platform_changed(kind, record_id)
+            if loop.time() - refreshed >= REFRESH_SECONDS:
+                refreshed = loop.time()
+                await server.refresh_pictures()
         except Exception:
             log.exception("cot: the platform's changes were not sent")
 

@@ -480,6 +480,22 @@ class CotServer:
                 for client in clients:
                     client.show(ev, cache)
 
+    async def refresh_pictures(self) -> None:
+        """Send every connected client its organization's picture again, so that what stays
+        in the picture gets a new stale time (the platform's items are stale within the
+        hour; a client drops them unless they come again)."""
+        if self.sink is None:
+            return
+        by_org: dict[str | None, list[Client]] = {}
+        for client in self.clients:
+            by_org.setdefault(client.peer.org_code if client.peer else None, []).append(client)
+        for org_code, clients in by_org.items():
+            for ev in await asyncio.to_thread(self.sink.picture, org_code):
+                cache: dict[Encoding, bytes] = {}
+                for client in clients:
+                    if not client.closed:
+                        client.show(ev, cache)
+
     async def task_changed(self, task_id: int) -> None:
         """A task was issued or changed: to the connected devices of its unit, the task (or
         a delete once it is closed), as each device's organization may read it."""

@@ -82,7 +82,7 @@ def outside_tasked_area(session: Session, positions: Sequence[Position]) -> list
     zones = _zones(session, rows)
     tasks: dict[int, list[_Task]] = {}
     for row in rows:
-        zone = _version_at(zones.get(row.zone_lineage or 0, []), row.starts_at)
+        zone = version_at(zones.get(row.zone_lineage or 0, []), row.starts_at)
         if zone is None:
             continue
         area = zone.geometry
@@ -101,7 +101,7 @@ def outside_tasked_area(session: Session, positions: Sequence[Position]) -> list
         )
     if not tasks:
         return []
-    versions = _unit_versions(session, set(tasks), first, last)
+    versions = unit_versions(session, set(tasks), first, last)
     alerts: list[Alert] = []
     for pos in sorted(linked, key=lambda p: p.event.time):
         ev, info = pos.event, pos.device
@@ -110,7 +110,7 @@ def outside_tasked_area(session: Session, positions: Sequence[Position]) -> list
                 continue
             if shapely.intersects_xy(task.area, ev.lon, ev.lat):
                 continue
-            unit = _version_at(versions.get(task.unit_lineage, []), ev.time)
+            unit = version_at(versions.get(task.unit_lineage, []), ev.time)
             if unit is None:
                 continue
             alerted.add(task.id)
@@ -137,7 +137,7 @@ def _zones(session: Session, tasks: Sequence[UnitTask]) -> dict[int, list[Zone]]
     return out
 
 
-def _unit_versions(
+def unit_versions(
     session: Session, lineages: set[int], first: dt.datetime, last: dt.datetime
 ) -> dict[int, list[Unit]]:
     lineage = unit_lineage_col(Unit)
@@ -155,7 +155,7 @@ def _unit_versions(
 V = TypeVar("V", Unit, Zone)
 
 
-def _version_at(versions: list[V], moment: dt.datetime) -> V | None:
+def version_at(versions: list[V], moment: dt.datetime) -> V | None:
     for version in versions:
         if version.valid_from <= moment and (version.valid_to is None or moment < version.valid_to):
             return version

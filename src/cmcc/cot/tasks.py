@@ -25,7 +25,7 @@ from cmcc.core.clock import utcnow
 from cmcc.core.releasability import Viewer
 from cmcc.cot.devices import CotDevice
 from cmcc.cot.event import CotEvent
-from cmcc.cot.outbound import ORANGE, _clip, _drawing, _marker, delete_event
+from cmcc.cot.items import ORANGE, clip, delete_event, drawing, marker
 
 LOCATION = "b-m-p-s-p-loc"
 MIN_STALE_SECONDS = 60.0
@@ -39,7 +39,7 @@ def task_uid(task_id: int) -> str:
 
 def task_events(session: Session, task: UnitTask, now: dt.datetime) -> list[CotEvent]:
     """The task as the item its unit's devices display until the window closes."""
-    remarks = _clip(
+    remarks = clip(
         f"TASK {task.title}: {task.task.replace('_', ' ')}; "
         f"{task.starts_at:%Y-%m-%d %H:%M}Z to {task.ends_at:%Y-%m-%d %H:%M}Z; "
         f"priority {task.priority}; {task.status.replace('_', ' ')}"
@@ -50,14 +50,14 @@ def task_events(session: Session, task: UnitTask, now: dt.datetime) -> list[CotE
     name = f"Task: {task.title}"
     if area is not None and area.geom_type in ("Polygon", "MultiPolygon", "LineString"):
         outline = max(getattr(area, "geoms", [area]), key=lambda g: g.area)
-        return [_drawing(task_uid(task.id), outline, now, name, remarks, ORANGE, stale)]
+        return [drawing(task_uid(task.id), outline, now, name, remarks, ORANGE, stale)]
     if task.lon is not None and task.lat is not None:
         point = shapely.Point(task.lon, task.lat)
     elif area is not None:
         point = shapely.point_on_surface(area)
     else:
         return []
-    return [_marker(task_uid(task.id), point, now, name, remarks, ORANGE, stale, LOCATION)]
+    return [marker(task_uid(task.id), point, now, name, remarks, ORANGE, stale, LOCATION)]
 
 
 def _shown(task: UnitTask, now: dt.datetime) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -24,8 +24,10 @@ def spatial_extent(
     *,
     open_end: bool = False,
     moment: Callable[[Any], dt.datetime | None] = as_aware,
+    where: Sequence[Any] = (),
 ) -> tuple[BBox | None, Interval | None]:
-    """The bounding box and time span of the records `viewer` may see. `start` and `end` are
+    """The bounding box and time span of the records `viewer` may see (of those that meet the
+    conditions `where`, when the collection is a part of the table). `start` and `end` are
     the columns (or expressions) of each record's time; with `open_end`, a record whose end is
     null is still going on, and so is the span."""
     columns: list[Any] = [
@@ -38,7 +40,7 @@ def spatial_extent(
     ]
     if open_end:
         columns.append(func.count(end) < func.count())
-    row = session.execute(select(*columns).where(release_filter(model, viewer))).one()
+    row = session.execute(select(*columns).where(release_filter(model, viewer), *where)).one()
     if row[0] is None:
         return None, None
     first = moment(row[4])
