@@ -14,6 +14,8 @@ from cmcc.web import (
     icon,
     incidents,
     map,
+    notification_form,
+    notifications,
     orbat,
     recovery,
     router,
@@ -30,6 +32,8 @@ PAGE_ROUTERS = (
     basemap.router,
     incidents.router,
     alerts.router,
+    notification_form.router,  # /notifications/new before /notifications/{lineage}
+    notifications.router,
     forces.router,
     funding.router,
     recovery.router,
