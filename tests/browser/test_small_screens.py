@@ -23,8 +23,12 @@ PAGES = {
         "/orbat",
         "/units/{bn}",
         "/tasks",
+        "/notifications",
     ),
-    "lo-idn": ("/map", "/incidents", "/alerts", "/forces", "/orbat", "/units/{bn}", "/tasks"),
+    "lo-idn": (
+        *("/map", "/incidents", "/alerts", "/forces", "/orbat", "/units/{bn}", "/tasks"),
+        "/notifications",
+    ),
     "donor-gbr": ("/funding",),
     "tips": ("/recovery",),
     "mine": ("/recovery",),

@@ -103,7 +103,7 @@
   }
   function labelOf(el) {
     const named = el.labels && el.labels[0] ? el.labels[0] : el.closest("fieldset") && el.closest("fieldset").querySelector("legend");
-    return ((named && named.textContent) || el.getAttribute("aria-label") || el.name || "").replace(/\s*\(.*\)\s*$/, "").trim();
+    return ((named && (named.innerText || named.textContent)) || el.getAttribute("aria-label") || el.name || "").replace(/\s*\(.*\)\s*$/, "").trim();
   }
   function clearFieldErrors(form) {
     form.querySelectorAll(".field-error").forEach((note) => {

@@ -117,6 +117,10 @@
   let rowCount = 0;
   const waypointRows = () => [...el("waypoint-list").children];
   function writeWaypoints() {
+    // Each input answers for its part of the body (an error on waypoints.1.lon shows beside it).
+    waypointRows().forEach((row, i) => row.querySelectorAll("[data-part]").forEach((input) => {
+      input.dataset.field = "waypoints." + i + "." + input.dataset.part;
+    }));
     const list = waypointRows().map((row) => ({
       name: row.querySelector("[data-part=name]").value.trim(),
       lon: row.querySelector("[data-part=lon]").value === "" ? null : Number(row.querySelector("[data-part=lon]").value),
