@@ -8,18 +8,13 @@ says otherwise."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 
 from cmcc.access.domain import Permission
-from cmcc.access.policy import visible
 from cmcc.api.deps import PlatformDep, SessionDep
 from cmcc.core.errors import NotFound
-from cmcc.core.releasability import Viewer
 from cmcc.core.schemas import MAX_ID
 from cmcc.humanitarian import notifications, readout
 from cmcc.humanitarian.domain import (
@@ -30,7 +25,6 @@ from cmcc.humanitarian.domain import (
     NotificationStatus,
     SiteType,
 )
-from cmcc.humanitarian.models import Crossing
 from cmcc.humanitarian.rules import Rules
 from cmcc.humanitarian.schemas import NotificationPublic
 from cmcc.web.auth import SignedIn, Visitor
@@ -40,21 +34,13 @@ from cmcc.web.words import label
 router = APIRouter(include_in_schema=False)
 
 
-def crossings(session: Session, viewer: Viewer) -> list[tuple[str, str]]:
-    """The crossings the visitor may see, by code, to choose from (the field takes any code)."""
-    stmt = visible(Crossing, viewer).order_by(Crossing.code)
-    return [(c.code, c.name) for c in session.scalars(stmt)]
-
-
 def _form(
     request: Request,
-    session: Session,
     visitor: Visitor,
     rules: Rules,
     rec: NotificationPublic | None = None,
     refusal: str | None = None,
 ) -> Response:
-    principal = visitor.principal
     return render(
         request,
         "notification_form.html",
@@ -67,19 +53,16 @@ def _form(
         site_types=[(t.value, label(t.value)) for t in SiteType],
         movement_types=[(t.value, label(t.value)) for t in MovementType],
         cargo=[(c.value, label(c.value)) for c in CargoCategory],
-        crossings=crossings(session, principal.viewer) if principal.org_id else [],
         buffers={"site": rules.site_buffer_m, "movement": rules.route_buffer_m},
         notice_hours=rules.notice_hours,
     )
 
 
 @router.get("/notifications/new")
-def new_notification(
-    request: Request, session: SessionDep, visitor: SignedIn, platform: PlatformDep
-) -> Response:
+def new_notification(request: Request, visitor: SignedIn, platform: PlatformDep) -> Response:
     may = visitor.principal.can(Permission.NOTIFY_HUMANITARIAN)
     refusal = None if may else "Humanitarian partners notify their sites and movements here."
-    return _form(request, session, visitor, Rules.of(platform.settings), refusal=refusal)
+    return _form(request, visitor, Rules.of(platform.settings), refusal=refusal)
 
 
 @router.get("/notifications/{lineage}/edit")
@@ -90,13 +73,11 @@ def edit_notification(
     visitor's organization submitted it and that it is still active)."""
     viewer = visitor.principal.viewer
     rules = Rules.of(platform.settings)
-    found: Any = None
-    if 1 <= lineage <= MAX_ID:
-        try:
-            found = notifications.get_current(session, viewer, lineage)
-        except NotFound:
-            found = None
-    if found is None:
+    try:
+        if not 1 <= lineage <= MAX_ID:
+            raise NotFound(f"notification {lineage} not found")
+        found = notifications.get_current(session, viewer, lineage)
+    except NotFound:
         return render(request, "notification.html", visitor, status_code=404, missing=lineage)
     rec = readout.one(session, viewer, found, rules)
     own = found.owner_org_id == visitor.principal.org_id and visitor.principal.can(
@@ -105,4 +86,4 @@ def edit_notification(
     refusal = None if own else "Only the organization that notified it changes a notification."
     if own and NotificationStatus(found.status) not in ACTIVE_STATUSES:
         refusal = f"It is {found.status}: notify again with a new notification."
-    return _form(request, session, visitor, rules, rec, refusal=refusal)
+    return _form(request, visitor, rules, rec, refusal=refusal)

@@ -199,6 +199,29 @@
     status(describe());
   });
 
+  // ---- the crossing: chosen from the crossings the visitor may see (GET /api/v1/crossings),
+  // with the status of each now; the code typed where that list cannot be read.
+  async function crossingChoice() {
+    const field = form.elements.namedItem("crossing");
+    let data;
+    try { data = await window.cmcc.api("GET", field.dataset.crossings); } catch (e) { return; }
+    if (!data || !data.data || !data.data.length) return;
+    const select = document.createElement("select");
+    select.id = field.id; select.name = field.name; select.disabled = field.disabled;
+    const none = new Option("No crossing", "");
+    select.append(none);
+    for (const c of data.data) {
+      const now = c.current_status ? ": " + c.current_status.status.replace(/_/g, " ") + " now" : "";
+      select.append(new Option(c.name + " (" + c.code + ")" + now, c.code));
+    }
+    if (field.value && ![...select.options].some((o) => o.value === field.value.toUpperCase())) {
+      select.append(new Option(field.value, field.value));
+    }
+    select.value = field.value.toUpperCase();
+    field.replaceWith(select);
+    field.labels[0]?.setAttribute("for", select.id);
+  }
+
   // ---- a new version: the form starts from the current one
   function localTime(iso) {
     if (!iso) return "";
@@ -220,7 +243,8 @@
   showKind();
   const record = form.dataset.record ? JSON.parse(form.dataset.record) : null;
   if (record) fill(record);
-  window.cmcc.basemap(map, status).then((base) => {
+  const crossingsRead = crossingChoice();
+  Promise.all([window.cmcc.basemap(map, status), crossingsRead]).then(([base]) => {
     if (!vertices.length) map.fitBounds(base.getBounds(), { padding: [10, 10], animate: false });
     status(describe());
     host.dataset.ready = "true";
