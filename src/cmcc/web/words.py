@@ -49,7 +49,7 @@ ACRONYMS = frozenset(
     {
         *("idf", "isf", "eod", "eo", "uxo", "sur", "pcrs", "un", "ngo", "sha", "cha", "acled"),
         *("dna", "hq", "cmcc", "opcon", "tacon", "adcon", "perstat", "logstat", "sitrep"),
-        "wash",
+        "wash",  # water, sanitation and hygiene
     }
 )
 
