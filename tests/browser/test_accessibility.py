@@ -14,7 +14,7 @@ from tests.command_fixtures import Force
 CHECKS = (Path(__file__).parent / "a11y.js").read_text()
 PAGES = (
     *("/map", "/incidents", "/incidents/1", "/alerts", "/forces", "/funding", "/recovery"),
-    *("/sitrep", "/orbat", "/units/{bn}", "/tasks"),
+    *("/sitrep", "/orbat", "/units/{bn}", "/tasks", "/notifications"),
 )
 
 

@@ -24,8 +24,12 @@ PAGES = {
         "/orbat",
         "/units/{bn}",
         "/tasks",
+        "/notifications",
     ),
-    "lo-idn": ("/map", "/incidents", "/alerts", "/forces", "/orbat", "/units/{bn}", "/tasks"),
+    "lo-idn": (
+        *("/map", "/incidents", "/alerts", "/forces", "/orbat", "/units/{bn}", "/tasks"),
+        "/notifications",
+    ),
     "donor-gbr": ("/funding", "/aid-flow"),
     "tips": ("/recovery",),
     "mine": ("/recovery",),

@@ -37,7 +37,7 @@ def test_pages_read_in_the_users_words(visit: Visit, force: Force) -> None:
     expect(log).to_contain_text("INC-1")
     bn = force.units["IDN 1 INF"]
     pages = ("/incidents", "/incidents/2", "/forces", "/funding", "/recovery", "/alerts")
-    for path in (*pages, "/orbat", f"/units/{bn}", "/tasks"):
+    for path in (*pages, "/orbat", f"/units/{bn}", "/tasks", "/notifications"):
         visit.goto(path)
         page.wait_for_load_state("load")
         assert _codes(page) == [], path

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from cmcc.access.domain import Permission
 from cmcc.incidents.domain import IncidentType
 from cmcc.web.auth import SignedIn
+from cmcc.web.nav import NOTIFICATIONS
 from cmcc.web.templating import render
 from cmcc.web.words import label
 from cmcc.zones.domain import ZoneKind
@@ -26,6 +27,11 @@ LAYERS = (
     ("projects", "projects", "Reconstruction projects", "#5d4037"),
     ("tracks", "tracks", "Unit positions (TAK)", "#1b5e20"),
     ("units", None, "Units (ORBAT, now)", "#0b3d91"),
+)
+# From the notifications API (active now), for the users of humanitarian notifications.
+NOTIFIED_LAYERS = (
+    ("sites", None, "Notified humanitarian sites", "#00695c"),
+    ("movements", None, "Notified movements (active now)", "#7a3e00"),
 )
 
 
@@ -47,11 +53,13 @@ ZONE_COLOURS: dict[str, str] = {
 @router.get("/map")
 def map_page(request: Request, visitor: SignedIn) -> Response:
     principal = visitor.principal
+    notified = NOTIFICATIONS.shown_to(principal)
     return render(
         request,
         "map.html",
         visitor,
-        layers=LAYERS,
+        layers=LAYERS + (NOTIFIED_LAYERS if notified else ()),
+        notified=notified,
         zone_colours=[(label(k), c) for k, c in ZONE_COLOURS.items() if c],
         zone_colours_json=orjson.dumps({str(k): c for k, c in ZONE_COLOURS.items()}).decode(),
         zone_kinds=[(k.value, label(k.value)) for k in ZoneKind],

@@ -16,6 +16,8 @@ from cmcc.web import (
     icon,
     incidents,
     map,
+    notification_form,
+    notifications,
     orbat,
     recovery,
     router,
@@ -33,6 +35,8 @@ PAGE_ROUTERS = (
     incidents.router,
     alerts.router,
     access.router,
+    notification_form.router,  # /notifications/new before /notifications/{lineage}
+    notifications.router,
     forces.router,
     funding.router,
     aidflow.router,

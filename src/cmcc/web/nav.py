@@ -36,10 +36,19 @@ RECOVERY_ROLES = frozenset(
 COMMAND_ROLES = frozenset({Role.STAFF_OFFICER, Role.LIAISON_OFFICER, Role.AUDITOR})
 CENTRE_ROLES = frozenset({Role.STAFF_OFFICER})  # the centre's humanitarian desk
 
+# Humanitarian notifications: the partners who notify, the centre, the force's and the parties'
+# liaison officers they are shared with, the auditors.
+HUMANITARIAN_ROLES = frozenset(
+    {Role.HUMANITARIAN_PARTNER, Role.STAFF_OFFICER, Role.LIAISON_OFFICER, Role.AUDITOR}
+)
+# Its page, and the map's layers of notified sites and movements, are for them.
+NOTIFICATIONS = NavItem("/notifications", "Notifications", roles=HUMANITARIAN_ROLES)
+
 NAV: tuple[NavItem, ...] = (
     NavItem("/map", "Map"),
     NavItem("/incidents", "Incident log"),
     NavItem("/alerts", "Alerts"),
+    NOTIFICATIONS,
     NavItem("/access", "Access constraints", Permission.NOTIFY_HUMANITARIAN, CENTRE_ROLES),
     NavItem("/forces", "Force generation"),
     NavItem("/orbat", "ORBAT", roles=COMMAND_ROLES),

@@ -32,6 +32,14 @@ from cmcc.hazards.domain import (
     HazardStatus,
     LandReleaseKind,
 )
+from cmcc.humanitarian.domain import (
+    AdvisoryKind,
+    CargoCategory,
+    MovementType,
+    NotificationKind,
+    NotificationStatus,
+    SiteType,
+)
 from cmcc.incidents.domain import TYPE_LABELS, IncidentType, VerificationStatus
 from cmcc.remains.domain import TaskStatus
 from cmcc.tips.domain import RewardStatus, TipOutcome, TipStatus
@@ -78,6 +86,15 @@ WORDS: dict[str, str] = {
     UnitTaskStatus.REFUSED_BY_NATION: "Refused by the nation",
     ReportKind.PERSTAT: "PERSTAT (personnel)",
     ReportKind.LOGSTAT: "LOGSTAT (logistics)",
+    # humanitarian notifications (a notification's status reads through its own table,
+    # STATUS_LABELS, where "acknowledged" is "Acknowledged by the centre")
+    SiteType.WASH: "WASH (water, sanitation and hygiene)",
+    "short_notice": "Short notice",
+    "site_type": "Site type",
+    "movement_type": "Movement type",
+    "cargo_category": "Cargo",
+    "personnel_count": "Personnel",
+    "advisories": "Deconfliction advisories",
     # alerts
     "incident_in_zone": "Incident in a protected zone",
     # field names the map's details show
@@ -130,6 +147,12 @@ CODED: tuple[type[Enum], ...] = (
     ReportKind,
     CasualtyCategory,
     Supply,
+    NotificationKind,
+    NotificationStatus,
+    SiteType,
+    MovementType,
+    CargoCategory,
+    AdvisoryKind,
 )
 
 

@@ -17,6 +17,8 @@
       for (const e of (data && data.errors) || []) lines.push(e.field + ": " + e.message);
       const error = new Error(lines.join("\n"));
       error.status = response.status;
+      error.title = (data && data.title) || response.statusText;
+      error.errors = (data && data.errors) || [];
       throw error;
     }
     return data;
@@ -24,18 +26,33 @@
 
   // <form data-api="/api/v1/..." data-method="POST" data-next="/incidents/{id}">; lon and lat
   // become a GeoJSON point unless the form says data-lonlat (an API that takes them as they are).
+  // A dotted name (contact.name) is a nested object; checkboxes marked data-list, a list of the
+  // checked values; a radio group, its checked value.
+  function put(body, name, value) {
+    const path = name.split(".");
+    let at = body;
+    for (const key of path.slice(0, -1)) at = at[key] = at[key] || {};
+    at[path[path.length - 1]] = value;
+  }
   function formBody(form) {
     const body = {};
     for (const el of form.elements) {
       if (!el.name || el.disabled || el.dataset.skip !== undefined) continue;
       if (el.name === "releasability_kind" || el.name === "releasability_to") continue;
+      if (el.type === "checkbox" && el.dataset.list !== undefined) {
+        body[el.name] = body[el.name] || [];
+        if (el.checked) body[el.name].push(el.value);
+        continue;
+      }
       if (el.type === "checkbox") { body[el.name] = el.checked; continue; }
+      if (el.type === "radio") { if (el.checked) body[el.name] = el.value; continue; }
       if (el.value === "" && !el.required) continue;
       const type = el.dataset.type;
-      if (type === "number") body[el.name] = Number(el.value);
-      else if (type === "json") body[el.name] = JSON.parse(el.value);
-      else if (type === "datetime") body[el.name] = new Date(el.value).toISOString();
-      else body[el.name] = el.value;
+      let value = el.value;
+      if (type === "number") value = Number(el.value);
+      else if (type === "json") value = JSON.parse(el.value);
+      else if (type === "datetime") value = new Date(el.value).toISOString();
+      put(body, el.name, value);
     }
     if ("lon" in body && "lat" in body && form.dataset.lonlat === undefined) {
       body.geometry = { type: "Point", coordinates: [Number(body.lon), Number(body.lat)] };
@@ -55,19 +72,83 @@
     event.preventDefault();
     const error = form.querySelector(".form-error");
     if (error) { error.hidden = true; error.textContent = ""; }
+    clearFieldErrors(form);
     const button = form.querySelector("[type=submit]");
     if (button) button.disabled = true;
     try {
       const data = await api(form.dataset.method || "POST", form.dataset.api, formBody(form));
       form.dispatchEvent(new CustomEvent("cmcc:saved", { detail: data, bubbles: true }));
-      if (form.dataset.next) window.location.assign(form.dataset.next.replace("{id}", data.id));
+      if (form.dataset.next) window.location.assign(form.dataset.next.replace(/\{(\w+)\}/g, (_, key) => data[key]));
       else if (form.dataset.stay === undefined) window.location.reload();
     } catch (e) {
-      if (error) { error.textContent = e.message; error.hidden = false; error.focus(); }
+      const summary = fieldErrors(form, e);
+      if (error) { error.textContent = summary || e.message; error.hidden = false; error.focus(); }
     } finally {
       if (button) button.disabled = false;
     }
   });
+
+  // The API's field errors beside the fields they name (body.contact.name: the element named
+  // contact.name, or else the one marked data-field="contact"); an error about the whole body
+  // goes beside the field its message names. Codes in the messages read as the field's label.
+  // Returns the summary for the form's error line ("" when no error named a field).
+  function anchor(form, field) {
+    const find = (name) => form.querySelector('[name="' + name + '"]:not([type=hidden]), [data-field="' + name + '"]');
+    const parts = field.replace(/^(body|query)\.?/, "").split(".").filter(Boolean);
+    for (let n = parts.length; n > 0; n -= 1) {
+      const found = find(parts.slice(0, n).join("."));
+      if (found) return found;
+    }
+    return null;
+  }
+  function labelOf(el) {
+    const named = el.labels && el.labels[0] ? el.labels[0] : el.closest("fieldset") && el.closest("fieldset").querySelector("legend");
+    return ((named && (named.innerText || named.textContent)) || el.getAttribute("aria-label") || el.name || "").replace(/\s*\(.*\)\s*$/, "").trim();
+  }
+  function clearFieldErrors(form) {
+    form.querySelectorAll(".field-error").forEach((note) => {
+      const el = form.querySelector('[aria-describedby~="' + note.id + '"]');
+      if (el) {
+        const rest = el.getAttribute("aria-describedby").split(" ").filter((id) => id !== note.id);
+        if (rest.length) el.setAttribute("aria-describedby", rest.join(" ")); else el.removeAttribute("aria-describedby");
+        el.removeAttribute("aria-invalid");
+      }
+      note.remove();
+    });
+  }
+  function fieldErrors(form, e) {
+    const lines = [];
+    let placed = 0;
+    for (const item of e.errors || []) {
+      let el = anchor(form, item.field);
+      if (!el) {
+        const named = (item.message.match(/\b[a-z]+(?:_[a-z]+)+\b/g) || []).map((code) => anchor(form, code)).find(Boolean);
+        el = named || null;
+      }
+      let text = item.message.replace(/^Value error, /, "");
+      text = text.replace(/\b[a-z]+(?:_[a-z]+)+\b/g, (code) => {
+        const named = anchor(form, code);
+        return named ? "“" + labelOf(named) + "”" : code;
+      });
+      if (!el) { lines.push(item.field + ": " + text); continue; }
+      placed += 1;
+      const id = "error-" + (el.id || el.dataset.field || el.name).replace(/[^A-Za-z0-9_-]/g, "-");
+      let note = document.getElementById(id);
+      if (note) note.textContent += " " + text;
+      else {
+        note = document.createElement("p");
+        note.className = "field-error";
+        note.id = id;
+        note.textContent = text;
+        el.setAttribute("aria-invalid", "true");
+        el.setAttribute("aria-describedby", ((el.getAttribute("aria-describedby") || "") + " " + id).trim());
+        el.after(note);
+      }
+      lines.push(labelOf(el) + ": " + text);
+    }
+    if (!placed) return "";
+    return [e.title || "Invalid input", ...lines].join("\n");
+  }
 
   // The live alert count in the navigation (server-sent events).
   function watchAlerts() {

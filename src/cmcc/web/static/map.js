@@ -37,7 +37,7 @@
 
   const escape = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
   const { word, incidentRef } = window.cmcc;
-  const CODED = new Set(["type", "kind", "status", "classification", "device_category", "disposition", "alert_status", "capability", "readiness", "echelon"]);
+  const CODED = new Set(["type", "kind", "status", "classification", "device_category", "disposition", "alert_status", "capability", "readiness", "echelon", "site_type", "movement_type", "cargo_category"]);
   const HIDDEN = new Set(["releasability", "echelon_rank", "sidc"]);
   const field = (k) => { const w = word(k); return w !== k ? w : k.charAt(0).toUpperCase() + k.slice(1).replace(/_/g, " "); };
   function showDetails(layerName, feature) {
@@ -52,6 +52,7 @@
     let link = "";
     if (incident) link = '<p><a href="/incidents/' + encodeURIComponent(feature.id) + '">Open ' + escape(incidentRef(feature.id)) + "</a></p>";
     if (layerName === "units") link = '<p><a href="/units/' + encodeURIComponent(feature.id) + '">Open the unit page</a></p>';
+    if (NOTIFIED.includes(layerName)) link = '<p><a href="/notifications/' + encodeURIComponent(feature.id) + '">Open ' + escape(p.ref) + "</a></p>";
     el("details").innerHTML = "<p></p><h3>" + escape(title) + '</h3><dl class="record">' + rows + "</dl>" + link;
     el("details").querySelector("p").append(window.cmcc.markingBadge(p.releasability));
     el("details").focus({ preventScroll: true });
@@ -63,6 +64,8 @@
       const c = zoneColours[p.kind];
       return c ? { color: c, weight: 2, fillColor: c, fillOpacity: 0.3 } : { color: "#1f2937", weight: 1.5, fillOpacity: 0 };
     }
+    if (p.kind === "movement") return { color: colour, weight: 5, opacity: 0.9, dashArray: "10 5" };
+    if (p.kind === "site") return { color: colour, weight: 3, fillColor: colour, fillOpacity: 0.45 };
     const concluded = p.status === "verified"; // the OGC incidents carry `status`
     return { color: colour, weight: 2, fillColor: colour, fillOpacity: concluded ? 0.6 : 0.2 };
   }
@@ -172,11 +175,45 @@
   }
   map.on("zoomend", () => { if (unitData.features.length) drawUnits(); });
 
+  // Notified sites and movements (active now) from the notifications API, over the view (and
+  // around it); again when the view leaves the box they were loaded for.
+  const NOTIFIED = ["sites", "movements"];
+  let notifiedBox = null;
+  function asFeature(n) {
+    const p = { ref: n.ref, title: n.title, kind: n.kind, site_type: n.site_type, movement_type: n.movement_type,
+      status: n.status, valid_from: n.valid_from, valid_to: n.valid_to, cargo_category: n.cargo_category,
+      vehicles: n.vehicles, short_notice: n.short_notice ? "Yes" : null, advisories: n.advisories,
+      owner: n.owner, releasability: n.releasability };
+    return { type: "Feature", id: n.lineage, geometry: n.geometry, properties: p };
+  }
+  async function loadNotified() {
+    const wanted = NOTIFIED.filter((name) => document.querySelector('input[data-layer="' + name + '"]'));
+    if (!wanted.length) return;
+    await outlined;
+    notifiedBox = map.getBounds().pad(0.5);
+    const bbox = [notifiedBox.getWest(), notifiedBox.getSouth(), notifiedBox.getEast(), notifiedBox.getNorth()].map((x) => x.toFixed(5)).join(",");
+    await Promise.all(wanted.map(async (name) => {
+      const features = [];
+      let cursor = null;
+      for (let page = 0; page < 20; page += 1) {
+        const url = "/api/v1/notifications?active=true&limit=500&kind=" + (name === "sites" ? "site" : "movement")
+          + "&bbox=" + bbox + (cursor ? "&cursor=" + encodeURIComponent(cursor) : "");
+        let data;
+        try { data = await window.cmcc.api("GET", url); } catch (e) { status("The layer " + name + " did not load (" + e.status + ")."); return; }
+        features.push(...data.data.map(asFeature));
+        cursor = data.next_cursor;
+        if (!cursor) break;
+      }
+      draw(name, document.querySelector('input[data-layer="' + name + '"]').dataset.colour, features);
+    }));
+  }
+  map.on("moveend", () => { if (notifiedBox && !notifiedBox.contains(map.getBounds())) loadNotified(); });
+
   async function loadAll() {
     showTime();
     status("Loading…");
     const jobs = [...boxes].filter((b) => b.dataset.collection).map(loadCollection);
-    jobs.push(loadAlerts(), loadUnits(), outlined);
+    jobs.push(loadAlerts(), loadUnits(), loadNotified(), outlined);
     await Promise.all(jobs);
     status("Picture as of " + el("as-of-text").textContent + ".");
     document.body.dataset.mapReady = "true";
