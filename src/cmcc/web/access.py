@@ -27,6 +27,7 @@ from cmcc.humanitarian.domain import (
 from cmcc.humanitarian.models import AccessConstraint
 from cmcc.web import charts
 from cmcc.web.auth import SignedIn
+from cmcc.web.choices import choice
 from cmcc.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -47,15 +48,6 @@ IMPACT_LABELS: dict[AccessImpact, str] = {
 UNLOCATED_LABEL = "Unlocated (no point, or outside every governorate)"
 
 
-def _choice(enum: Any, text: str | None, field: str) -> Any:
-    if not text:
-        return None
-    try:
-        return enum(text)
-    except ValueError:
-        raise InvalidInput.field(f"query.{field}", "not one of the choices") from None
-
-
 def _log_filters(month: str | None, category: str | None, impact: str | None) -> Any:
     span = None
     if month:
@@ -63,8 +55,8 @@ def _log_filters(month: str | None, category: str | None, impact: str | None) ->
         span = (first.start, first.plus(1).start)
     return access_log.Filters(
         span,
-        _choice(AccessCategory, category, "category"),
-        _choice(AccessImpact, impact, "impact"),
+        choice(AccessCategory, category, "category"),
+        choice(AccessImpact, impact, "impact"),
         None,
     )
 

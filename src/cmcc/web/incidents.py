@@ -22,6 +22,7 @@ from cmcc.incidents.filters import IncidentFilters
 from cmcc.incidents.models import Alert, Incident
 from cmcc.incidents.schemas import EvidencePublic, IncidentPublic, VerificationPublic
 from cmcc.web.auth import SignedIn
+from cmcc.web.choices import choice
 from cmcc.web.templating import render
 from cmcc.web.words import label
 
@@ -42,20 +43,11 @@ def _day(text: str | None, field: str, *, end: bool) -> dt.datetime | None:
     return start + dt.timedelta(days=1, microseconds=-1) if end else start
 
 
-def _choice(enum: Any, text: str | None, field: str) -> Any:
-    if not text:
-        return None
-    try:
-        return enum(text)
-    except ValueError:
-        raise InvalidInput.field(f"query.{field}", "not one of the choices") from None
-
-
 def _filters(
     type: str | None, status: str | None, start: str | None, end: str | None, sev: str | None
 ) -> IncidentFilters:
-    kind = _choice(IncidentType, type, "type")
-    severity = _choice(int, sev, "min_severity")
+    kind = choice(IncidentType, type, "type")
+    severity = choice(int, sev, "min_severity")
     if severity is not None and not 1 <= severity <= 5:
         raise InvalidInput.field("query.min_severity", "1 to 5")
     return IncidentFilters(
@@ -63,7 +55,7 @@ def _filters(
         start=_day(start, "from", end=False),
         end=_day(end, "to", end=True),
         types=[kind] if kind else None,
-        status=_choice(VerificationStatus, status, "status"),
+        status=choice(VerificationStatus, status, "status"),
         min_severity=severity,
         zone_id=None,
         near=None,

@@ -11,8 +11,7 @@ Writes (status steps) go through the JSON API, like every form of the pages."""
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query, Request
@@ -42,27 +41,18 @@ from cmcc.humanitarian.models import Notification
 from cmcc.humanitarian.rules import Rules
 from cmcc.humanitarian.schemas import NotificationPublic
 from cmcc.web.auth import SignedIn, Visitor
+from cmcc.web.choices import choice
 from cmcc.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 SHOWN = 200
 Text = Annotated[str | None, Query(max_length=20)]
-E = TypeVar("E", bound=Enum)
 FORCE_WORDS = "The force (its headquarters and contributing nations)"
 
 
 def status_label(code: str) -> str:
     """A notification's status in the users' words ("Acknowledged by the centre")."""
     return STATUS_LABELS[NotificationStatus(code)]
-
-
-def _choice(enum: type[E], text: str | None, field: str) -> E | None:
-    if not text:
-        return None
-    try:
-        return enum(text)
-    except ValueError:
-        raise InvalidInput.field(f"query.{field}", "not one of the choices") from None
 
 
 @router.get("/notifications")
@@ -83,8 +73,8 @@ def notification_list(
         stmt = notifications.list_statement(
             viewer,
             platform.spatial,
-            kind=_choice(NotificationKind, kind, "kind"),
-            status=_choice(NotificationStatus, status, "status"),
+            kind=choice(NotificationKind, kind, "kind"),
+            status=choice(NotificationStatus, status, "status"),
             active=utcnow() if active else None,
         )
     except InvalidInput as exc:
