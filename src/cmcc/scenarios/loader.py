@@ -70,6 +70,7 @@ from cmcc.remains.schemas import GridCut
 from cmcc.scenarios import dates
 from cmcc.scenarios.folders import read_toml, scenario_dir
 from cmcc.scenarios.force import ForceLoader
+from cmcc.scenarios.humanitarian_notifications import NotificationLoader
 from cmcc.scenarios.models import ReportedFact
 from cmcc.scenarios.parsing import parse_record as _parse
 from cmcc.scenarios.parsing import source_text as _source
@@ -96,6 +97,7 @@ FILES = (
     "command",
     "tasks",
     "unit_reports",
+    "notifications",  # after the picture and the force: advisories (humanitarian_notifications)
 )
 
 
@@ -501,6 +503,9 @@ class Loader:
 
     def load_unit_reports(self) -> None:
         self.force.load_unit_reports()
+
+    def load_notifications(self) -> None:
+        NotificationLoader(self).load()
 
     def _exists(self, column: Any, value: Any) -> bool:
         return (
