@@ -65,7 +65,8 @@ def test_scenario_loads_once_with_sources(platform: Platform) -> None:
         assert zones["Area under IDF control behind the yellow line (notional)"].notional
         assert sum(z.kind == "civilian_safe_zone" for z in zones.values()) == 2
         assert sum(z.kind == "crossing" for z in zones.values()) == 5
-        assert all("[approx" in z.source for z in zones.values())  # every drawing is approximate
+        drawn = [z for z in zones.values() if z.derived_from is None]  # not from notifications
+        assert all("[approx" in z.source for z in drawn)  # every drawing is approximate
         incidents = list(s.scalars(select(Incident)))
         assert len(incidents) == 5
         assert all("[illustrative]" in i.source for i in incidents)
@@ -100,9 +101,14 @@ def test_scenario_loads_once_with_sources(platform: Platform) -> None:
         assert {f.status for f in flows} == {"pledge", "commitment", "paid"}
         assert all("[illustrative]" in f.source for f in flows)
     assert "scenario:gaza-2025" in actors
-    # The illustrative fire next to notional safe zone 1 lies inside it: one alert; and the
-    # Moroccan battalion's illustrative LOGSTAT is short of water: another.
-    assert sorted(a.kind for a in alerts) == ["incident_in_zone", "supply_low"]
+    # The illustrative fire next to notional safe zone 1 lies inside it: one alert; the
+    # Moroccan battalion's illustrative LOGSTAT is short of water: another; and the force's
+    # tasks on the convoys' routes meet three notified convoys (one of them twice).
+    assert sorted(a.kind for a in alerts) == [
+        "incident_in_zone",
+        "supply_low",
+        *["task_conflicts_movement"] * 4,
+    ]
 
 
 def test_scenario_files_carry_a_source_on_every_record() -> None:
@@ -249,6 +255,6 @@ def test_index_optimize_keeps_every_answer(platform: Platform) -> None:
         done = runner.invoke(app, ["index", "optimize"], env=env)
         assert done.exit_code == 0, done.output
         if platform.engine.dialect.name == "sqlite":
-            assert "5 incidents, 19 zones" in done.output
+            assert "5 incidents, 30 zones" in done.output  # 11 from notifications
         assert answers(client) == before
     assert all(before[:2]) and before[3]

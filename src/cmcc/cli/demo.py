@@ -28,6 +28,8 @@ DEMO_USERS = [
     ("lo-idn", "IDN", Role.LIAISON_OFFICER),
     ("lo-gbr", "GBR", Role.LIAISON_OFFICER),
     ("unmas", "UNMAS", Role.HUMANITARIAN_PARTNER),
+    ("unrwa", "UNRWA", Role.HUMANITARIAN_PARTNER),
+    ("lo-cogat", "COGAT", Role.LIAISON_OFFICER),
     ("auditor", "CMCC", Role.AUDITOR),
     ("mine", "UNMAS", Role.MINE_ACTION_OFFICER),
     ("tips", "CMCC", Role.TIP_OFFICER),

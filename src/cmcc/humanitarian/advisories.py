@@ -91,6 +91,12 @@ def configure(rules: Rules, bus: EventBus | None) -> None:
     _CONFIG.rules, _CONFIG.bus = rules, bus
 
 
+def configured_rules() -> Rules | None:
+    """The rules `configure` was given (None before bootstrap), for writers that have no
+    settings at hand, such as the scenario loader."""
+    return _CONFIG.rules
+
+
 Key = tuple[int, str, int]  # notification id, advisory kind, source record id
 
 

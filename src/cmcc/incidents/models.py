@@ -31,6 +31,7 @@ from cmcc.incidents.domain import ACLED, IncidentType
 _TRACKS = table("tracks", column("id"), column("releasability"), column("release_to"))
 # The same for units (cmcc.command.models.Unit), which import the picture.
 _UNITS = table("units", column("id"), column("releasability"), column("release_to"))
+_TASKS = table("unit_tasks", column("id"), column("releasability"), column("release_to"))
 
 
 class Incident(Releasable, Spatial, Base):
@@ -92,9 +93,9 @@ class Evidence(Timestamped, Base):
     added_by: Mapped[str] = mapped_column(String(120))
 
 
-def _subject(name: str, incident_id: Any, track_id: Any, unit_id: Any) -> Any:
+def _subject(name: str, incident_id: Any, track_id: Any, unit_id: Any, task_id: Any) -> Any:
     """A marking column of an alert's subject: its incident's, else its position's, else its
-    unit's."""
+    unit's, else its task's."""
     return func.coalesce(
         select(getattr(Incident, name))
         .where(Incident.id == incident_id)
@@ -102,6 +103,7 @@ def _subject(name: str, incident_id: Any, track_id: Any, unit_id: Any) -> Any:
         .scalar_subquery(),
         select(_TRACKS.c[name]).where(_TRACKS.c.id == track_id).scalar_subquery(),
         select(_UNITS.c[name]).where(_UNITS.c.id == unit_id).scalar_subquery(),
+        select(_TASKS.c[name]).where(_TASKS.c.id == task_id).scalar_subquery(),
     )
 
 
@@ -147,10 +149,10 @@ class Alert(Derived, Base):
     # The marking shown with the alert: its subject's (the incident's, or the position's). Who
     # may read the alert also depends on its zone and pledge (see the class).
     subject_releasability: Mapped[str | None] = column_property(
-        _subject("releasability", incident_id, track_id, unit_id)
+        _subject("releasability", incident_id, track_id, unit_id, task_id)
     )
     subject_release_to: Mapped[str | None] = column_property(
-        _subject("release_to", incident_id, track_id, unit_id)
+        _subject("release_to", incident_id, track_id, unit_id, task_id)
     )
 
     @property
@@ -162,10 +164,11 @@ class Alert(Derived, Base):
     @classmethod
     def own_release_condition(cls, model: Any, viewer: Viewer) -> ColumnElement[bool]:
         """An alert that names no subject (raised before alerts named their unit's position)
-        is its owner's only."""
+        is its owner's only. A task is a subject (a task that meets a notified movement)."""
         return or_(
             model.incident_id.is_not(None),
             model.track_id.is_not(None),
             model.unit_id.is_not(None),
+            model.task_id.is_not(None),
             model.owner_org_id == viewer.org_id,
         )

@@ -71,6 +71,7 @@ from cmcc.scenarios import dates, humanitarian_access
 from cmcc.scenarios.folders import read_toml, scenario_dir
 from cmcc.scenarios.force import ForceLoader
 from cmcc.scenarios.humanitarian_aid import AidFlowLoader
+from cmcc.scenarios.humanitarian_notifications import NotificationLoader
 from cmcc.scenarios.models import ReportedFact
 from cmcc.scenarios.parsing import parse_record as _parse
 from cmcc.scenarios.parsing import source_text as _source
@@ -99,6 +100,7 @@ FILES = (
     "command",
     "tasks",
     "unit_reports",
+    "notifications",  # after the picture and the force: advisories (humanitarian_notifications)
     "access_constraints",  # cmcc.scenarios.humanitarian_access
 )
 
@@ -512,6 +514,9 @@ class Loader:
 
     def load_unit_reports(self) -> None:
         self.force.load_unit_reports()
+
+    def load_notifications(self) -> None:
+        NotificationLoader(self).load()
 
     def load_access_constraints(self) -> None:
         humanitarian_access.load_access_constraints(self)
