@@ -198,7 +198,7 @@ def test_centre_shares_a_site_with_a_party_liaison_cell(
         # The site on the liaison cell's map, with a link to its page.
         visit.goto("/map")
         page.wait_for_selector("body[data-map-ready=true]")
-        expect(page.locator("#count-sites")).to_have_text("(1)")
+        expect(page.locator(f'path[data-layer="sites"][data-id="{lineage}"]')).to_have_count(1)
         page.locator(f'path[data-layer="sites"][data-id="{lineage}"]').click(force=True)
         details = page.locator("#details")
         expect(details.locator("h3")).to_have_text("Deir al-Balah field clinic")
