@@ -85,6 +85,7 @@ bench: $(DEV_STAMP) postgis
 	$(BIN)/python bench/cot/store_bench.py
 	$(BIN)/python bench/cot/tasked_area_bench.py
 	$(BIN)/python bench/sitrep_bench.py
+	$(BIN)/python bench/humanitarian_bench.py
 
 clean:
 	rm -rf $(VENV) $(VENDOR) frontend/node_modules test-artifacts .cmcc .pytest_cache .mypy_cache .ruff_cache

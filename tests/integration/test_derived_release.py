@@ -14,14 +14,19 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
-from cmcc.access.domain import Principal, Role
+from cmcc.access.domain import OrgKind, Principal, Role
+from cmcc.audit.models import AuditEntry
 from cmcc.bootstrap import Platform
 from cmcc.cot import devices
 from cmcc.cot.bridge import Bridge
 from cmcc.cot.codec import make_event
+from cmcc.humanitarian import notifications, sharing
+from cmcc.humanitarian.models import Advisory
 from cmcc.incidents.router import _visible_alert
 from tests.factories import Caller, caller, from_devices, org, pledge_body
+from tests.humanitarian_fixtures import Cast, iso, notify, site_body, square, step
 
 T0 = dt.datetime(2026, 3, 1, 10, 0, tzinfo=dt.UTC)
 SQUARE = {
@@ -610,3 +615,104 @@ def test_a_narrower_version_hides_what_is_reported_under_it(
     assert later not in seen["unit-reports"]
     assert client.get(f"/api/v1/unit-reports/{later}", headers=bn.gbr.headers).status_code == 404
     assert later in bn.seen(bn.lo)["unit-reports"]
+
+
+def test_advisories_and_alerts_of_a_notified_site_follow_their_sources(
+    platform: Platform, client: TestClient
+) -> None:
+    """A site notified by WFP, an open hazard beside it (an advisory) and an incident reported
+    by the force's headquarters inside its protective zone (an alert). Before the centre shares
+    the site, the force reads neither the site, nor its advisory, nor the alert; shared with the
+    force, it reads all three; the hazard narrowed, the advisory is counted instead of named;
+    the site narrowed again, all of it goes, its audit entries with it. The contact's entries
+    are read only by its organization and the centre, and hold none of its values."""
+    cast = Cast(platform)
+    unmas = caller(platform, "UNMAS", Role.MINE_ACTION_OFFICER)
+    hazard = ok(
+        client.post(
+            "/api/v1/hazards",
+            headers=unmas.headers,
+            json={
+                "name": "Rubble beside the clinic",
+                "classification": "sha",
+                "device_category": "uxo",
+                "geometry": square(34.3527, 31.4189, 0.0003),
+            },
+        )
+    )
+    site = notify(client, cast.partner, site_body())
+    lineage = site["lineage"]
+    ok(
+        client.post(
+            "/api/v1/incidents",
+            headers=cast.isf.headers,
+            json=incident_body(
+                occurred_at=iso(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)),
+                geometry={"type": "Point", "coordinates": [34.3517, 31.4199]},
+            ),
+        )
+    )
+    [alert] = alert_ids(client, cast.centre)
+    path = f"/api/v1/notifications/{lineage}/advisories"
+
+    def advice(who: Caller) -> tuple[list[str], dict[str, int]] | None:
+        r = client.get(path, headers=who.headers)
+        if r.status_code == 404:
+            return None
+        body = ok(r, 200)
+        named = [a["record"]["ref"] for a in body["advisories"]]
+        return named, {w["kind"]: w["count"] for w in body["withheld"]}
+
+    with platform.unit_of_work(Principal.system_operator()) as s:
+        [advisory] = s.scalars(select(Advisory.id).where(Advisory.notification_id == site["id"]))
+    ref = f"hazard_{hazard['id']}"
+    assert advice(cast.partner) == ([ref], {})
+    assert alert in alert_ids(client, cast.partner)
+    # Not shared yet: the force reads nothing of it, not even the alert on its own incident.
+    assert advice(cast.isf) is None and alert_ids(client, cast.isf) == set()
+
+    step(client, cast.centre, site, "shared", audiences=["force"])
+    assert advice(cast.isf) == ([ref], {}) and alert_ids(client, cast.isf) == {alert}
+    assert advice(cast.liaison) is None and alert_ids(client, cast.liaison) == set()
+    isf_auditor = caller(platform, "ISF-HQ", Role.AUDITOR, kind=OrgKind.ISF_HQ)
+
+    def entries(who: Caller) -> set[tuple[str, str]]:
+        return {(e["entity"], e["record_id"]) for e in _audit(client, who)}
+
+    seen = entries(isf_auditor)
+    assert ("humanitarian_notifications", str(site["id"])) in seen
+    assert ("deconfliction_advisories", str(advisory)) in seen
+    assert {e for e in seen if e[0] == "notification_status_changes"}
+    assert not {e for e in seen if e[0] == "notification_contacts"}
+
+    # The hazard narrowed to UNMAS: the advisory stays, counted for those who may not see it.
+    hz = ok(client.get(f"/api/v1/hazards/{hazard['id']}", headers=unmas.headers), 200)
+    remark(client, unmas, "/api/v1/hazards", hz, "owner")
+    for who in (cast.partner, cast.isf):
+        assert advice(who) == ([], {"explosive_hazard": 1})
+
+    # The site narrowed to WFP and the centre: the force loses the site, the advisory, the
+    # alert and their audit entries.
+    with platform.unit_of_work(Principal.system_operator(), write=True) as s:
+        notifications.set_marking(s, lineage, sharing.owner_and_centre(s, "WFP"))
+    assert advice(cast.isf) is None and alert_ids(client, cast.isf) == set()
+    history = client.get(f"/api/v1/notifications/{lineage}/history", headers=cast.isf.headers)
+    assert history.status_code == 404
+    tables = ("humanitarian_notifications", "deconfliction_advisories")
+    assert not {e for e in entries(isf_auditor) if e[0] in (*tables, "notification_status_changes")}
+    assert alert_ids(client, cast.partner) == {alert}
+
+    # The contact: its entries for WFP's and the centre's auditors only, without its values.
+    wfp_auditor = caller(platform, "WFP", Role.AUDITOR, kind=OrgKind.UN_AGENCY)
+    cmcc_auditor = caller(platform, "CMCC", Role.AUDITOR)
+    for who in (wfp_auditor, cmcc_auditor):
+        assert {e for e in entries(who) if e[0] == "notification_contacts"}
+    with platform.unit_of_work(Principal.system_operator()) as s:
+        log = s.execute(select(AuditEntry.entity, AuditEntry.changes)).all()
+    contact = site_body()["contact"]
+    assert [c for entity, c in log if entity == "notification_contacts"]
+    for entity, changes in log:
+        if entity == "notification_contacts":
+            assert '"name":"<redacted>"' in changes.replace(" ", ""), changes
+        for value in (contact["name"], contact["phone"]):
+            assert value not in changes, (entity, changes)

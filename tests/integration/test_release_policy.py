@@ -9,8 +9,9 @@ answer 404 exactly like a missing one.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from cmcc.access.domain import OrgKind, Principal, Role
 from cmcc.access.models import Organization
+from cmcc.access.policy import source_model
 from cmcc.bootstrap import Platform
 from cmcc.command import areas as command_areas
 from cmcc.command import orbat, relationships, reports, tasking
@@ -44,6 +46,7 @@ from cmcc.command.schemas import (
     TaskCreate,
     UnitCreate,
 )
+from cmcc.core.clock import utcnow
 from cmcc.core.records import Record
 from cmcc.core.releasability import Marking, Viewer, may_see
 from cmcc.forces import service as forces
@@ -54,6 +57,21 @@ from cmcc.geo.geofence import GeofenceEngine
 from cmcc.hazards import service as hazards
 from cmcc.hazards.models import HazardArea
 from cmcc.hazards.schemas import HazardCreate
+from cmcc.humanitarian import notifications
+from cmcc.humanitarian.domain import ACTIVE_STATUSES, NotificationStatus
+from cmcc.humanitarian.models import (
+    AccessConstraint,
+    Advisory,
+    AidFlowEntry,
+    AidFlowTarget,
+    Crossing,
+    CrossingStatusChange,
+    Notification,
+    NotificationContact,
+    NotificationStatusChange,
+)
+from cmcc.humanitarian.rules import Rules
+from cmcc.humanitarian.schemas import Contact, NotificationCreate, StatusStep
 from cmcc.incidents import service as incidents
 from cmcc.incidents.models import Alert, Incident
 from cmcc.incidents.schemas import IncidentCreate
@@ -72,6 +90,7 @@ ORGS = {  # code: (kind, mission member)
     "FRA": (OrgKind.NATION, True),
     "TUR": (OrgKind.NATION, False),
     "MSF": (OrgKind.NGO, False),
+    "COGAT": (OrgKind.PARTY_LIAISON, False),  # a party's liaison cell
 }
 CODES = sorted(ORGS)
 
@@ -125,6 +144,26 @@ RESOURCES = [
             ("deployment-phases", DeploymentPhase),
         )
     ),
+    # Humanitarian notifications: each here has one version, so its id is its lineage. Their
+    # contacts, advisories and status history are checked through them (_check_notifications).
+    Resource(
+        "notifications",
+        Notification,
+        "/api/v1/notifications",
+        "/api/v1/notifications/{key}",
+        lambda r: str(r.lineage_id),
+    ),
+    # Aid flow (crossings, their statuses, daily figures, targets) and access constraints.
+    *(
+        Resource(name, model, f"/api/v1/{name}", f"/api/v1/{name}/{{key}}", lambda r: str(r.id))
+        for name, model in (
+            ("crossings", Crossing),
+            ("crossing-statuses", CrossingStatusChange),
+            ("aid-flow/entries", AidFlowEntry),
+            ("aid-flow/targets", AidFlowTarget),
+            ("access-constraints", AccessConstraint),
+        )
+    ),
 ]
 AOI = (34.2, 31.2, 34.6, 31.6)
 SQUARE = {
@@ -134,6 +173,15 @@ SQUARE = {
     ],
 }
 POINT = {"type": "Point", "coordinates": [34.445, 31.505]}
+ROUTE = {"type": "LineString", "coordinates": [[34.43, 31.505], [34.46, 31.505]]}  # across it
+RULES = Rules(
+    aoi=AOI,
+    site_buffer_m=300,
+    route_buffer_m=500,
+    notice_hours=48,
+    incident_m=1000,
+    incident_days=7,
+)
 
 markings = st.one_of(
     st.sampled_from(["public", "mission", "owner"]),
@@ -160,6 +208,12 @@ records = st.lists(
                 "unit_report",
                 "area",
                 "deployment_phase",
+                "notification",
+                "crossing",
+                "crossing_status",
+                "aid_flow_entry",
+                "aid_flow_target",
+                "access_constraint",
             ]
         ),
         st.sampled_from(CODES),
@@ -225,13 +279,13 @@ def _create(
                 name=f"target {n}", strength=1000, due=dt.date(2026, 12, 31), releasability=marking
             ),
         )
-    elif kind == "zone":
+    elif kind == "zone":  # a restricted area makes an advisory of each notification on it
         zones.create_zone(
             session,
             who,
             ZoneCreate(
                 name=f"zone {n}",
-                kind="civilian_safe_zone",
+                kind="restricted_area" if n % 2 else "civilian_safe_zone",
                 geometry=SQUARE,
                 valid_from=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
                 releasability=marking,
@@ -277,11 +331,63 @@ def _create(
         )
     elif kind in COMMAND_KINDS:
         _create_command(session, kind, who, marking, n)
+    elif kind == "notification":
+        _notify(session, who, marking, n, fence)
+    elif kind in HUMANITARIAN_KINDS:
+        _create_humanitarian(session, kind, owner, marking, n)
     else:  # re-mark a state and hand it to the owner
         state = session.scalars(select(State).order_by(State.id).offset(n % 190).limit(1)).one()
         state.owner_org_id = owner.id
         state.marking = Marking.parse(marking)
     session.flush()
+
+
+HUMANITARIAN_KINDS = (
+    "crossing",
+    "crossing_status",
+    "aid_flow_entry",
+    "aid_flow_target",
+    "access_constraint",
+)
+
+
+def _create_humanitarian(
+    session: Session, kind: str, owner: Organization, marking: str, n: int
+) -> None:
+    """A record of the aid flow or of the access log, as its owner wrote it."""
+    crossing = session.scalars(select(Crossing).order_by(Crossing.id)).first()
+    if crossing is None or kind == "crossing":
+        crossing = Crossing(code=f"X{n}", name=f"crossing {n}", lon=34.27, lat=31.22)
+        crossing.owner_org_id = owner.id
+        crossing.marking = Marking.parse(marking if kind == "crossing" else "public")
+        session.add(crossing)
+        session.flush()
+        if kind == "crossing":
+            return
+    record: Any
+    if kind == "crossing_status":
+        record = CrossingStatusChange(
+            crossing_id=crossing.id, status="closed", since=T0 + dt.timedelta(hours=n)
+        )
+    elif kind == "aid_flow_entry":
+        record = AidFlowEntry(
+            crossing_id=crossing.id,
+            day=T0.date() + dt.timedelta(days=n),
+            cargo_category="food",
+            trucks=n % 100,
+        )
+    elif kind == "aid_flow_target":
+        record = AidFlowTarget(crossing_id=crossing.id, trucks_per_day=600, starts_on=T0.date())
+    else:
+        record = AccessConstraint(
+            occurred_at=T0,
+            category="movement_restrictions",
+            impact="restriction",
+            reported_by="test",
+        )
+    record.owner_org_id = owner.id
+    record.marking = Marking.parse(marking)
+    session.add(record)
 
 
 COMMAND_KINDS = ("unit", "relationship", "task", "unit_report", "area", "deployment_phase")
@@ -392,6 +498,29 @@ def _create_command(session: Session, kind: str, who: Principal, marking: str, n
         _new_unit(session, who, marking, n)
 
 
+def _notify(session: Session, who: Principal, marking: str, n: int, fence: GeofenceEngine) -> None:
+    """A site on the square (valid from T0) or a movement across it (in the tasks' window),
+    submitted by its owner through the service; acknowledged or completed for some; then marked
+    as drawn (its marking is otherwise kept by the workflow), every version and its zone."""
+    movement = n % 2 == 1
+    body = NotificationCreate(
+        kind="movement" if movement else "site",
+        title=f"notification {n}",
+        site_type=None if movement else "health",
+        movement_type="convoy" if movement else None,
+        geometry=ROUTE if movement else POINT,
+        valid_from=T0 + dt.timedelta(days=60) if movement else T0,
+        valid_to=T0 + dt.timedelta(days=60, hours=12) if movement else None,
+        contact=Contact(name=f"Duty officer {n}", phone="+970 59 000 0000"),
+    )
+    note = notifications.submit(session, who, body, rules=RULES, fence=fence)
+    steps = [NotificationStatus.ACKNOWLEDGED, NotificationStatus.COMPLETED][: n % 3]
+    for to in steps:
+        change = StatusStep(version=note.version, to=to)
+        note = notifications.step(session, who, note.lineage_id, change, fence=fence)
+    notifications.set_marking(session, note.lineage_id, Marking.parse(marking))
+
+
 def _sample(
     res: Resource, truth: set[tuple[str, bool]], touched: set[str]
 ) -> list[tuple[str, bool]]:
@@ -411,6 +540,8 @@ def _all_ids(client: TestClient, res: Resource, headers: dict[str, str]) -> set[
     cursor = None
     while True:
         params: dict[str, Any] = {"limit": 500}
+        if res.name == "zones":  # also those no longer valid (of past or ended notifications)
+            params["history"] = "true"
         if cursor:
             params["cursor"] = cursor
         r = client.get(res.list_path, headers=headers, params=params)
@@ -440,7 +571,10 @@ def auditors(platform: Platform) -> dict[str, Caller]:
     }
 
 
-REMARKABLE = (Zone, Incident, Pledge, HazardArea, SearchTask, Unit)
+REMARKABLE = (
+    *(Zone, Incident, Pledge, HazardArea, SearchTask, Unit),
+    *(Notification, NotificationContact),  # a notification through `set_marking`
+)
 
 
 def _truth(session: Session, res: Resource, viewer: Viewer) -> set[tuple[str, bool]]:
@@ -448,14 +582,31 @@ def _truth(session: Session, res: Resource, viewer: Viewer) -> set[tuple[str, bo
     alert is seen by whoever may see every record it names (its incident and its zone)."""
     rows = session.scalars(select(res.model))
     if res.model is Alert:
-        out = set()
-        for a in rows:
-            sources = (session.get_one(Zone, a.zone_id), session.get_one(Incident, a.incident_id))
-            out.add((res.key(a), all(may_see(r.marking, r.owner_org_id, viewer) for r in sources)))
-        return out
-    if issubclass(res.model, NamesUnits):
-        return {(res.key(r), _names_visible(session, r, viewer)) for r in rows}
-    return {(res.key(r), may_see(r.marking, r.owner_org_id, viewer)) for r in rows}
+        return {(res.key(a), _sources_visible(session, a, viewer)) for a in rows}
+    return {(res.key(r), _seen(session, r, viewer)) for r in rows}
+
+
+def _seen(session: Session, record: Any, viewer: Viewer) -> bool:
+    """The reference rule for one record with a marking of its own."""
+    if isinstance(record, NamesUnits):
+        return _names_visible(session, record, viewer)
+    if isinstance(record, CrossingStatusChange):  # named with its crossing
+        crossing = session.get_one(Crossing, record.crossing_id)
+        if not may_see(crossing.marking, crossing.owner_org_id, viewer):
+            return False
+    return may_see(record.marking, record.owner_org_id, viewer)
+
+
+def _sources_visible(session: Session, alert: Alert, viewer: Viewer) -> bool:
+    """An alert is seen by whoever may see every record it names (an incident and a zone; a
+    task and a notified movement's zone; ...)."""
+    for column in Alert.__release_sources__:
+        record_id = getattr(alert, column)
+        if record_id is not None:
+            source = session.get_one(source_model(Alert, column), record_id)
+            if not _seen(session, source, viewer):
+                return False
+    return True
 
 
 def _names_visible(session: Session, record: Any, viewer: Viewer) -> bool:
@@ -508,7 +659,11 @@ def test_callers_see_exactly_what_the_policy_releases(
         pool = [r for model in REMARKABLE for r in s.scalars(select(model).order_by(model.id))]
         for pick, marking in remarks:
             if pool:
-                pool[pick % len(pool)].marking = Marking.parse(marking)
+                record = pool[pick % len(pool)]
+                if isinstance(record, Notification):  # every version, and its zone
+                    notifications.set_marking(s, record.lineage_id, Marking.parse(marking))
+                else:
+                    record.marking = Marking.parse(marking)
         touched_states = set(
             s.scalars(
                 select(State.iso3).where(
@@ -528,6 +683,7 @@ def test_callers_see_exactly_what_the_policy_releases(
         req_units = {
             row.id: row.units for row in s.execute(select(Requirement.id, Requirement.units))
         }
+        notes = _notification_truth(s, viewer)
     for res in RESOURCES:
         expected = {key for key, ok in truth[res.name] if ok}
         assert _all_ids(client, res, headers) == expected, res.name
@@ -536,6 +692,7 @@ def test_callers_see_exactly_what_the_policy_releases(
         for key, ok in _sample(res, truth[res.name], touched_states):
             r = client.get(res.item_path.format(key=key), headers=headers)
             assert r.status_code == (200 if ok else 404), (res.name, key, r.text)
+    _check_notifications(client, headers, notes)
     # Reports count only what the caller may see.
     gaps = client.get("/api/v1/forces/gaps", headers=headers).json()
     visible_reqs = {key for key, ok in truth["requirements"] if ok}
@@ -544,11 +701,14 @@ def test_callers_see_exactly_what_the_policy_releases(
     )
     # An auditor of the organization reads the entries about exactly the records it may see.
     if viewer_code is not None:
-        _check_audit(client, auditors[viewer_code], truth)
+        _check_audit(client, auditors[viewer_code], truth, notes.audit)
 
 
 def _check_audit(
-    client: TestClient, auditor: Caller, truth: dict[str, set[tuple[str, bool]]]
+    client: TestClient,
+    auditor: Caller,
+    truth: dict[str, set[tuple[str, bool]]],
+    more: dict[str, set[str]],
 ) -> None:
     # (states are keyed by code in the API: their entries are checked elsewhere)
     tables = {res.name: res.model.__tablename__ for res in RESOURCES if res.name != "states"}
@@ -564,6 +724,108 @@ def _check_audit(
         expected = {key for key, ok in truth[name] if ok}
         got = {record_id for entity, record_id in seen if entity == table}
         assert got == expected, (name, auditor.org)
+    for table, expected in more.items():  # rows read with another record (by its table)
+        got = {record_id for entity, record_id in seen if entity == table}
+        assert got == expected, (table, auditor.org)
+
+
+ADVISORY_SOURCES = ("zone_id", "hazard_id", "incident_id", "task_id", "crossing_status_id")
+
+
+@dataclass
+class NoteTruth:
+    """What the reference rule lets a viewer read of the notifications, by lineage: whether it
+    sees the notification and its contact, its advisories (kind and record, named or not), its
+    status history; which are active now; and the audit entries about contacts, advisories
+    and status changes that it may read (by table)."""
+
+    seen: dict[int, bool] = field(default_factory=dict)
+    contact: dict[int, bool] = field(default_factory=dict)
+    named: dict[int, Counter[tuple[str, int]]] = field(default_factory=dict)
+    withheld: dict[int, Counter[str]] = field(default_factory=dict)
+    history: dict[int, list[str]] = field(default_factory=dict)
+    active: set[int] = field(default_factory=set)
+    audit: dict[str, set[str]] = field(default_factory=dict)
+
+
+def _notification_truth(session: Session, viewer: Viewer) -> NoteTruth:
+    out = NoteTruth()
+    audit: dict[str, set[str]] = {
+        t.__tablename__: set() for t in (NotificationContact, Advisory, NotificationStatusChange)
+    }
+    now = utcnow()
+    active = {s.value for s in ACTIVE_STATUSES}
+    for n in session.scalars(select(Notification).where(Notification.replaced_at.is_(None))):
+        lineage, seen = n.lineage_id, may_see(n.marking, n.owner_org_id, viewer)
+        out.seen[lineage] = seen
+        valid_to = n.valid_to
+        if n.status in active and n.valid_from <= now and (valid_to is None or valid_to > now):
+            out.active.add(lineage)
+        named: Counter[tuple[str, int]] = Counter()
+        withheld: Counter[str] = Counter()
+        for a in session.scalars(select(Advisory).where(Advisory.notification_id == n.id)):
+            (column,) = [c for c in ADVISORY_SOURCES if getattr(a, c) is not None]
+            source = session.get_one(source_model(Advisory, column), getattr(a, column))
+            if _seen(session, source, viewer):
+                named[(a.kind, source.id)] += 1
+            else:
+                withheld[a.kind] += 1
+            if seen:
+                audit["deconfliction_advisories"].add(str(a.id))
+        out.named[lineage], out.withheld[lineage] = named, withheld
+        changes = session.scalars(
+            select(NotificationStatusChange)
+            .where(NotificationStatusChange.notification_id == n.id)
+            .order_by(NotificationStatusChange.id)
+        ).all()
+        out.history[lineage] = [c.to_status for c in changes]
+        if seen:
+            audit["notification_status_changes"] |= {str(c.id) for c in changes}
+    for c in session.scalars(select(NotificationContact)):
+        out.contact[c.notification_lineage] = may_see(c.marking, c.owner_org_id, viewer)
+        if out.contact[c.notification_lineage]:
+            audit["notification_contacts"].add(str(c.id))
+    out.audit = audit
+    return out
+
+
+def _check_notifications(client: TestClient, headers: dict[str, str], truth: NoteTruth) -> None:
+    """Each notification read as a whole: its contact exactly where the contact's marking allows
+    it (list and item), its advisories released with it (each record named only when the
+    caller may see it, counted otherwise), its history released with it; /api/v1/advisories
+    the same over the active ones."""
+    r = client.get("/api/v1/notifications", headers=headers, params={"limit": 500})
+    assert r.status_code == 200, r.text
+    for item in r.json()["data"]:
+        assert (item["contact"] is not None) == truth.contact[item["lineage"]], item["lineage"]
+    for lineage, seen in truth.seen.items():
+        path = f"/api/v1/notifications/{lineage}"
+        tails = ("", "/advisories", "/history")
+        answers = [client.get(path + tail, headers=headers) for tail in tails]
+        assert [a.status_code for a in answers] == [200 if seen else 404] * 3, lineage
+        if not seen:
+            continue
+        item, advice, history = (a.json() for a in answers)
+        assert (item["contact"] is not None) == truth.contact[lineage], lineage
+        assert item["advisories"] == sum(truth.named[lineage].values()) + sum(
+            truth.withheld[lineage].values()
+        )
+        assert _named(advice) == truth.named[lineage], lineage
+        assert _withheld(advice) == truth.withheld[lineage], lineage
+        assert [h["to_status"] for h in history] == truth.history[lineage], lineage
+    everything = client.get("/api/v1/advisories", headers=headers)
+    assert everything.status_code == 200, everything.text
+    shown = [lin for lin in truth.active if truth.seen[lin]]
+    assert _named(everything.json()) == sum((truth.named[lin] for lin in shown), Counter())
+    assert _withheld(everything.json()) == sum((truth.withheld[lin] for lin in shown), Counter())
+
+
+def _named(body: dict[str, Any]) -> Counter[tuple[str, int]]:
+    return Counter((a["kind"], a["record"]["id"]) for a in body["advisories"])
+
+
+def _withheld(body: dict[str, Any]) -> Counter[str]:
+    return Counter({w["kind"]: w["count"] for w in body["withheld"]})
 
 
 def test_hidden_and_missing_records_answer_alike(platform: Platform, client: TestClient) -> None:

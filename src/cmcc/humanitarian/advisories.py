@@ -24,12 +24,11 @@ from typing import Any
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from cmcc.access.policy import release_filter
 from cmcc.audit.service import record_entries
-from cmcc.command import areas
 from cmcc.command.domain import OPEN_TASK_STATUSES
 from cmcc.command.models import UnitTask
 from cmcc.core.changes import PictureChange
@@ -146,13 +145,36 @@ def _near(
     return {int(r[0]): float(x) for r, x in zip(rows, d, strict=True) if x <= metres}
 
 
-def _task_geometry(session: Session, task: UnitTask) -> BaseGeometry | None:
-    if task.zone_lineage is not None:
-        zone = areas.zone_at(session, task.zone_lineage, task.starts_at)
-        return zone.geometry if zone is not None else None
-    if task.lon is not None and task.lat is not None:
-        return shapely.Point(task.lon, task.lat)
-    return None
+def _task_geometries(
+    session: Session, tasks: list[UnitTask]
+) -> list[tuple[UnitTask, BaseGeometry]]:
+    """Each task's area (the version of its zone valid when it starts, as
+    `cmcc.command.areas.zone_at` finds it) or its point; the zones of all the tasks in one
+    query, not one each. A task with neither is left out."""
+    lineages: set[int] = {t.zone_lineage for t in tasks if t.zone_lineage is not None}
+    versions: dict[int, list[tuple[dt.datetime, dt.datetime | None, bytes]]] = {}
+    if lineages:
+        stmt = select(Zone.id, Zone.lineage, Zone.valid_from, Zone.valid_to, Zone.geom_wkb).where(
+            or_(Zone.id.in_(lineages), Zone.lineage.in_(lineages))
+        )
+        for zone_id, lineage, start, end, wkb in session.execute(stmt):
+            for key in {zone_id, lineage}:
+                if key in lineages:
+                    versions.setdefault(key, []).append((start, end, wkb))
+    out: list[tuple[UnitTask, BaseGeometry]] = []
+    for t in tasks:
+        if t.zone_lineage is not None:
+            at = t.starts_at
+            found = [w for s, e, w in versions.get(t.zone_lineage, []) if _valid(s, e, at)]
+            if found:
+                out.append((t, shapely.from_wkb(found[0])))
+        elif t.lon is not None and t.lat is not None:
+            out.append((t, shapely.Point(t.lon, t.lat)))
+    return out
+
+
+def _valid(start: dt.datetime, end: dt.datetime | None, at: dt.datetime) -> bool:
+    return start <= at and (end is None or end > at)
 
 
 def _tasks(session: Session, start: dt.datetime, end: dt.datetime | None) -> list[UnitTask]:
@@ -189,8 +211,7 @@ def compute(session: Session, n: Notification, rules: Rules) -> dict[Key, float]
         *([Incident.occurred_at < end] if end is not None else []),
     )
     found.update({(n.id, AdvisoryKind.INCIDENT, i): d for i, d in incidents.items()})
-    tasks = [(t, _task_geometry(session, t)) for t in _tasks(session, start, end)]
-    tasks = [(t, g) for t, g in tasks if g is not None]
+    tasks = _task_geometries(session, _tasks(session, start, end))
     if tasks:
         d = _distances(n.geometry, [g for _, g in tasks])
         for (t, _), x in zip(tasks, d, strict=True):
@@ -237,6 +258,17 @@ def _candidates(
     return {x.id: (x, float(v)) for x, v, lim in zip(notes, d, limit, strict=True) if v <= lim}
 
 
+def _of_active() -> Any:
+    """The advisory's notification is current and active: a correlated EXISTS, so that the
+    database starts from the index of the record's column (SQLite would otherwise walk the
+    list of every active notification)."""
+    return exists().where(
+        Notification.id == Advisory.notification_id,
+        Notification.replaced_at.is_(None),
+        Notification.status.in_(_ACTIVE),
+    )
+
+
 def _active_ids() -> Any:
     return select(Notification.id).where(
         Notification.replaced_at.is_(None), Notification.status.in_(_ACTIVE)
@@ -254,7 +286,7 @@ def _recheck(
     where = and_(
         column == record_id,
         Advisory.kind == kind.value,
-        Advisory.notification_id.in_(_active_ids()),
+        _of_active(),
     )
     _sync(session, where, desired, {nid: n for nid, (n, _) in hits.items()})
 
@@ -305,8 +337,9 @@ def _incident_changed(session: Session, incident_id: int, rules: Rules) -> None:
 def _task_changed(session: Session, task_id: int, rules: Rules) -> None:
     task = session.get(UnitTask, task_id)
     hits: dict[int, tuple[Notification, float]] = {}
-    geom = _task_geometry(session, task) if task is not None else None
-    if task is not None and geom is not None and task.status in _OPEN_TASKS:
+    found = _task_geometries(session, [task]) if task is not None else []
+    if task is not None and found and task.status in _OPEN_TASKS:
+        geom = found[0][1]
         window = _overlaps(Notification.valid_from, Notification.valid_to, task.starts_at, None)
         window = and_(window, Notification.valid_from < task.ends_at)
         hits = _candidates(session, geom, MAX_BUFFER_M, window, own_buffer=True)
