@@ -28,6 +28,7 @@ WRITES = {  # what an exercise may write: its traffic, and the audit entries of 
     "incidents",
     "incident_verification",
     "alerts",
+    "deconfliction_advisories",  # a verified drill incident near a notified site or route
     "tips",
     "tip_challenges_used",
     "audit_log",

@@ -17,12 +17,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from cmcc.access.domain import OrgKind, Principal, Role
+from cmcc.access.service import org_by_code
 from cmcc.audit.models import AuditEntry
 from cmcc.bootstrap import Platform
 from cmcc.cot import devices
 from cmcc.cot.bridge import Bridge
 from cmcc.cot.codec import make_event
-from cmcc.humanitarian import notifications, sharing
+from cmcc.humanitarian import markings, notifications
 from cmcc.humanitarian.models import Advisory
 from cmcc.incidents.router import _visible_alert
 from tests.factories import Caller, caller, from_devices, org, pledge_body
@@ -694,7 +695,9 @@ def test_advisories_and_alerts_of_a_notified_site_follow_their_sources(
     # The site narrowed to WFP and the centre: the force loses the site, the advisory, the
     # alert and their audit entries.
     with platform.unit_of_work(Principal.system_operator(), write=True) as s:
-        notifications.set_marking(s, lineage, sharing.owner_and_centre(s, "WFP"))
+        notifications.set_marking(
+            s, lineage, markings.owner_and_centre(s, org_by_code(s, "WFP").id)
+        )
     assert advice(cast.isf) is None and alert_ids(client, cast.isf) == set()
     history = client.get(f"/api/v1/notifications/{lineage}/history", headers=cast.isf.headers)
     assert history.status_code == 404
