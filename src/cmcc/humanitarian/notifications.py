@@ -15,7 +15,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from cmcc.access.domain import Permission, Principal, require
-from cmcc.access.policy import release_filter, visible
+from cmcc.access.policy import visible
 from cmcc.core.clock import utcnow
 from cmcc.core.crud import check_version
 from cmcc.core.errors import Forbidden, InvalidInput, NotFound, TransitionRefused
@@ -421,10 +421,3 @@ def advisory_counts(session: Session, ids: list[int]) -> dict[int, int]:
 def _advise(session: Session, n: Notification, rules: Rules) -> None:
     session.flush()
     advisories.refresh_notification(session, n, rules)
-
-
-def visible_ids(session: Session, viewer: Viewer, ids: list[int]) -> set[int]:
-    stmt = select(Notification.id).where(
-        Notification.id.in_(ids), release_filter(Notification, viewer)
-    )
-    return set(session.scalars(stmt))
