@@ -7,7 +7,7 @@ DEV_STAMP     := $(VENV)/.dev-installed
 VENDOR        := src/cmcc/web/static/vendor
 VENDOR_STAMP  := $(VENDOR)/.built
 
-.PHONY: demo test bench install lint postgis chromium gdal pdf web gaza-reference clean
+.PHONY: demo test bench install lint postgis nats chromium gdal pdf web gaza-reference clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ demo: $(RUNTIME_STAMP) $(VENDOR_STAMP)
 postgis:
 	@bash scripts/ensure-postgis.sh
 
+## NATS with JetStream on 127.0.0.1:4222 for the scale-out tests (Debian's nats-server, started when nothing answers).
+nats:
+	@bash scripts/ensure-nats.sh
+
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
@@ -69,7 +73,7 @@ pdf:
 	@bash scripts/ensure-pdf.sh
 
 ## Every check and every test, on SQLite and on PostgreSQL/PostGIS, and in Chromium.
-test: $(DEV_STAMP) $(VENDOR_STAMP) postgis chromium gdal pdf lint
+test: $(DEV_STAMP) $(VENDOR_STAMP) postgis nats chromium gdal pdf lint
 	$(BIN)/pytest
 
 ## Benchmarks (not part of `make test`): print figures, never assert timings. About 40 minutes.

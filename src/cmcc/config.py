@@ -28,6 +28,13 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL. Unset: SQLite file CMCC_HOME/cmcc.sqlite3. "
         "At scale: postgresql+psycopg://user@host:5432/dbname (PostGIS required).",
     )
+    nats_url: str | None = Field(
+        None,
+        description="NATS server with JetStream (nats://host:4222, several separated by "
+        "commas). Unset: one process, the in-process event bus. Set: alerts, live feeds, zone "
+        "changes and the TAK relay go between every instance through NATS, and positions "
+        "reach the database through the `cmcc worker` processes.",
+    )
     secret_key: SecretStr = Field(
         SecretStr(DEFAULT_SECRET),
         description="Server-side secret (pepper for hashes). Must be set outside development.",
