@@ -35,6 +35,12 @@ class Settings(BaseSettings):
         "changes and the TAK relay go between every instance through NATS, and positions "
         "reach the database through the `cmcc worker` processes.",
     )
+    nats_namespace: str = Field(
+        "cmcc",
+        pattern=r"^[A-Za-z0-9_-]{1,32}$",
+        description="First token of every NATS subject and prefix of every JetStream stream "
+        "and consumer name: platforms sharing one NATS server keep apart by it.",
+    )
     secret_key: SecretStr = Field(
         SecretStr(DEFAULT_SECRET),
         description="Server-side secret (pepper for hashes). Must be set outside development.",
