@@ -29,6 +29,7 @@ PG_ADMIN_URL = os.environ.get(
 )
 BACKENDS = [b for b in os.environ.get("CMCC_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
 SECRET = "test-secret-" + "x" * 32
+NATS_URL = os.environ.get("CMCC_TEST_NATS_URL", "nats://127.0.0.1:4222")
 
 
 def _pg_url(dbname: str) -> str:
@@ -55,6 +56,28 @@ def pg_database() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def nats_url() -> str:
+    """The NATS server with JetStream of the scale-out tests (`make nats` starts one); a
+    missing server fails the run, it never skips."""
+    import socket
+    from urllib.parse import urlsplit
+
+    where = urlsplit(NATS_URL)
+    try:
+        socket.create_connection((where.hostname or "", where.port or 4222), timeout=5).close()
+    except OSError as exc:
+        pytest.fail(f"NATS is not reachable at {NATS_URL} ({exc}); run `make nats`", pytrace=False)
+    return NATS_URL
+
+
+@pytest.fixture
+def nats_namespace() -> str:
+    """A namespace of its own for each test (CMCC_NATS_NAMESPACE): parallel runs on one
+    NATS server never meet."""
+    return f"t{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture(scope="session")

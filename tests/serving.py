@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import subprocess
@@ -16,6 +17,8 @@ import pytest
 
 from cmcc.bootstrap import Platform
 
+_served = itertools.count(1)
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -23,13 +26,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@contextmanager
-def served(
-    platform: Platform, home: Path, host: str = "localhost", extra_env: dict[str, str] | None = None
-) -> Iterator[tuple[str, Path]]:
-    """Serve the platform's database; yield the base URL and the log (stdout and stderr)."""
-    log = home / "server.log"
-    env = {
+def platform_env(platform: Platform, home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a `cmcc` process on the platform's database (TAK ports off)."""
+    return {
         **os.environ,
         "CMCC_HOME": str(home),
         "CMCC_DATABASE_URL": platform.engine.url.render_as_string(hide_password=False),
@@ -37,29 +36,53 @@ def served(
         "CMCC_COT_TCP_PORT": "0",  # the TAK gateway off, unless a test turns it on
         "CMCC_COT_TAK_PORT": "0",
         "CMCC_COT_UDP_PORT": "0",
-        **(extra_env or {}),
+        **extra,
     }
-    port = free_port()
+
+
+@contextmanager
+def process(
+    args: list[str], env: dict[str, str], log: Path, ready: bytes, seconds: float = 30
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`python -m cmcc <args>` until the block ends (SIGTERM, then SIGKILL); ready when `ready`
+    appears in its log (stdout and stderr)."""
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "cmcc", "serve", "--host", host, "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "cmcc", *args], env=env, stdout=out, stderr=subprocess.STDOUT
         )
     try:
-        for _ in range(300):  # wait on the log, not on requests that would be logged
-            if b"Application startup complete" in log.read_bytes():
-                break
+        deadline = time.monotonic() + seconds
+        while ready not in log.read_bytes():  # wait on the log, not on requests that log
             if proc.poll() is not None:
-                pytest.fail(log.read_text())
+                pytest.fail(f"cmcc {' '.join(args)} stopped: " + log.read_text())
+            if time.monotonic() > deadline:
+                pytest.fail(f"cmcc {' '.join(args)} did not start: " + log.read_text())
             time.sleep(0.1)
-        else:
-            pytest.fail("the server did not start: " + log.read_text())
-        yield f"http://{host}:{port}", log
+        yield proc
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@contextmanager
+def served(
+    platform: Platform,
+    home: Path,
+    host: str = "localhost",
+    extra_env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
+) -> Iterator[tuple[str, Path]]:
+    """Serve the platform's database; yield the base URL and the log (stdout and stderr)."""
+    log = home / f"server-{next(_served)}.log"
+    port = free_port()
+    env = platform_env(platform, home, **(extra_env or {}))
+    command = ["serve", "--host", host, "--port", str(port), *args]
+    with process(command, env, log, b"Application startup complete"):
+        yield f"http://{host}:{port}", log
 
 
 @contextmanager

@@ -18,13 +18,14 @@ from cmcc.config import Settings
 from cmcc.core.changes import on_picture_change
 from cmcc.core.db import WRITE_OPTION, make_engine
 from cmcc.core.errors import Conflict, VersionConflict
-from cmcc.core.events import EventBus
+from cmcc.core.events import Event, EventBus
 from cmcc.core.uow import pop_after_commit
+from cmcc.core.written import PUBLISH, collect
 from cmcc.geo.backend import SpatialBackend, backend_for
 from cmcc.geo.geofence import GeofenceEngine
 from cmcc.humanitarian import advisories
 from cmcc.humanitarian.rules import Rules
-from cmcc.zones.service import load_fence
+from cmcc.zones.service import follow_fence, load_fence
 
 
 @dataclass
@@ -72,6 +73,14 @@ class Platform:
         finally:
             session.close()
 
+    def follow_zones(self, event: Event) -> None:
+        """Bus listener (other instances' events): zones written elsewhere, into this
+        instance's geofence, if it has been loaded."""
+        if event.get("type") != "changed" or event.get("table") != "zones" or self._fence is None:
+            return
+        with self.unit_of_work(Principal.system_operator()) as session:
+            follow_fence(session, self._fence, [int(i) for i in event.get("ids", [])])
+
     def dispose(self) -> None:
         self.engine.dispose()
 
@@ -85,15 +94,30 @@ def integrity_message(exc: IntegrityError) -> str:
     return "the change conflicts with stored records"
 
 
-def bootstrap(settings: Settings | None = None) -> Platform:
+def bootstrap(settings: Settings | None = None, *, role: str = "api") -> Platform:
+    """The platform of one process; `role` (api, gateway, worker, cli) names its connection
+    to NATS when CMCC_NATS_URL is set."""
     settings = settings or Settings()
     if settings.is_sqlite and not settings.database_url:
         settings.home.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.effective_database_url)
-    sessions = sessionmaker(expire_on_commit=False)
+    bus = _bus(settings, role)
+    # Every committed write is announced on the bus (cmcc.core.written).
+    sessions = sessionmaker(expire_on_commit=False, info={PUBLISH: bus.publish})
     event.listen(sessions, "after_flush", record_flush)
-    platform = Platform(settings, engine, sessions, backend_for(engine))
+    event.listen(sessions, "after_flush", collect)
+    platform = Platform(settings, engine, sessions, backend_for(engine), bus)
+    bus.listen(platform.follow_zones, remote_only=True)
     # Humanitarian notifications are re-checked in the transaction of each change they depend on.
     advisories.configure(Rules.of(settings), platform.bus)
     on_picture_change(advisories.on_picture_change)
     return platform
+
+
+def _bus(settings: Settings, role: str) -> EventBus:
+    if not settings.nats_url:
+        return EventBus()
+    from cmcc.broker.bus import NatsBus
+    from cmcc.broker.connection import Broker
+
+    return NatsBus(Broker(settings.nats_url, settings.nats_namespace, role))

@@ -5,13 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, status
-from sqlalchemy import text
 
-from cmcc import __version__
 from cmcc.access import service
 from cmcc.access.domain import Permission, require
 from cmcc.access.schemas import (
-    Health,
     Login,
     Me,
     OrganizationCreate,
@@ -21,12 +18,6 @@ from cmcc.access.schemas import (
 from cmcc.api.deps import CurrentPrincipal, LoggedIn, PlatformDep, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["access"])
-
-
-@router.get("/health", response_model=Health)
-def health(session: SessionDep) -> Health:
-    session.execute(text("SELECT 1"))
-    return Health(status="ok", database=session.get_bind().dialect.name, version=__version__)
 
 
 @router.post("/auth/login", response_model=TokenPublic, status_code=status.HTTP_201_CREATED)

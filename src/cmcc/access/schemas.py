@@ -43,9 +43,3 @@ class Me(BaseModel):
     organization: str | None
     role: Role | None
     member: bool
-
-
-class Health(BaseModel):
-    status: str
-    database: str
-    version: str

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from cmcc import __version__
 from cmcc.access.router import router as access_router
-from cmcc.api import errors, openapi
+from cmcc.api import errors, health, openapi
 from cmcc.api.limits import BodyLimit
 from cmcc.audit.router import router as audit_router
 from cmcc.bootstrap import Platform, bootstrap
@@ -50,7 +53,17 @@ caller may not see answers 404, like one that does not exist. Errors are RFC 945
 
 def create_app(platform: Platform | None = None) -> FastAPI:
     platform = platform or bootstrap()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await platform.bus.start()  # NATS, when CMCC_NATS_URL is set
+        try:
+            yield
+        finally:
+            await platform.bus.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="CMCC",
         version=__version__,
         description=DESCRIPTION,
@@ -73,6 +86,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     ):
         registry.register(collection)
     for router in (
+        health.router,
         access_router,
         forces_router,
         orbat_exchange_router,  # before the command router: /orbat/{...} would catch /export

@@ -19,9 +19,9 @@ err_console = Console(stderr=True)
 
 
 @contextmanager
-def platform() -> Iterator[Platform]:
+def platform(role: str = "cli") -> Iterator[Platform]:
     try:
-        p = bootstrap()
+        p = bootstrap(role=role)
     except ValueError as exc:  # settings refused
         err_console.print(f"[red]configuration error:[/red] {exc}")
         raise typer.Exit(2) from None

@@ -18,6 +18,7 @@ config_app = typer.Typer(help="Check the settings.", no_args_is_help=True)
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
     app.command("serve")(serve)
+    app.command("gateway")(gateway_only)
 
 
 def init() -> None:
@@ -30,9 +31,13 @@ def init() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (CMCC_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (CMCC_PORT)")] = None,
+    no_gateway: Annotated[
+        bool, typer.Option("--no-gateway", help="Without the TAK gateway (run `cmcc gateway`)")
+    ] = False,
 ) -> None:
     """Run the API server, the web interface, the TAK gateway (CMCC_COT_* ports) and the
-    scheduled SITREP (CMCC_SITREP_*)."""
+    scheduled SITREP (CMCC_SITREP_*). Several instances may run on one PostgreSQL database
+    when CMCC_NATS_URL is set (docs/operations/scale-out.md)."""
     import asyncio
 
     import uvicorn
@@ -42,7 +47,7 @@ def serve(
     from cmcc.cot import gateway
     from cmcc.tips.anonymity import uvicorn_log_config
 
-    with platform() as p:
+    with platform("api") as p:
         initialize(p)
         bind = host or p.settings.host
         proxies = list(p.settings.trusted_proxies)
@@ -58,7 +63,7 @@ def serve(
 
         async def run() -> None:
             server = uvicorn.Server(config)
-            tak = await gateway.start(p, bind)
+            tak = None if no_gateway else await gateway.start(p, bind)
             schedule = sitrep_schedule.start(p)  # CMCC_SITREP_TIME / _ORGS; None when off
             try:
                 await server.serve()
@@ -67,6 +72,37 @@ def serve(
                     schedule.cancel()
                 if tak is not None:
                     await tak.stop()
+
+        asyncio.run(run())
+
+
+def gateway_only(
+    host: Annotated[str | None, typer.Option(help="Address to bind (CMCC_HOST)")] = None,
+) -> None:
+    """Run the TAK gateway alone (CMCC_COT_* ports), beside `cmcc serve --no-gateway`
+    instances; with CMCC_NATS_URL, gateways relay to each other's clients and positions go to
+    the `cmcc worker` processes. Stops on SIGTERM or Ctrl-C."""
+    import asyncio
+
+    from cmcc.cli.running import service_logging, until_signalled
+    from cmcc.cot import gateway
+
+    service_logging()
+    with platform("gateway") as p:
+        bind = host or p.settings.host
+
+        async def run() -> None:
+            await p.bus.start()
+            tak = await gateway.start(p, bind)
+            if tak is None:
+                await p.bus.stop()
+                err_console.print("[red]the TAK gateway did not start[/red] (see the log)")
+                raise typer.Exit(1)
+            try:
+                await until_signalled()
+            finally:
+                await tak.stop()
+                await p.bus.stop()
 
         asyncio.run(run())
 

@@ -32,13 +32,9 @@ from cmcc.core.clock import utcnow
 from cmcc.core.crud import check_version
 from cmcc.core.errors import Forbidden, InvalidInput, Refused, TransitionRefused
 from cmcc.core.releasability import Viewer
-from cmcc.core.uow import after_commit
 from cmcc.forces.domain import Caveats, ReadinessLevel
 from cmcc.forces.models import Pledge
 from cmcc.zones.models import Zone
-
-# Called after a task is issued and committed (the TAK gateway sends it to the unit's devices).
-TASK_LISTENERS: list[object] = []
 
 
 def _area(
@@ -134,8 +130,6 @@ def issue_task(session: Session, principal: Principal, data: TaskCreate) -> Unit
     session.flush()
     task_id = task.id
     picture_changed(session, "task", task_id)
-    for listener in TASK_LISTENERS:
-        after_commit(session, lambda listener=listener: listener(task_id))  # type: ignore[misc]
     return task
 
 

@@ -3,22 +3,22 @@
 Devices are identified by uid or callsign (`cmcc.cot.devices`); positions and spot markers go
 to `cmcc.cot.bridge` in batches; what a client receives from the platform is built by
 `cmcc.cot.outbound` for the client's organization, through the release policy. Changes to
-zones, hazards, incidents and humanitarian notifications are picked up every few seconds from
-their `updated_at`, and so are the records whose validity began or ended by the clock since
-the last look (a movement's window: `outbound.window_edges`), so the gateway needs no hook in
-those modules and works with several server instances. Every half hour each client gets its
-picture again (the items are stale within the hour)."""
+zones, hazards, incidents, humanitarian notifications and tasks come on the event bus (every
+committed write is announced there, `cmcc.core.written`; with CMCC_NATS_URL, the writes of
+every instance), so the gateway needs no hook in those modules. The records whose validity
+began or ended by the clock (a movement's window: `outbound.window_edges`) are looked for every
+few seconds. Every half hour each client gets its picture again (the items are stale within
+the hour). With CMCC_NATS_URL, gateways relay to each other's clients (`cmcc.cot.mesh`)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cmcc.access.domain import Principal
@@ -26,18 +26,18 @@ from cmcc.access.models import Organization
 from cmcc.bootstrap import Platform
 from cmcc.command.models import UnitTask
 from cmcc.command.orbat import SYSTEM_VIEWER
-from cmcc.command.tasking import TASK_LISTENERS
 from cmcc.core.clock import utcnow
+from cmcc.core.events import Event
 from cmcc.core.releasability import Viewer
-from cmcc.core.timeparse import as_aware
 from cmcc.cot import devices, items, outbound, tasks, units
 from cmcc.cot.bridge import Bridge
 from cmcc.cot.event import CotEvent, Registry, Report
 from cmcc.cot.server import CotServer, Limits, Peer
 
 log = logging.getLogger("cmcc.cot")
-WATCHED: dict[str, Any] = {name: kind.model for name, kind in outbound.KINDS.items()}
-WATCHED["task"] = UnitTask  # sent to the tasked unit's devices (cmcc.cot.tasks)
+# The tables whose written records go to the clients: table name -> kind of record.
+FOLLOWED: dict[str, str] = {k.model.__tablename__: name for name, k in outbound.KINDS.items()}
+FOLLOWED[UnitTask.__tablename__] = "task"  # sent to the tasked unit's devices (cmcc.cot.tasks)
 WATCH_SECONDS = 3.0
 REFRESH_SECONDS = items.STALE_SECONDS / 2
 
@@ -106,42 +106,32 @@ class PlatformSink:
         with self.platform.unit_of_work(Principal.anonymous()) as session:
             return outbound.for_record(session, self._viewer(org_code), kind, record_id)
 
-    def changed_since(self, moment: dt.datetime) -> tuple[dt.datetime, list[tuple[str, int]]]:
-        """Records updated after `moment`, and those whose validity began or ended since the
-        last call; and the newest update time seen."""
-        changed: list[tuple[str, int]] = []
-        newest = moment
+    def window_edges(self) -> list[tuple[str, int]]:
+        """The records whose validity began or ended by the clock since the last call."""
         clock = utcnow()
         with self.platform.unit_of_work(Principal.anonymous()) as session:
-            for kind, model in WATCHED.items():
-                rows = session.execute(
-                    select(model.id, model.updated_at).where(model.updated_at > moment)
-                ).all()
-                for record_id, updated in rows:
-                    changed.append((kind, int(record_id)))
-                    newest = max(newest, as_aware(updated) or newest)
             edges = outbound.window_edges(session, self._clock_seen, clock)
         self._clock_seen = clock
-        changed.extend(edge for edge in edges if edge not in changed)
-        return newest, changed
-
-    def newest_update(self) -> dt.datetime:
-        with self.platform.unit_of_work(Principal.anonymous()) as session:
-            times = [session.scalar(select(func.max(m.updated_at))) for m in WATCHED.values()]
-        aware = [moment for t in times if (moment := as_aware(t)) is not None]
-        return max(aware, default=dt.datetime.now(dt.UTC))
+        return edges
 
 
-async def _watch(server: CotServer, sink: PlatformSink) -> None:
-    moment = await asyncio.to_thread(sink.newest_update)
+async def _watch(server: CotServer, sink: PlatformSink, changes: asyncio.Queue[Change]) -> None:
+    """Send what changed (from the bus), what the clock brought in or out, and every half
+    hour the whole picture again."""
     loop = asyncio.get_running_loop()
-    refreshed = loop.time()
+    refreshed = edges_seen = loop.time()
     while True:
-        await asyncio.sleep(WATCH_SECONDS)
         try:
-            moment, changed = await asyncio.to_thread(sink.changed_since, moment)
-            for kind, record_id in changed:
-                await server.platform_changed(kind, record_id)
+            change: Change | None = await asyncio.wait_for(changes.get(), WATCH_SECONDS)
+        except TimeoutError:
+            change = None
+        try:
+            if change is not None:
+                await server.platform_changed(*change)
+            if loop.time() - edges_seen >= WATCH_SECONDS:
+                edges_seen = loop.time()
+                for kind, record_id in await asyncio.to_thread(sink.window_edges):
+                    await server.platform_changed(kind, record_id)
             if loop.time() - refreshed >= REFRESH_SECONDS:
                 refreshed = loop.time()
                 await server.refresh_pictures()
@@ -149,20 +139,49 @@ async def _watch(server: CotServer, sink: PlatformSink) -> None:
             log.exception("cot: the platform's changes were not sent")
 
 
+Change = tuple[str, int]
+
+
+def _follower(changes: asyncio.Queue[Change]) -> Any:
+    """A bus listener (any thread): the written records the clients may be shown, queued for
+    the watcher on the gateway's loop."""
+    loop = asyncio.get_running_loop()
+
+    def put(kind: str, ids: list[int]) -> None:
+        for record_id in ids:
+            changes.put_nowait((kind, record_id))
+
+    def follow(event: Event) -> None:
+        kind = FOLLOWED.get(str(event.get("table"))) if event.get("type") == "changed" else None
+        if kind is not None:
+            ids = [int(i) for i in event.get("ids", [])]
+            loop.call_soon_threadsafe(put, kind, ids)
+
+    return follow
+
+
 class Gateway:
     def __init__(
-        self, server: CotServer, watcher: asyncio.Task[None], listener: Any = None
+        self,
+        platform: Platform,
+        server: CotServer,
+        watcher: asyncio.Task[None],
+        listener: Any,
+        mesh: Any = None,
     ) -> None:
+        self.platform = platform
         self.server = server
         self.watcher = watcher
         self.listener = listener
+        self.mesh = mesh
 
     async def stop(self) -> None:
-        if self.listener in TASK_LISTENERS:
-            TASK_LISTENERS.remove(self.listener)
+        self.platform.bus.unlisten(self.listener)
         self.watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.watcher
+        if self.mesh is not None:
+            await self.mesh.stop()
         await self.server.stop()
 
 
@@ -199,23 +218,22 @@ async def start(platform: Platform, host: str) -> Gateway | None:
         s.cot_udp_port or "off",
         s.cot_relay,
     )
-    listener = _task_listener(server)
-    TASK_LISTENERS.append(listener)
-    return Gateway(server, asyncio.create_task(_watch(server, sink)), listener)
+    changes: asyncio.Queue[Change] = asyncio.Queue()
+    listener = _follower(changes)
+    platform.bus.listen(listener)
+    watcher = asyncio.create_task(_watch(server, sink, changes))
+    return Gateway(platform, server, watcher, listener, _mesh(platform, server))
 
 
-def _task_listener(server: CotServer) -> Any:
-    """Called after a task is issued in this process (`cmcc.command.tasking`): the task goes
-    to its unit's devices at once; the watcher catches tasks issued elsewhere, and changes."""
-    loop = asyncio.get_running_loop()
-    pending: set[asyncio.Task[None]] = set()
+def _mesh(platform: Platform, server: CotServer) -> Any:
+    """With CMCC_NATS_URL, the relay to and from the other gateways."""
+    from cmcc.broker.bus import NatsBus
 
-    def send(task_id: int) -> None:
-        job = loop.create_task(server.task_changed(task_id))
-        pending.add(job)
-        job.add_done_callback(pending.discard)
+    if not isinstance(platform.bus, NatsBus):
+        return None
+    from cmcc.cot.mesh import NatsMesh
 
-    def listener(task_id: int) -> None:
-        loop.call_soon_threadsafe(send, task_id)
-
-    return listener
+    mesh = NatsMesh(platform.bus.broker, server)
+    server.mesh = mesh
+    mesh.start()
+    return mesh

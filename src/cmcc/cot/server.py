@@ -49,6 +49,16 @@ class Peer:
     cot_type: str | None = None  # its unit's CoT type: its own positions are relayed with it
 
 
+class Mesh(Protocol):
+    """The other gateways of the platform (cmcc.cot.mesh): what this one relays goes to them,
+    and what they relay comes in through `CotServer.from_mesh`."""
+
+    def send(self, ev: CotEvent, sender: Peer | None) -> None: ...
+
+    def want(self, receivers: int) -> None:
+        """How many of this gateway's clients may receive relayed traffic now."""
+
+
 class Sink(Protocol):
     """The platform side of the gateway (cmcc.cot.gateway)."""
 
@@ -162,6 +172,8 @@ class CotServer:
         self.dirty: list[Client] = []
         self._replays: set[asyncio.Task[None]] = set()
         self._writes_scheduled = False
+        self.mesh: Mesh | None = None
+        self.receivers = 0  # clients that may receive relayed traffic (under the mission relay)
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self, host: str, tcp_ports: Iterable[int], udp_port: int | None = None) -> None:
@@ -295,6 +307,8 @@ class CotServer:
         client.closed = True
         self.clients.discard(client)
         client.queue.clear()
+        if client.peer is not None and client.peer.relays:
+            self._receivers(-1)
         if why in ("closed", "server stopping"):
             client.writer.close()
         else:
@@ -330,6 +344,8 @@ class CotServer:
         if self.sink is None:
             return
         client.peer = self.sink.identify(ev.uid, ev.callsign)
+        if client.peer.relays:
+            self._receivers(+1)
         if client.peer.org_code is not None:
             task = asyncio.create_task(
                 self._replay(client, client.peer.org_code, latest=not self.limits.relay_open)
@@ -420,10 +436,12 @@ class CotServer:
     def _keep(self, ev: CotEvent, origin: Client | None, now: dt.datetime) -> None:
         """Keep the uid's latest event for replay, until its stale time (at most
         `max_kept_seconds` ahead), within the caps per sender and in all (oldest out)."""
-        limits = self.limits
-        owner = self._owner(origin)
-        until = min(ev.stale, now + dt.timedelta(seconds=limits.max_kept_seconds))
         sender = origin.peer if origin is not None else None
+        self._store_kept(ev, sender, self._owner(origin), now)
+
+    def _store_kept(self, ev: CotEvent, sender: Peer | None, owner: str, now: dt.datetime) -> None:
+        limits = self.limits
+        until = min(ev.stale, now + dt.timedelta(seconds=limits.max_kept_seconds))
         self._forget(ev.uid)
         self.latest[ev.uid] = Kept(ev, sender, owner, until)
         mine = self.kept_by.setdefault(owner, OrderedDict())
@@ -444,11 +462,37 @@ class CotServer:
                 del self.kept_by[kept.owner]
 
     def relay(self, ev: CotEvent, origin: Client | None) -> None:
-        cache: dict[Encoding, bytes] = {}
         sender = origin.peer if origin is not None else None
+        self._relay_here(ev, origin, sender)
+        if self.mesh is not None and (self.limits.relay_open or (sender and sender.relays)):
+            self.mesh.send(ev, sender)
+
+    def _relay_here(self, ev: CotEvent, origin: Client | None, sender: Peer | None) -> None:
+        cache: dict[Encoding, bytes] = {}
         for client in self.clients:
             if client is not origin and self._may_receive(client, ev, sender):
                 client.offer(client.frame(ev, cache))
+
+    def from_mesh(self, ev: CotEvent, sender: Peer | None, gateway: str) -> None:
+        """An event another gateway relayed: to this gateway's clients under the same policy,
+        and kept for replay (never stored: its own gateway sent it to the platform)."""
+        now = self.clock()
+        if ev.stale_at(now):
+            return
+        owner = f"mesh:{gateway}:{sender.device_uid if sender else 'udp'}"
+        if ev.is_delete:
+            for target in ev.link_uids:
+                kept = self.latest.get(target)
+                if kept is not None and kept.owner == owner:
+                    self._forget(target)
+        elif not ev.dest_callsigns:
+            self._store_kept(ev, sender, owner, now)
+        self._relay_here(ev, None, sender)
+
+    def _receivers(self, change: int) -> None:
+        self.receivers += change
+        if self.mesh is not None:
+            self.mesh.want(self.receivers)
 
     def _may_receive(self, client: Client, ev: CotEvent, sender: Peer | None) -> bool:
         if ev.dest_callsigns and client.callsign not in ev.dest_callsigns:

@@ -43,6 +43,18 @@ def load_fence(session: Session, engine: GeofenceEngine) -> None:
     engine.replace_all(z for z in zones if z is not None)
 
 
+def follow_fence(session: Session, fence: GeofenceEngine, zone_ids: list[int]) -> None:
+    """Zones written by another instance (announced on the bus), read again into this
+    instance's engine; removed when they are gone."""
+    found = {z.id: z for z in session.scalars(select(Zone).where(Zone.id.in_(zone_ids)))}
+    for zone_id in zone_ids:
+        shape_ = fence_zone(found[zone_id]) if zone_id in found else None
+        if shape_ is None:
+            fence.remove(zone_id)
+        else:
+            fence.upsert(shape_)
+
+
 def _refresh(session: Session, fence: GeofenceEngine | None, zone: Zone) -> None:
     if fence is None:
         return
