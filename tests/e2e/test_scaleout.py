@@ -79,13 +79,15 @@ class Stream:
 
     def _run(self, base: str, headers: dict[str, str]) -> None:
         url = base + "/api/v1/alerts/stream"
-        with contextlib.suppress(httpx.TransportError):  # the server stops at the test's end
-            with httpx.stream("GET", url, headers=headers, timeout=30) as response:
-                for line in response.iter_lines():
-                    if line.startswith(": connected"):
-                        self.connected.set()
-                    elif line.startswith("data: "):
-                        self.alerts.append(json.loads(line[6:]))
+        with (
+            contextlib.suppress(httpx.TransportError),  # the server stops at the test's end
+            httpx.stream("GET", url, headers=headers, timeout=30) as response,
+        ):
+            for line in response.iter_lines():
+                if line.startswith(": connected"):
+                    self.connected.set()
+                elif line.startswith("data: "):
+                    self.alerts.append(json.loads(line[6:]))
 
     def incidents(self) -> list[int]:
         return [a["incident_id"] for a in self.alerts]
