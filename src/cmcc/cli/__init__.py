@@ -8,6 +8,7 @@ from cmcc.cli import (
     access,
     aidflow,
     audit,
+    backup,
     cot,
     demo,
     exercise,
@@ -30,6 +31,7 @@ app = typer.Typer(
 )
 server.register(app)
 demo.register(app)
+backup.register(app)
 app.add_typer(exercise.app, name="exercise")
 app.add_typer(scenario.app, name="scenario")
 app.add_typer(access.user_app, name="user")

@@ -1,0 +1,1 @@
+"""Operations on the platform as a whole: backup and restore of its database."""
