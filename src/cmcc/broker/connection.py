@@ -46,6 +46,7 @@ class Broker:
         self.state = "not started"
         self.since = dt.datetime.now(dt.UTC)
         self.last_error: str | None = None
+        self.errors = 0
         self._wanted: list[tuple[str, Handler, str]] = []
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
@@ -70,6 +71,7 @@ class Broker:
         return self.connected
 
     async def stop(self) -> None:
+        self._set("closing")  # not a loss: nothing to log
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -93,7 +95,7 @@ class Broker:
                     no_echo=True,  # this process's own events are delivered here directly
                     connect_timeout=2,
                     reconnect_time_wait=1,
-                    max_reconnect_attempts=-1,
+                    max_reconnect_attempts=1,  # the first connection: retried here, with backoff
                     error_cb=self._on_error,
                     disconnected_cb=self._on_disconnected,
                     reconnected_cb=self._on_reconnected,
@@ -126,8 +128,12 @@ class Broker:
         self.since = dt.datetime.now(dt.UTC)
 
     async def _on_error(self, exc: Exception) -> None:
+        """nats-py's errors, one per failed attempt while it reconnects: counted, and logged
+        at the 1st, 2nd, 4th, 8th ... (the connection loop logs its own)."""
         self.last_error = f"{type(exc).__name__}: {exc}"
-        log.warning("broker: NATS error: %s", self.last_error)
+        self.errors += 1
+        if self.state != "connecting" and self.errors & (self.errors - 1) == 0:
+            log.warning("broker: NATS error (%d so far): %s", self.errors, self.last_error)
 
     async def _on_disconnected(self) -> None:
         if self.state == "connected":
