@@ -75,11 +75,17 @@ class Platform:
 
     def follow_zones(self, event: Event) -> None:
         """Bus listener (other instances' events): zones written elsewhere, into this
-        instance's geofence, if it has been loaded."""
-        if event.get("type") != "changed" or event.get("table") != "zones" or self._fence is None:
+        instance's geofence, if it has been loaded; all of them again after the broker was
+        away (what was written meanwhile was not announced here)."""
+        fence = self._fence
+        if fence is None:
             return
-        with self.unit_of_work(Principal.system_operator()) as session:
-            follow_fence(session, self._fence, [int(i) for i in event.get("ids", [])])
+        if event.get("type") == "resync":
+            with self.unit_of_work(Principal.system_operator()) as session:
+                load_fence(session, fence)
+        elif event.get("type") == "changed" and event.get("table") == "zones":
+            with self.unit_of_work(Principal.system_operator()) as session:
+                follow_fence(session, fence, [int(i) for i in event.get("ids", [])])
 
     def dispose(self) -> None:
         self.engine.dispose()

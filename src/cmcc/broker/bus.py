@@ -5,7 +5,9 @@ An event published here goes at once to this process's subscribers and listeners
 already committed, and a live feed that misses one loses nothing stored). Events of the other
 instances arrive through one subscription and are delivered here in their order, in a worker
 thread (a listener may read the database). The connection never receives its own events
-(`no_echo`), so nothing is delivered twice."""
+(`no_echo`), so nothing is delivered twice. Events published while the connection was down
+are lost to the others: when it comes back, a `{"type": "resync"}` is delivered here as if it
+came from another instance, and the listeners read again what they follow."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from cmcc.broker.connection import Broker
 from cmcc.core.events import Event, EventBus
 
 log = logging.getLogger("cmcc.broker")
+RESYNC: Event = {"type": "resync"}
 MAX_WAITING = 10_000  # remote events waiting for delivery before the newest are dropped
 
 
@@ -38,6 +41,7 @@ class NatsBus(EventBus):
         self._inbox = asyncio.Queue(MAX_WAITING)
         self._pump = asyncio.create_task(self._deliver_remote())
         await self.broker.subscribe(self.broker.subject("events", ">"), self._received)
+        self.broker.on_reconnected.append(self._resync)
         await self.broker.start()
 
     async def stop(self) -> None:
@@ -77,6 +81,10 @@ class NatsBus(EventBus):
             self._inbox.put_nowait(event)
         except asyncio.QueueFull:
             self.dropped += 1
+
+    async def _resync(self) -> None:
+        with contextlib.suppress(asyncio.QueueFull):
+            self._inbox.put_nowait(RESYNC)
 
     async def _deliver_remote(self) -> None:
         while True:

@@ -48,6 +48,7 @@ class Broker:
         self.last_error: str | None = None
         self.errors = 0
         self._wanted: list[tuple[str, Handler, str]] = []
+        self.on_reconnected: list[Callable[[], Awaitable[None]]] = []
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
 
@@ -143,6 +144,8 @@ class Broker:
     async def _on_reconnected(self) -> None:
         self._set("connected")
         log.warning("broker: reconnected to NATS at %s", self._current())
+        for callback in self.on_reconnected:
+            await callback()
 
     async def _on_closed(self) -> None:
         if self.state != "closed":

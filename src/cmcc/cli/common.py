@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import asyncio
+import threading
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager, nullcontext
+from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -14,19 +17,24 @@ from cmcc.access.domain import Principal
 from cmcc.bootstrap import Platform, bootstrap
 from cmcc.core.errors import DomainError
 
+T = TypeVar("T")
 console = Console()
 err_console = Console(stderr=True)
 
 
 @contextmanager
 def platform(role: str = "cli") -> Iterator[Platform]:
+    """The platform of a command. A long-running one (role api, gateway, worker) starts its
+    bus on its own event loop; any other command, with CMCC_NATS_URL set, announces what it
+    writes to the running instances (`announcing`)."""
     try:
         p = bootstrap(role=role)
     except ValueError as exc:  # settings refused
         err_console.print(f"[red]configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
     try:
-        yield p
+        with announcing(p) if role == "cli" and p.settings.nats_url else nullcontext():
+            yield p
     except DBAPIError as exc:  # e.g. the server is down, or the role may not create postgis
         first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         err_console.print(f"[red]database error:[/red] {first}")
@@ -46,3 +54,36 @@ def operator_session(p: Platform, *, write: bool, actor: str) -> Iterator[Sessio
     except DomainError as exc:
         err_console.print(f"[red]error:[/red] {exc.detail}")
         raise typer.Exit(1) from None
+
+
+@contextmanager
+def announcing(p: Platform) -> Iterator[None]:
+    """The command's bus connected to NATS on a loop of its own, so that its writes reach the
+    running instances' geofences and gateways (cmcc.core.written); what is still being sent
+    when the command ends is flushed before it exits."""
+    from cmcc.broker.bus import NatsBus
+
+    bus = p.bus
+    assert isinstance(bus, NatsBus)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="cmcc-bus", daemon=True)
+    thread.start()
+
+    def run(coro: Coroutine[Any, Any, T], seconds: float) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(seconds)
+
+    try:
+        run(bus.start(), 10)
+        if not run(bus.broker.wait_connected(3), 10):
+            err_console.print(
+                "[yellow]warning:[/yellow] NATS does not answer: the running instances will "
+                "not hear of this command's writes before they restart"
+            )
+        yield
+    finally:
+        try:
+            run(bus.stop(), 35)  # drains what is waiting to be sent
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(5)
+            loop.close()

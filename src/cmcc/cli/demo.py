@@ -119,7 +119,7 @@ def demo(
     the exercise driver moving units and filing reports."""
     from cmcc.cli.server import serve
 
-    with platform() as p:
+    with platform("api") as p:
         initialize(p)
         with operator_session(p, write=True, actor="system:demo") as session:
             added = load_scenario(session, SCENARIO, aoi=p.settings.aoi_bbox, fence=p.fence())

@@ -126,7 +126,9 @@ async def _watch(server: CotServer, sink: PlatformSink, changes: asyncio.Queue[C
         except TimeoutError:
             change = None
         try:
-            if change is not None:
+            if change == RESYNC:
+                await server.refresh_pictures()
+            elif change is not None:
                 await server.platform_changed(*change)
             if loop.time() - edges_seen >= WATCH_SECONDS:
                 edges_seen = loop.time()
@@ -140,6 +142,7 @@ async def _watch(server: CotServer, sink: PlatformSink, changes: asyncio.Queue[C
 
 
 Change = tuple[str, int]
+RESYNC: Change = ("resync", 0)
 
 
 def _follower(changes: asyncio.Queue[Change]) -> Any:
@@ -152,6 +155,9 @@ def _follower(changes: asyncio.Queue[Change]) -> Any:
             changes.put_nowait((kind, record_id))
 
     def follow(event: Event) -> None:
+        if event.get("type") == "resync":  # the broker was away: the whole picture again
+            loop.call_soon_threadsafe(changes.put_nowait, RESYNC)
+            return
         kind = FOLLOWED.get(str(event.get("table"))) if event.get("type") == "changed" else None
         if kind is not None:
             ids = [int(i) for i in event.get("ids", [])]

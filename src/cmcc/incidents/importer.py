@@ -45,6 +45,7 @@ from cmcc.core.errors import DomainError, InvalidInput
 from cmcc.core.releasability import Marking
 from cmcc.core.timeparse import parse_instant
 from cmcc.core.uow import after_commit
+from cmcc.core.written import note_written
 from cmcc.geo.geofence import GeofenceEngine
 from cmcc.geo.geometry import BBox, parse_geometry
 from cmcc.incidents.domain import IncidentType, Reliability, alert_message
@@ -893,6 +894,7 @@ def store_batch(
         "alerts": alerts,
     }
     record_entries(session, [("import", "incidents", f"{ids[0]}-{ids[-1]}", changes)])
+    note_written(session, "incidents", ids)  # announced on the bus after the commit
     return BatchResult(len(rows), skipped, alerts, insert_seconds)
 
 

@@ -1,5 +1,5 @@
-"""The broker's state in the health endpoint and the log: NATS absent at start (the connection
-is retried with backoff), then up, then lost, then back (issue 15)."""
+"""The broker: its state in the health endpoint and the log (NATS absent at start, the connection
+retried with backoff, then up, lost, back), and a command's writes announced (issue 15)."""
 
 from __future__ import annotations
 
@@ -66,3 +66,39 @@ def test_health_follows_the_broker(
             assert "reconnected to NATS" in caplog.text
     finally:
         clustered.dispose()
+
+
+def test_a_commands_writes_reach_the_running_instances(
+    platform: Platform, nats_url: str, nats_namespace: str
+) -> None:
+    """`cmcc user add` (any command) with CMCC_NATS_URL announces what it wrote."""
+    from typer.testing import CliRunner
+
+    from cmcc.cli import app
+    from tests.factories import org
+
+    org(platform, "IDN")
+    settings = platform.settings.model_copy(
+        update={"nats_url": nats_url, "nats_namespace": nats_namespace}
+    )
+    running = bootstrap(settings)
+    heard: list[dict[str, object]] = []
+    running.bus.listen(heard.append, remote_only=True)
+    env = {
+        "CMCC_DATABASE_URL": settings.effective_database_url,
+        "CMCC_SECRET_KEY": settings.secret_key.get_secret_value(),
+        "CMCC_NATS_URL": nats_url,
+        "CMCC_NATS_NAMESPACE": nats_namespace,
+    }
+    try:
+        with TestClient(create_app(running)) as client:
+            assert _until(lambda: client.get("/api/v1/health").status_code == 200)
+            added = CliRunner().invoke(
+                app,
+                ["user", "add", "lo-idn-9", "--org", "IDN", "--role", "liaison_officer"],
+                env=env,
+            )
+            assert added.exit_code == 0, added.output
+            assert _until(lambda: any(e.get("table") == "users" for e in heard), 10), heard
+    finally:
+        running.dispose()
