@@ -77,7 +77,7 @@ test: $(DEV_STAMP) $(VENDOR_STAMP) postgis nats chromium gdal pdf lint
 	$(BIN)/pytest
 
 ## Benchmarks (not part of `make test`): print figures, never assert timings. About 40 minutes.
-bench: $(DEV_STAMP) postgis
+bench: $(DEV_STAMP) postgis nats
 	$(BIN)/python bench/forces_bench.py
 	$(BIN)/python bench/geofence_bench.py
 	$(BIN)/python bench/picture_query_bench.py
@@ -90,6 +90,7 @@ bench: $(DEV_STAMP) postgis
 	$(BIN)/python bench/cot/tasked_area_bench.py
 	$(BIN)/python bench/sitrep_bench.py
 	$(BIN)/python bench/humanitarian_bench.py
+	$(BIN)/python bench/scaleout_bench.py
 
 clean:
 	rm -rf $(VENV) $(VENDOR) frontend/node_modules test-artifacts .cmcc .pytest_cache .mypy_cache .ruff_cache
