@@ -77,7 +77,8 @@ class Platform:
         """Bus listener (other instances' events): zones written elsewhere, into this
         instance's geofence, if it has been loaded; all of them again after the broker was
         away (what was written meanwhile was not announced here)."""
-        fence = self._fence
+        with self._fence_lock:  # a fence being loaded now is loaded first, then follows
+            fence = self._fence
         if fence is None:
             return
         if event.get("type") == "resync":
