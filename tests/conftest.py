@@ -126,6 +126,70 @@ def platform(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> It
     p.dispose()
 
 
+@pytest.fixture(scope="session")
+def gaza_templates(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[dict[str, str]]:
+    """The gaza-2025 scenario loaded once per run and backend (filled on first use by `gaza`):
+    backend -> the SQLite file, or the PostgreSQL database to copy."""
+    made: dict[str, str] = {}
+    yield made
+    if "postgresql" in made:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{made["postgresql"]}" WITH (FORCE)')
+
+
+def _gaza_template(backend: str, request: pytest.FixtureRequest) -> str:
+    from cmcc.cli.common import operator_session
+    from cmcc.scenarios.loader import load_scenario
+
+    made: dict[str, str] = request.getfixturevalue("gaza_templates")
+    if backend in made:
+        return made[backend]
+    if backend == "sqlite":
+        folder = request.getfixturevalue("tmp_path_factory").mktemp("gaza")
+        shutil.copy(request.getfixturevalue("sqlite_template"), folder / "cmcc.sqlite3")
+        p = bootstrap(Settings(home=folder, secret_key=SECRET, environment="test"))
+        where = str(folder / "cmcc.sqlite3")
+    else:
+        where = f"{request.getfixturevalue('pg_database').rsplit('/', 1)[1]}_gaza"
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{where}"')
+        p = bootstrap(Settings(database_url=_pg_url(where), secret_key=SECRET, environment="test"))
+        initialize(p)
+    with operator_session(p, write=True, actor="system:test") as session:
+        load_scenario(session, "gaza-2025", aoi=p.settings.aoi_bbox, fence=p.fence())
+    p.dispose()
+    made[backend] = where
+    return where
+
+
+@pytest.fixture
+def gaza(platform: Platform, backend: str, request: pytest.FixtureRequest) -> Iterator[Platform]:
+    """The platform with the gaza-2025 scenario loaded: a copy of a template loaded once per
+    run and backend (the scenario's loading is tested on its own, in test_scenario_*)."""
+    template = _gaza_template(backend, request)
+    if backend == "sqlite":
+        platform.dispose()
+        target = Path(platform.settings.effective_database_url.removeprefix("sqlite:///"))
+        for extra in ("-wal", "-shm"):
+            target.with_name(target.name + extra).unlink(missing_ok=True)
+        shutil.copy(template, target)
+        platform._fence = None  # loaded again from the copy on first use
+        yield platform
+        return
+    name = f"{template}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    copy = bootstrap(Settings(database_url=_pg_url(name), secret_key=SECRET, environment="test"))
+    try:
+        yield copy
+    finally:
+        copy.dispose()
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def client(platform: Platform) -> Iterator[TestClient]:
     with TestClient(create_app(platform)) as c:

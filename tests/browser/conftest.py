@@ -21,7 +21,6 @@ from cmcc.access.domain import Role
 from cmcc.access.service import add_user
 from cmcc.bootstrap import Platform
 from cmcc.cli.common import operator_session
-from cmcc.scenarios.loader import load_scenario
 from tests.command_fixtures import Force, build_force
 from tests.serving import served
 
@@ -76,13 +75,12 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def scenario(platform: Platform) -> Platform:
+def scenario(gaza: Platform) -> Platform:
     """The platform with the gaza-2025 scenario and one user per role the tests need."""
-    with operator_session(platform, write=True, actor="system:test") as session:
-        load_scenario(session, "gaza-2025", aoi=platform.settings.aoi_bbox, fence=platform.fence())
+    with operator_session(gaza, write=True, actor="system:test") as session:
         for name, (org, role) in USERS.items():
             add_user(session, name, org, role, PASSWORD)
-    return platform
+    return gaza
 
 
 @pytest.fixture

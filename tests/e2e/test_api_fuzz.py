@@ -19,9 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from cmcc.access.domain import Principal, Role
+from cmcc.access.domain import Role
 from cmcc.bootstrap import Platform
-from cmcc.scenarios.loader import load_scenario
 from tests.factories import caller
 from tests.serving import served
 
@@ -33,11 +32,9 @@ CHECKS = "not_a_server_error,response_schema_conformance"
 
 
 @pytest.fixture
-def server(platform: Platform, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    with platform.unit_of_work(Principal.system_operator(), write=True) as session:
-        load_scenario(session, "gaza-2025", aoi=platform.settings.aoi_bbox, fence=platform.fence())
-    token = caller(platform, "CMCC", Role.ADMIN).token
-    with served(platform, tmp_path) as (base, _log):
+def server(gaza: Platform, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    token = caller(gaza, "CMCC", Role.ADMIN).token
+    with served(gaza, tmp_path) as (base, _log):
         yield base, token
 
 

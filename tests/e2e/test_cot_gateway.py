@@ -23,7 +23,6 @@ from cmcc.bootstrap import Platform
 from cmcc.cli.common import operator_session
 from cmcc.cot import codec, devices
 from cmcc.cot.framing import XmlStreamSplitter
-from cmcc.scenarios.loader import load_scenario
 from tests.asyncrun import run as run_async
 from tests.factories import caller
 from tests.serving import free_port, served
@@ -43,10 +42,10 @@ def _udp_port() -> int:
 
 
 @pytest.fixture
-def gateway(platform: Platform, tmp_path: Path) -> Iterator[tuple[str, int, Platform]]:
+def gateway(gaza: Platform, tmp_path: Path) -> Iterator[tuple[str, int, Platform]]:
     """The served platform: its base URL and CoT TCP port (its UDP port in UDP_PORTS)."""
+    platform = gaza
     with operator_session(platform, write=True, actor="system:test") as session:
-        load_scenario(session, "gaza-2025", aoi=platform.settings.aoi_bbox, fence=platform.fence())
         devices.register(session, "us-1", "USA", callsign="EAGLE-1", pledge_ref="USA-2025-01")
         devices.register(session, "idn-1", "IDN", callsign="GARUDA-1")
         devices.register(session, "idn-2", "IDN", callsign="GARUDA-2")

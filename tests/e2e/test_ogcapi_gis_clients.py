@@ -29,9 +29,8 @@ import shapely
 from owslib.ogcapi.features import Features
 from shapely.geometry import shape
 
-from cmcc.access.domain import Principal, Role
+from cmcc.access.domain import Role
 from cmcc.bootstrap import Platform
-from cmcc.scenarios.loader import load_scenario
 from tests.factories import caller
 from tests.serving import served
 
@@ -74,13 +73,11 @@ def _bodies(name: str, geometry: dict[str, Any], programme_id: int) -> dict[str,
 
 
 @pytest.fixture
-def server(platform: Platform, tmp_path: Path) -> Iterator[tuple[str, str]]:
+def server(gaza: Platform, tmp_path: Path) -> Iterator[tuple[str, str]]:
     """`cmcc serve` with the scenario, a decoy and a crossing polygon in each collection; the
     base URL and an administrator's token (the records are marked `mission`)."""
-    with platform.unit_of_work(Principal.system_operator(), write=True) as session:
-        load_scenario(session, "gaza-2025", aoi=platform.settings.aoi_bbox, fence=platform.fence())
-    token = caller(platform, "CMCC", Role.ADMIN).token
-    with served(platform, tmp_path) as (base, _log):
+    token = caller(gaza, "CMCC", Role.ADMIN).token
+    with served(gaza, tmp_path) as (base, _log):
         api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"})
         programme_id = api.get("/api/v1/programmes").json()["data"][0]["id"]
         for name, geometry in (("decoy", DECOY), ("crossing", CROSSING)):
