@@ -17,9 +17,12 @@ a batch delivered twice alerts once.
 Caveat alerts are raised on entry: a unit's position inside a forbidden zone raises one alert
 per zone when the unit's previous position (the one before it in time: earlier in the batch, or
 else the latest stored before the batch) was not inside that zone; not again while it stays
-inside, again after it has left and comes back. The previous position is read from the
-database, after `tracks.lock_writers`, so several workers sharing the stream see each other's
-committed batches and never alert one entry twice, and a restart forgets nothing. A device
+inside, again after it has left and comes back. The positions around the batch are read from
+the database after `tracks.lock_writers`, so several workers sharing the stream see each
+other's committed batches, and a restart forgets nothing. Workers may commit one unit's batches
+out of time order: a stay that goes on into a position stored earlier (later in time) was
+alerted already and is not alerted again; a late position outside a zone, between two stored
+inside it, does not raise the alert the second stay would have had in order. A device
 linked to an ORBAT unit is checked against its unit's pledge when it has none of its own, and
 against its unit's open tasks: outside the tasked area during the window raises one alert per
 task (`cmcc.cot.task_alerts`). A unit's position inside a notified humanitarian movement's
@@ -50,7 +53,7 @@ from cmcc.cot.event import UNKNOWN, CotEvent, Report
 from cmcc.cot.movement_alerts import track_in_movement
 from cmcc.cot.stream import Fix, fixes_of
 from cmcc.cot.task_alerts import Position, outside_tasked_area
-from cmcc.cot.tracks import TrackRow, store_batch
+from cmcc.cot.tracks import Neighbour, TrackRow, store_batch
 from cmcc.forces.domain import Caveats, caveats_permit
 from cmcc.geo.geofence import GeofenceEngine
 from cmcc.incidents.domain import IncidentType, VerificationStatus
@@ -165,13 +168,16 @@ class Bridge:
             return
         for idxs in units.values():
             idxs.sort(key=lambda i: (positions[i].time, i))
-        earlier = tracks.previous_positions(
-            session, {uid: positions[idxs[0]].time for uid, idxs in units.items()}
+        before, after = tracks.neighbours(
+            session,
+            {
+                uid: (positions[idxs[0]].time, positions[idxs[-1]].time)
+                for uid, idxs in units.items()
+            },
         )
-        before_hits = _geofence(fence, earlier)
-        wanted = {z for zs in hits.values() for z in zs} | {
-            z for zs in before_hits.values() for z in zs
-        }
+        around = [*before.values(), *after.values()]
+        around_hits = _geofence(fence, around)
+        wanted = {z for zs in (*hits.values(), *around_hits.values()) for z in zs}
         zones = _zone_rows(session, wanted)
 
         def forbidden(found: list[int], info: devices.DeviceInfo, at: dt.datetime) -> set[int]:
@@ -182,23 +188,33 @@ class Bridge:
                 if z in zones and _valid(zones[z], at) and not caveats_permit(kinds, zones[z].kind)
             }
 
-        last = {fix.uid: n for n, fix in enumerate(earlier)}
+        def stored_inside(n: Neighbour | None, info: devices.DeviceInfo) -> set[int]:
+            if n is None:
+                return set()
+            return forbidden(around_hits.get(around.index(n), []), info, n.time)
+
         alerts: list[Alert] = []
         for uid, idxs in units.items():
             info = infos[uid]
-            n = last.get(uid)
-            before = (
-                set() if n is None else forbidden(before_hits.get(n, []), info, earlier[n].time)
-            )
+            entries: list[tuple[int, int] | None] = []  # (position, zone) entered
+            runs: dict[int, int] = {}  # zone -> its entry in `entries`, while inside
+            inside_before = stored_inside(before.get(uid), info)
             for idx in idxs:
                 fix = positions[idx]
                 inside = forbidden(hits.get(idx, []), info, fix.time)
-                track_id = track_ids[idx]
-                if track_id is not None:
-                    alerts.extend(
-                        _alert(fix, info, zones[z], track_id) for z in sorted(inside - before)
-                    )
-                before = inside
+                for z in sorted(inside - inside_before):
+                    runs[z] = len(entries)
+                    entries.append((idx, z))
+                for z in inside_before - inside:
+                    runs.pop(z, None)
+                inside_before = inside
+            # A stay that goes on into a position stored before this batch was alerted already.
+            for z in inside_before & stored_inside(after.get(uid), info):
+                if z in runs:
+                    entries[runs[z]] = None
+            for entry in entries:
+                if entry is not None and (track_id := track_ids[entry[0]]) is not None:
+                    alerts.append(_alert(positions[entry[0]], info, zones[entry[1]], track_id))
         self._publish(session, alerts)
 
     # -- tasked areas and notified movements ----------------------------------------------
@@ -282,7 +298,7 @@ class Bridge:
         return len(made)
 
 
-def _geofence(fence: GeofenceEngine, points: Sequence[Fix | tracks.Earlier]) -> Hits:
+def _geofence(fence: GeofenceEngine, points: Sequence[Fix | Neighbour]) -> Hits:
     """The zones each point lies in, by its index (validity is checked by the caller, against
     each point's own time)."""
     if not points:

@@ -33,6 +33,7 @@ from cmcc.core.timeparse import as_aware
 from cmcc.cot import devices, items, outbound, tasks, units
 from cmcc.cot.bridge import Bridge
 from cmcc.cot.event import CotEvent, Registry, Report
+from cmcc.cot.publisher import Publisher
 from cmcc.cot.server import CotServer, Limits, Peer
 
 log = logging.getLogger("cmcc.cot")
@@ -43,9 +44,10 @@ REFRESH_SECONDS = items.STALE_SECONDS / 2
 
 
 class PlatformSink:
-    def __init__(self, platform: Platform) -> None:
+    def __init__(self, platform: Platform, publisher: Publisher | None = None) -> None:
         self.platform = platform
         self.bridge = Bridge(platform)
+        self.publisher = publisher  # with CMCC_NATS_URL: to the stream, not to the database
         self._viewers: dict[str | None, Viewer] = {None: Viewer.public()}
         self._clock_seen = utcnow()  # window edges up to this moment were sent
 
@@ -96,6 +98,10 @@ class PlatformSink:
             return devices.registry(session)
 
     def ingest(self, reports: Sequence[Report]) -> int:
+        """Store the reports (one process), or queue them for the stream, from which the
+        `cmcc worker` processes store them (CMCC_NATS_URL)."""
+        if self.publisher is not None:
+            return self.publisher.submit(reports)
         return self.bridge.ingest(reports)
 
     def picture(self, org_code: str | None) -> list[CotEvent]:
@@ -151,11 +157,16 @@ async def _watch(server: CotServer, sink: PlatformSink) -> None:
 
 class Gateway:
     def __init__(
-        self, server: CotServer, watcher: asyncio.Task[None], listener: Any = None
+        self,
+        server: CotServer,
+        watcher: asyncio.Task[None],
+        listener: Any = None,
+        publisher: Publisher | None = None,
     ) -> None:
         self.server = server
         self.watcher = watcher
         self.listener = listener
+        self.publisher = publisher
 
     async def stop(self) -> None:
         if self.listener in TASK_LISTENERS:
@@ -164,6 +175,8 @@ class Gateway:
         with contextlib.suppress(asyncio.CancelledError):
             await self.watcher
         await self.server.stop()
+        if self.publisher is not None:  # after the server's last flush
+            await self.publisher.close()
 
 
 async def start(platform: Platform, host: str) -> Gateway | None:
@@ -172,7 +185,8 @@ async def start(platform: Platform, host: str) -> Gateway | None:
     s = platform.settings
     if not (s.cot_tcp_port or s.cot_tak_port or s.cot_udp_port):
         return None
-    sink = PlatformSink(platform)
+    publisher = Publisher(s) if s.nats_url else None
+    sink = PlatformSink(platform, publisher)
     limits = Limits(
         max_clients=s.cot_max_clients,
         max_event_bytes=s.cot_max_event_bytes,
@@ -185,12 +199,16 @@ async def start(platform: Platform, host: str) -> Gateway | None:
         max_kept_seconds=s.cot_max_kept_seconds,
     )
     server = CotServer(sink, limits)
+    if publisher is not None:
+        await publisher.start()
     try:
         tcp = [port for port in (s.cot_tcp_port, s.cot_tak_port) if port]
         await server.start(host, tcp, s.cot_udp_port or None)
     except OSError as exc:
         log.error("TAK gateway not started: %s", exc)
         await server.stop()
+        if publisher is not None:
+            await publisher.close(0)
         return None
     log.info(
         "TAK gateway on %s: TCP %s, UDP %s, relay %s",
@@ -201,7 +219,7 @@ async def start(platform: Platform, host: str) -> Gateway | None:
     )
     listener = _task_listener(server)
     TASK_LISTENERS.append(listener)
-    return Gateway(server, asyncio.create_task(_watch(server, sink)), listener)
+    return Gateway(server, asyncio.create_task(_watch(server, sink)), listener, publisher)
 
 
 def _task_listener(server: CotServer) -> Any:

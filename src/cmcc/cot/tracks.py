@@ -36,6 +36,7 @@ from sqlalchemy import (
     Uuid,
     func,
     insert,
+    literal,
     select,
     text,
     union_all,
@@ -117,6 +118,11 @@ def _utc(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo is dt.UTC else moment.astimezone(dt.UTC)
 
 
+def _hex(key: str) -> str:
+    """An event key as 32 hex digits (the database gives it back as a uuid's text)."""
+    return key.replace("-", "")
+
+
 def _digest_values(ident: int, r: Any) -> list[Any]:
     values = [
         ident,
@@ -136,7 +142,7 @@ def _digest_values(ident: int, r: Any) -> list[Any]:
         r.release_to,
     ]
     if r.event_key is not None:  # rows of the stream (entries from before it stay as they were)
-        values.append(r.event_key.replace("-", ""))  # 32 hex digits, as PostgreSQL's uuid or not
+        values.append(_hex(r.event_key))
     return values
 
 
@@ -217,15 +223,18 @@ def _store_postgresql(
 
 def _store_sqlite(session: Session, rows: Sequence[TrackRow], now: dt.datetime) -> list[int | None]:
     """Insert the rows whose key is not stored yet (nor earlier in the batch)."""
-    keys = [r.event_key for r in rows if r.event_key is not None]
-    seen: set[str | None] = set()
+    keys = [_hex(r.event_key) for r in rows if r.event_key is not None]
+    seen: set[str] = set()
     for i in range(0, len(keys), 500):
         chunk = keys[i : i + 500]
-        seen.update(session.scalars(select(Track.event_key).where(Track.event_key.in_(chunk))))
+        found = session.scalars(select(Track.event_key).where(Track.event_key.in_(chunk)))
+        seen.update(_hex(k) for k in found if k is not None)
     fresh: list[bool] = []
     for r in rows:
-        fresh.append(r.event_key is None or r.event_key not in seen)
-        seen.add(r.event_key)
+        key = None if r.event_key is None else _hex(r.event_key)
+        fresh.append(key is None or key not in seen)
+        if key is not None:
+            seen.add(key)
     count = sum(fresh)
     if not count:
         return [None] * len(rows)
@@ -288,8 +297,8 @@ def store_batch(session: Session, rows: Sequence[TrackRow]) -> list[int | None]:
     return ids
 
 
-class Earlier(NamedTuple):
-    """A unit's stored position before a batch (`previous_positions`)."""
+class Neighbour(NamedTuple):
+    """A unit's stored position just before or just after a batch (`neighbours`)."""
 
     uid: str
     lon: float
@@ -297,23 +306,31 @@ class Earlier(NamedTuple):
     time: dt.datetime
 
 
-def previous_positions(session: Session, firsts: dict[str, dt.datetime]) -> list[Earlier]:
-    """For each uid, its latest stored position before the given time (none for a uid with no
-    earlier position): one indexed lookup per uid, 200 to a statement."""
-    found: list[Earlier] = []
-    items = list(firsts.items())
-    for i in range(0, len(items), 200):
-        parts = [
-            select(Track.uid, Track.min_x, Track.min_y, Track.time)
-            .where(Track.uid == uid, Track.time < before)
-            .order_by(Track.time.desc(), Track.id.desc())
-            .limit(1)
-            .subquery()
-            for uid, before in items[i : i + 200]
-        ]
+def neighbours(
+    session: Session, spans: dict[str, tuple[dt.datetime, dt.datetime]]
+) -> tuple[dict[str, Neighbour], dict[str, Neighbour]]:
+    """For each uid and (first, last) time of its positions in a batch: its latest stored
+    position before `first`, and its earliest stored position after `last` (a batch stored out
+    of order has one). Two indexed lookups per uid, 100 uids to a statement."""
+    before: dict[str, Neighbour] = {}
+    after: dict[str, Neighbour] = {}
+    cols = (Track.uid, Track.min_x, Track.min_y, Track.time)
+    items = list(spans.items())
+    for i in range(0, len(items), 100):
+        parts = []
+        for uid, (first, last) in items[i : i + 100]:
+            earlier = select(*cols, literal(0).label("side")).where(
+                Track.uid == uid, Track.time < first
+            )
+            later = select(*cols, literal(1).label("side")).where(
+                Track.uid == uid, Track.time > last
+            )
+            parts.append(earlier.order_by(Track.time.desc(), Track.id.desc()).limit(1).subquery())
+            parts.append(later.order_by(Track.time, Track.id).limit(1).subquery())
         stmt = union_all(*(select(*part.c) for part in parts))
-        found.extend(Earlier(*row) for row in session.execute(stmt))
-    return found
+        for uid, lon, lat, time, side in session.execute(stmt):
+            (after if side else before)[uid] = Neighbour(uid, lon, lat, time)
+    return before, after
 
 
 def verify_batch(session: Session, first_id: int, last_id: int, sha256: str) -> bool:
