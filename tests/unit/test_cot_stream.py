@@ -17,15 +17,22 @@ def _reports() -> list[Report]:
     return [
         Report(
             make_event(
-                "usa-1", "a-f-G-U-C", 31.4, 34.4, now=T0, stale_seconds=60, callsign="EAGLE\t1",
+                "usa-1",
+                "a-f-G-U-C",
+                31.4,
+                34.4,
+                now=T0,
+                stale_seconds=60,
+                callsign="EAGLE\t1",
                 detail_children='<track speed="3.5" course="270.0"/>',
-            ),  # fmt: skip
+            ),
             "usa-1",
         ),
         Report(make_event("h-1", "a-h-G", 31.4, 34.4, now=T0, stale_seconds=60), None),
         Report(
-            make_event("spot-1", "b-m-p-s-m", 31.5, 34.5, now=T0, stale_seconds=60,
-                       remarks="two\nlines"),
+            make_event(
+                "spot-1", "b-m-p-s-m", 31.5, 34.5, now=T0, stale_seconds=60, remarks="two\nlines"
+            ),
             "usa-1",
             own=False,
         ),  # fmt: skip

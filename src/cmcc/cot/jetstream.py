@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import nats
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.api import (
@@ -42,9 +41,11 @@ async def connect(settings: Settings, name: str) -> NATS:
     connected, the client reconnects by itself for ever, and the log says when the link goes
     and comes back."""
     assert settings.nats_url, "CMCC_NATS_URL is not set"
+    nc = NATS()
 
     async def disconnected() -> None:
-        log.warning("%s: NATS connection lost; reconnecting", name)
+        if not (nc.is_closed or nc.is_draining):
+            log.warning("%s: NATS connection lost; reconnecting", name)
 
     async def reconnected() -> None:
         log.warning("%s: NATS connection back", name)
@@ -52,11 +53,11 @@ async def connect(settings: Settings, name: str) -> NATS:
     async def error(exc: Exception) -> None:
         log.info("%s: NATS: %s", name, exc)
 
-    return await nats.connect(
+    await nc.connect(
         servers=[u.strip() for u in settings.nats_url.split(",") if u.strip()],
         name=name,
         connect_timeout=2,
-        reconnect_time_wait=0.5,
+        reconnect_time_wait=1,
         max_reconnect_attempts=-1,
         ping_interval=5,
         max_outstanding_pings=2,
@@ -64,6 +65,7 @@ async def connect(settings: Settings, name: str) -> NATS:
         reconnected_cb=reconnected,
         error_cb=error,
     )
+    return nc
 
 
 def stream_config(settings: Settings) -> StreamConfig:
