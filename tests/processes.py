@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -74,22 +75,24 @@ def own_nats(folder: Path) -> Iterator[OwnNats]:
 
 
 class OwnPostgres:
-    """A PostgreSQL 15 cluster of the test's own (run as the postgres user, trust auth)."""
+    """A PostgreSQL 15 cluster of the test's own (run as the postgres user, trust auth), in a
+    folder of its own under /tmp (the postgres user cannot enter pytest's)."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.data = folder / "data"
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="cmcc-pg-"))
+        self.data = self.folder / "data"
         self.port = free_port()
         self.admin = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/cmcc"
 
     def _as_postgres(self, *args: str) -> None:
-        subprocess.run(
-            ["runuser", "-u", "postgres", "--", *args], check=True, capture_output=True, timeout=60
+        done = subprocess.run(
+            ["runuser", "-u", "postgres", "--", *args], capture_output=True, timeout=60
         )
+        if done.returncode:
+            raise RuntimeError(f"{args[0]} failed: {done.stdout!r} {done.stderr!r}")
 
     def init(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
         shutil.chown(self.folder, "postgres", "postgres")
         self._as_postgres(str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres",
                           "--auth=trust", "-E", "UTF8", "--no-sync")  # fmt: skip
@@ -109,14 +112,15 @@ class OwnPostgres:
 
 
 @contextmanager
-def own_postgres(folder: Path) -> Iterator[OwnPostgres]:
-    server = OwnPostgres(folder)
-    server.init()
+def own_postgres() -> Iterator[OwnPostgres]:
+    server = OwnPostgres()
     try:
+        server.init()
         yield server
     finally:
-        with contextlib.suppress(subprocess.CalledProcessError):  # stopped already
+        with contextlib.suppress(RuntimeError):  # stopped already
             server.stop()
+        shutil.rmtree(server.folder, ignore_errors=True)
 
 
 @contextmanager

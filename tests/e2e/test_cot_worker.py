@@ -101,12 +101,14 @@ def count_now(url: str) -> int:
         return -1
 
 
-async def publish(publisher: Publisher, total: int, per_second: int, batch: int = 500) -> None:
-    """Submit positions 0..total-1 in batches, at about `per_second`."""
+async def publish(
+    publisher: Publisher, total: int, per_second: int, batch: int = 500, start_at: int = 0
+) -> None:
+    """Submit positions start_at..total-1 in batches, at about `per_second`."""
     start = time.monotonic()
-    for first in range(0, total, batch):
+    for first in range(start_at, total, batch):
         publisher.submit([report(i) for i in range(first, min(first + batch, total))])
-        ahead = start + (first + batch) / per_second - time.monotonic()
+        ahead = start + (first - start_at + batch) / per_second - time.monotonic()
         if ahead > 0:
             await asyncio.sleep(ahead)
 
@@ -172,7 +174,7 @@ def test_nats_killed_and_restarted_during_traffic(pg_platform: Platform, tmp_pat
 
 def test_postgresql_stopped_and_started_during_traffic(tmp_path: Path) -> None:
     total = 20_000
-    with own_postgres(tmp_path / "pg") as pg:
+    with own_postgres() as pg:
         plain = Settings(database_url=pg.url, secret_key=SECRET, environment="test")
         platform = bootstrap(plain)
         initialize(platform)
@@ -183,8 +185,11 @@ def test_postgresql_stopped_and_started_during_traffic(tmp_path: Path) -> None:
             publisher = Publisher(settings)
             await publisher.start()
             with workers(2, worker_env(settings, tmp_path), tmp_path):
-                sending = asyncio.create_task(publish(publisher, total, per_second=5_000))
+                await publish(publisher, 2_000, per_second=5_000)
                 await until(lambda: count_now(pg.url) >= 2_000, 30, "2,000 positions stored")
+                sending = asyncio.create_task(
+                    publish(publisher, total, per_second=5_000, start_at=2_000)
+                )
                 await asyncio.to_thread(pg.stop)
                 during = publisher.published
                 await asyncio.sleep(2.0)

@@ -35,7 +35,7 @@ def _reports() -> list[Report]:
             ),
             "usa-1",
             own=False,
-        ),  # fmt: skip
+        ),
     ]
 
 
