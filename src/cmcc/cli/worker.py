@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 
 import typer
@@ -31,7 +32,7 @@ def worker() -> None:
                 "[red]CMCC_NATS_URL is not set:[/red] a worker takes its positions from NATS"
             )
             raise typer.Exit(2)
-        w = Worker(p)
+        w = Worker(p, f"cmcc-worker-{os.getpid()}")
 
         async def run() -> None:
             loop = asyncio.get_running_loop()
