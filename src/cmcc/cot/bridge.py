@@ -119,29 +119,23 @@ class Bridge:
         """The track rows of the positions. A marker a device placed is stored under the
         device's organization and marking, without its pledge."""
         assert self._home is not None
-        home = self._home[0]
+        home, owner = self._home[0], MarkingKind.OWNER.value
         rows = []
         for fix in positions:
-            info = self._device(known, fix)
+            info = known.get(fix.device_uid) if fix.device_uid else None
+            callsign = fix.callsign[:120] if fix.callsign else None
+            row: tuple[int, str, str | None, str | None, int | None]
+            if info is None:  # an unregistered device: the centre's, marked owner
+                row = (home, owner, None, callsign, None)
+            else:
+                pledge = info.pledge_id if fix.own else None
+                row = (info.org_id, info.releasability, info.release_to, callsign, pledge)
             rows.append(
                 TrackRow(
-                    uid=fix.uid,
-                    type=fix.type[:64],
-                    time=fix.time,
-                    stale=fix.stale,
-                    lon=fix.lon,
-                    lat=fix.lat,
-                    owner_org_id=info.org_id if info else home,
-                    releasability=info.releasability if info else MarkingKind.OWNER.value,
-                    release_to=info.release_to if info else None,
-                    callsign=fix.callsign[:120] if fix.callsign else None,
-                    pledge_id=info.pledge_id if info and fix.own else None,
-                    hae=fix.hae,
-                    speed=fix.speed,
-                    course=fix.course,
-                    event_key=fix.key,
+                    fix.uid, fix.type[:64], fix.time, fix.stale, fix.lon, fix.lat,
+                    *row, fix.hae, fix.speed, fix.course, fix.key,
                 )
-            )
+            )  # fmt: skip
         return rows
 
     # -- caveats -------------------------------------------------------------------------------

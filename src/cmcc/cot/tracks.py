@@ -22,7 +22,6 @@ import datetime as dt
 import hashlib
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import orjson
@@ -91,8 +90,9 @@ class Track(Releasable, Spatial, Base):
 TRACKS: Table = Track.__table__  # type: ignore[assignment]
 
 
-@dataclass(frozen=True, slots=True)
-class TrackRow:
+class TrackRow(NamedTuple):
+    """A track to store (a tuple: a batch makes thousands)."""
+
     uid: str
     type: str
     time: dt.datetime
@@ -162,16 +162,16 @@ def lock_writers(session: Session) -> None:
 
 
 def _allocate_ids(session: Session, count: int) -> list[int]:
-    """Ids for `count` new rows, known before the insert, in one range (`lock_writers` is held).
-    PostgreSQL: from the table's sequence. SQLite: after the largest id."""
+    """Ids for `count` new rows, known before the insert, in one range: `lock_writers` is held,
+    so no other writer takes ids in between. PostgreSQL: from the table's sequence, moved on by
+    `count` at once. SQLite: after the largest id."""
     if session.get_bind().dialect.name == "postgresql":
         stmt = text(
-            "SELECT nextval(pg_get_serial_sequence('tracks', 'id')) FROM generate_series(1, :n)"
+            "SELECT setval(pg_get_serial_sequence('tracks', 'id'), "
+            "nextval(pg_get_serial_sequence('tracks', 'id')) + :n - 1)"
         )
-        ids = sorted(session.scalars(stmt, {"n": count}))
-        if ids[-1] - ids[0] != count - 1:
-            raise RuntimeError("track ids were allocated outside lock_writers")
-        return ids
+        last = int(session.scalars(stmt, {"n": count}).one())
+        return list(range(last - count + 1, last + 1))
     last = session.scalar(select(func.max(Track.id))) or 0
     return list(range(last + 1, last + 1 + count))
 
