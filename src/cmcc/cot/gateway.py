@@ -1,7 +1,8 @@
 """The gateway's platform side (`Sink` of cmcc.cot.server), and its start with `cmcc serve`.
 
 Devices are identified by uid or callsign (`cmcc.cot.devices`); positions and spot markers go
-to `cmcc.cot.bridge` in batches; what a client receives from the platform is built by
+to `cmcc.cot.bridge` in batches (with CMCC_NATS_URL, to the positions stream instead:
+`cmcc.cot.publisher`, stored by `cmcc worker`); what a client receives from the platform is built by
 `cmcc.cot.outbound` for the client's organization, through the release policy. Changes to
 zones, hazards, incidents and humanitarian notifications are picked up every few seconds from
 their `updated_at`, and so are the records whose validity began or ended by the clock since
