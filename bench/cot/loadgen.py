@@ -37,6 +37,10 @@ def iso(t: dt.datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+def iso_us(t: dt.datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def cot_times(stale_s: float = 120.0) -> tuple[str, str]:
     now = dt.datetime.now(dt.UTC)
     return iso(now), iso(now + dt.timedelta(seconds=stale_s))
@@ -153,6 +157,8 @@ class StepResult:
     dead: int  # connections the server closed
     server_cpu: float | None = None  # server CPU use over the step and its drain, 1.0 = one core
     load1: float | None = None  # the machine's 1-minute load average at the end of the step
+    stored: int | None = None  # tracks stored for the step's events (servers that store them)
+    store_lag_s: float | None = None  # from the end of sending until all of them were stored
 
     @property
     def achieved_rate(self) -> float:
@@ -170,6 +176,7 @@ class StepResult:
             and self.sent >= 0.97 * self.due
             and self.p99_ms is not None
             and self.p99_ms < max_p99_ms
+            and (self.stored is None or self.stored >= self.sent)
         )
 
 
@@ -251,7 +258,8 @@ class LoadGen:
             now_s = time.monotonic()
             if now_s >= end:
                 break
-            iso_now, iso_stale = cot_times()
+            moment = dt.datetime.now(dt.UTC)
+            iso_stale = iso(moment + dt.timedelta(seconds=120.0))
             elapsed = now_s - t0
             for k, c in enumerate(self.pubs):
                 due = int(elapsed * per_pub + k / n) - sent_by[k]
@@ -265,7 +273,7 @@ class LoadGen:
                         f"BENCH-{k}",
                         lat,
                         lon,
-                        iso_now,
+                        iso_us(moment + dt.timedelta(microseconds=j)),  # each its own report
                         iso_stale,
                         f"seq={self.seq + j} sent={sent_ns} src={k}",
                     )

@@ -85,6 +85,7 @@ class Launch:
     env: dict[str, str]
     cwd: Path
     port: int  # the CoT TCP port to load
+    extra: dict[str, str] = field(default_factory=dict)  # database_url: where tracks are counted
 
 
 @dataclass
@@ -175,6 +176,74 @@ def cmcc_peer() -> Peer:
     return Peer("cmcc", python, version(python, "cmcc"), prepare)
 
 
+PG_ADMIN = os.environ.get("COTBENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+NATS_URL = os.environ.get("COTBENCH_NATS", "nats://127.0.0.1:4222")
+
+
+def cmcc_scaleout_peer(workers: int) -> Callable[[], Peer]:
+    """cmcc with NATS (issue 15): `cmcc serve` (the gateway, pinned like every server) and
+    `workers` `cmcc worker` processes (free to run on both cores), on a fresh PostgreSQL
+    database with the gaza-2025 scenario (its zones geofence every position), the shared NATS
+    in a namespace of its own. Run from the checkout's own source (PYTHONPATH=src)."""
+
+    def make() -> Peer:
+        import psycopg
+
+        python = ROOT / ".venv" / "bin" / "python"
+
+        def prepare(work: Path) -> Launch:
+            port = free_port()
+            tag = os.urandom(4).hex()
+            database = f"cotbench_{tag}"
+            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+                admin.execute(f'CREATE DATABASE "{database}"')
+            url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+            env = dict(
+                os.environ,
+                PYTHONPATH=str(ROOT / "src"),
+                CMCC_HOME=str(work),
+                CMCC_DATABASE_URL=f"{url}/{database}",
+                CMCC_NATS_URL=NATS_URL,
+                CMCC_NATS_NAMESPACE=f"bench{tag}",
+                CMCC_COT_TCP_PORT=str(port),
+                CMCC_COT_TAK_PORT="0",
+                CMCC_COT_UDP_PORT="0",
+                CMCC_COT_RELAY="open",
+            )
+            cmcc = f"{python} -m cmcc"
+            subprocess.run(f"{cmcc} init && {cmcc} scenario load gaza-2025", shell=True,
+                           env=env, check=True, capture_output=True)  # fmt: skip
+            spawn = "".join(f"taskset -c 0-1 {cmcc} worker & " for _ in range(workers))
+            argv = ["sh", "-c", f"{spawn}exec {cmcc} serve --port {free_port()}"]
+            extra = {"database_url": f"{url}/{database}", "database": database}
+            return Launch(argv, env, work, port, extra)
+
+        return Peer(
+            f"cmcc+{workers}w",
+            python,
+            version(python, "cmcc"),
+            prepare,
+            note=f"gateway on CPU {SERVER_CPU}, {workers} worker(s) on any CPU, PostgreSQL, NATS",
+        )
+
+    return make
+
+
+def count_tracks(database_url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(database_url.replace("+psycopg", ""), connect_timeout=5) as conn:
+        row = conn.execute("SELECT count(*) FROM tracks").fetchone()
+    return int(row[0]) if row else 0
+
+
+def drop_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 # A reference, not a CoT server: forwards every complete event (split after </event>) to every
 # other connection as raw bytes, no parsing, no queue limits. What it reaches is the ceiling the
 # load generator and the machine allow; a server near it is limited by the generator, not itself.
@@ -224,6 +293,8 @@ PEERS: dict[str, Callable[[], Peer]] = {
     "taky": taky_peer,
     "fts": fts_peer,
     "cmcc": cmcc_peer,
+    "cmcc+1w": cmcc_scaleout_peer(1),
+    "cmcc+2w": cmcc_scaleout_peer(2),
     "null": null_peer,
 }
 
@@ -311,6 +382,8 @@ class Running:
             if not _group_alive(pgid):
                 break
         shutil.rmtree(self.work, ignore_errors=True)
+        if "database" in self.extra:
+            drop_database(self.extra["database"])
 
 
 def _group_alive(pgid: int) -> bool:
@@ -338,7 +411,7 @@ def start(peer: Peer, label: str, timeout: float = 90.0) -> Running | None:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-    running = Running(peer, proc, launch.port, log, work)
+    running = Running(peer, proc, launch.port, log, work, extra=launch.extra)
     while time.monotonic() - t0 < timeout:
         if proc.poll() is not None:
             print(

@@ -33,6 +33,7 @@ INGEST_RATES = [10, 50, 100, 250, 500, 1000, 1500, 2000, 3000, 5000, 7500, 10000
 FANOUT_DELIVERIES = [1000, 2500, 5000, 10000, 20000, 40000, 60000, 80000, 100000, 150000, 200000]
 PUBLISHERS = 10
 ALL_TO_ALL_UNITS = 200
+STORE_GRACE = 2.0  # seconds after the drain for the last positions of a step to be stored
 
 
 def pin_self() -> None:
@@ -53,7 +54,9 @@ def step_row(label: str, r: StepResult, per_event: int) -> str:
         f"{r.loss:>7.2%} {r.min_sub_ratio:>7.1%} {fmt_ms(r.p50_ms):>9} {fmt_ms(r.p99_ms):>9} "
         f"{fmt_ms(r.max_ms):>9} "
         f"{r.gen_cpu:>5.0%} {_pct(r.server_cpu):>5} {r.load1 or 0:>5.2f} {r.dead:>4}  {ok}"
-    )
+        + ("" if r.stored is None else f"  stored {r.stored / max(r.sent, 1):.1%}"
+           f" lag {'-' if r.store_lag_s is None else f'{r.store_lag_s:.1f} s'}")
+    )  # fmt: skip
 
 
 HEADER = (
@@ -70,8 +73,19 @@ async def measured(
     gen: LoadGen, server: peers.Running, rate: float, seconds: float, drain: float = 3.0
 ) -> StepResult:
     """One step, with the server's CPU share over it and the machine's load average after it."""
+    database = server.extra.get("database_url")
+    before = peers.count_tracks(database) if database else 0
     cpu0, t0 = server.cpu(), time.monotonic()
     r = await gen.step(rate, seconds, drain)
+    if database:  # every event of the step stored within the drain and STORE_GRACE seconds more
+        deadline = time.monotonic() + STORE_GRACE
+        while (count := peers.count_tracks(database) - before) < r.sent:
+            if time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.05)
+        r.stored = count
+        if count >= r.sent:
+            r.store_lag_s = time.monotonic() - t0 - seconds
     r.server_cpu = (server.cpu() - cpu0) / (time.monotonic() - t0)
     r.load1 = os.getloadavg()[0]
     return r
@@ -208,7 +222,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument(
-        "--servers", default="taky,fts,cmcc", help="comma-separated: taky, fts, cmcc, null"
+        "--servers",
+        default="taky,fts,cmcc",
+        help="comma-separated: taky, fts, cmcc, cmcc+1w, cmcc+2w (with NATS and workers), null",
     )
     ap.add_argument("--scenarios", default="ingest,fanout,alltoall")
     ap.add_argument(

@@ -41,6 +41,39 @@ class Settings(BaseSettings):
         description="First token of every NATS subject and prefix of every JetStream stream "
         "and consumer name: platforms sharing one NATS server keep apart by it.",
     )
+    positions_max_bytes: int = Field(
+        1 << 30,
+        ge=1 << 20,
+        description="Most bytes of positions the JetStream stream holds for the `cmcc worker` "
+        "processes (when CMCC_NATS_URL is set); beyond it the stream refuses new ones and "
+        "the gateways keep them in their backlog.",
+    )
+    positions_max_age_hours: float = Field(
+        72.0,
+        gt=0,
+        description="Positions not stored by a worker within this many hours leave the stream "
+        "unstored (the one way an acknowledged position is lost; the log of the stream says).",
+    )
+    positions_backlog_events: int = Field(
+        200_000,
+        ge=1000,
+        description="Positions a gateway keeps while NATS does not acknowledge them (down, or "
+        "the stream full); beyond it the oldest are dropped, counted and logged.",
+    )
+    worker_batch_messages: int = Field(
+        16,
+        ge=1,
+        le=256,
+        description="Messages of positions (one per gateway flush) a `cmcc worker` fetches "
+        "and stores in one transaction.",
+    )
+    worker_ack_wait_seconds: float = Field(
+        30.0,
+        ge=1,
+        le=3600,
+        description="A fetched message not acknowledged in this time goes to another worker "
+        "(a worker waiting for the database tells NATS it is still working on it).",
+    )
     secret_key: SecretStr = Field(
         SecretStr(DEFAULT_SECRET),
         description="Server-side secret (pepper for hashes). Must be set outside development.",

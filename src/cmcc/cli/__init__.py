@@ -21,6 +21,7 @@ from cmcc.cli import (
     report,
     scenario,
     server,
+    worker,
 )
 
 app = typer.Typer(
@@ -32,6 +33,7 @@ app = typer.Typer(
 server.register(app)
 demo.register(app)
 backup.register(app)
+worker.register(app)
 app.add_typer(exercise.app, name="exercise")
 app.add_typer(scenario.app, name="scenario")
 app.add_typer(access.user_app, name="user")

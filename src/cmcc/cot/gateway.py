@@ -1,8 +1,9 @@
 """The gateway's platform side (`Sink` of cmcc.cot.server), and its start with `cmcc serve`.
 
 Devices are identified by uid or callsign (`cmcc.cot.devices`); positions and spot markers go
-to `cmcc.cot.bridge` in batches; what a client receives from the platform is built by
-`cmcc.cot.outbound` for the client's organization, through the release policy. Changes to
+to `cmcc.cot.bridge` in batches (with CMCC_NATS_URL, to the positions stream instead:
+`cmcc.cot.publisher`, stored by `cmcc worker`); what a client receives from the platform is
+built by `cmcc.cot.outbound` for the client's organization, through the release policy. Changes to
 zones, hazards, incidents, humanitarian notifications and tasks come on the event bus (every
 committed write is announced there, `cmcc.core.written`; with CMCC_NATS_URL, the writes of
 every instance), so the gateway needs no hook in those modules. The records whose validity
@@ -32,6 +33,7 @@ from cmcc.core.releasability import Viewer
 from cmcc.cot import devices, items, outbound, tasks, units
 from cmcc.cot.bridge import Bridge
 from cmcc.cot.event import CotEvent, Registry, Report
+from cmcc.cot.publisher import Publisher
 from cmcc.cot.server import CotServer, Limits, Peer
 
 log = logging.getLogger("cmcc.cot")
@@ -43,9 +45,10 @@ REFRESH_SECONDS = items.STALE_SECONDS / 2
 
 
 class PlatformSink:
-    def __init__(self, platform: Platform) -> None:
+    def __init__(self, platform: Platform, publisher: Publisher | None = None) -> None:
         self.platform = platform
         self.bridge = Bridge(platform)
+        self.publisher = publisher  # with CMCC_NATS_URL: to the stream, not to the database
         self._viewers: dict[str | None, Viewer] = {None: Viewer.public()}
         self._clock_seen = utcnow()  # window edges up to this moment were sent
 
@@ -96,6 +99,10 @@ class PlatformSink:
             return devices.registry(session)
 
     def ingest(self, reports: Sequence[Report]) -> int:
+        """Store the reports (one process), or queue them for the stream, from which the
+        `cmcc worker` processes store them (CMCC_NATS_URL)."""
+        if self.publisher is not None:
+            return self.publisher.submit(reports)
         return self.bridge.ingest(reports)
 
     def picture(self, org_code: str | None) -> list[CotEvent]:
@@ -174,12 +181,14 @@ class Gateway:
         watcher: asyncio.Task[None],
         listener: Any,
         mesh: Any = None,
+        publisher: Publisher | None = None,
     ) -> None:
         self.platform = platform
         self.server = server
         self.watcher = watcher
         self.listener = listener
         self.mesh = mesh
+        self.publisher = publisher
 
     async def stop(self) -> None:
         self.platform.bus.unlisten(self.listener)
@@ -189,6 +198,8 @@ class Gateway:
         if self.mesh is not None:
             await self.mesh.stop()
         await self.server.stop()
+        if self.publisher is not None:  # after the server's last flush
+            await self.publisher.close()
 
 
 async def start(platform: Platform, host: str) -> Gateway | None:
@@ -197,7 +208,8 @@ async def start(platform: Platform, host: str) -> Gateway | None:
     s = platform.settings
     if not (s.cot_tcp_port or s.cot_tak_port or s.cot_udp_port):
         return None
-    sink = PlatformSink(platform)
+    publisher = Publisher(s) if s.nats_url else None
+    sink = PlatformSink(platform, publisher)
     limits = Limits(
         max_clients=s.cot_max_clients,
         max_event_bytes=s.cot_max_event_bytes,
@@ -210,12 +222,16 @@ async def start(platform: Platform, host: str) -> Gateway | None:
         max_kept_seconds=s.cot_max_kept_seconds,
     )
     server = CotServer(sink, limits)
+    if publisher is not None:
+        await publisher.start()
     try:
         tcp = [port for port in (s.cot_tcp_port, s.cot_tak_port) if port]
         await server.start(host, tcp, s.cot_udp_port or None)
     except OSError as exc:
         log.error("TAK gateway not started: %s", exc)
         await server.stop()
+        if publisher is not None:
+            await publisher.close(0)
         return None
     log.info(
         "TAK gateway on %s: TCP %s, UDP %s, relay %s",
@@ -228,7 +244,8 @@ async def start(platform: Platform, host: str) -> Gateway | None:
     listener = _follower(changes)
     platform.bus.listen(listener)
     watcher = asyncio.create_task(_watch(server, sink, changes))
-    return Gateway(platform, server, watcher, listener, _mesh(platform, server))
+    mesh = _mesh(platform, server)
+    return Gateway(platform, server, watcher, listener, mesh, publisher)
 
 
 def _mesh(platform: Platform, server: CotServer) -> Any:
