@@ -74,7 +74,7 @@ pdf:
 
 ## Every check and every test, on SQLite and on PostgreSQL/PostGIS, and in Chromium.
 test: $(DEV_STAMP) $(VENDOR_STAMP) postgis nats chromium gdal pdf lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist worksteal
 
 ## Benchmarks (not part of `make test`): print figures, never assert timings. About 40 minutes.
 bench: $(DEV_STAMP) postgis nats
