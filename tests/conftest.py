@@ -74,10 +74,16 @@ def nats_url() -> str:
 
 
 @pytest.fixture
-def nats_namespace() -> str:
+def nats_namespace(nats_url: str) -> Iterator[str]:
     """A namespace of its own for each test (CMCC_NATS_NAMESPACE): parallel runs on one
-    NATS server never meet."""
-    return f"t{uuid.uuid4().hex[:12]}"
+    NATS server never meet; its positions stream is removed afterwards."""
+    from tests.asyncrun import run
+    from tests.jetstream import remove_stream
+
+    name = f"t{uuid.uuid4().hex[:12]}"
+    yield name
+    settings = Settings(nats_url=nats_url, nats_namespace=name, secret_key=SECRET)
+    run(remove_stream(settings))
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,8 @@ from cmcc.access.domain import Role
 from cmcc.bootstrap import Platform
 from cmcc.cli.common import operator_session
 from cmcc.cot import devices
-from tests.e2e.test_cot_gateway import OUTSIDE, Listener, _eventually, _position
+from tests.asyncrun import run as run_async
+from tests.e2e.test_cot_gateway import OUTSIDE, Listener, _eventually, _position, _pytak_send
 from tests.factories import caller, org
 from tests.serving import free_port, platform_env, process, served
 
@@ -170,14 +171,15 @@ def test_gateways_relay_to_each_others_clients_and_follow_every_instance(
         garuda1, stranger, garuda2 = Listener(one), Listener(one), Listener(two)
         stack.callback(lambda: [c.close() for c in (garuda1, stranger, garuda2)])
         garuda1.send(_position("idn-1", "GARUDA-1", OUTSIDE))
+        garuda2.send(_position("idn-2", "GARUDA-2", OUTSIDE))
         stranger.send(_position("stranger-1", "NOBODY", OUTSIDE))
-        garuda1.events(0.5)
-        stranger.events(0.5)
+        for client in (garuda1, garuda2, stranger):
+            client.events(0.5)
 
         heard: list[str] = []
 
         def relayed() -> bool:  # until gateway 1 has subscribed to the relay (within a second)
-            garuda2.send(_position("idn-2", "GARUDA-2", OUTSIDE))
+            run_async(_pytak_send(two, [_position("idn-2", "GARUDA-2", OUTSIDE)]))  # pytak
             heard.extend(e.uid for e in garuda1.events(0.5))
             return "idn-2" in heard
 
