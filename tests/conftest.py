@@ -147,6 +147,7 @@ def gaza_templates(
 
 def _gaza_template(backend: str, request: pytest.FixtureRequest) -> str:
     from cmcc.cli.common import operator_session
+    from cmcc.core.db import refresh_statistics
     from cmcc.scenarios.loader import load_scenario
 
     made: dict[str, str] = request.getfixturevalue("gaza_templates")
@@ -165,6 +166,7 @@ def _gaza_template(backend: str, request: pytest.FixtureRequest) -> str:
         initialize(p)
     with operator_session(p, write=True, actor="system:test") as session:
         load_scenario(session, "gaza-2025", aoi=p.settings.aoi_bbox, fence=p.fence())
+    refresh_statistics(p.engine)  # as `cmcc scenario load` does: the copies keep them
     p.dispose()
     made[backend] = where
     return where

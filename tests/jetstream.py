@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ import pytest
 from cmcc.bootstrap import Platform
 from cmcc.config import Settings
 from cmcc.cot.stream import Names
+from tests.asyncrun import run as run_async
 
 NATS_URL = os.environ.get("CMCC_TEST_NATS_URL", "nats://127.0.0.1:4222")
 
@@ -47,7 +47,7 @@ def streamed(platform: Platform, **more: object) -> Iterator[Platform]:
         yield platform
     finally:
         try:
-            asyncio.run(remove_stream(platform.settings))
+            run_async(remove_stream(platform.settings))
         except OSError as exc:
             pytest.fail(f"NATS is not reachable at {NATS_URL}: {exc}")
         platform.settings = plain

@@ -27,6 +27,7 @@ from cmcc.cot import codec
 from cmcc.cot.event import Report
 from cmcc.cot.publisher import Publisher
 from cmcc.initialize import initialize
+from tests.asyncrun import run as run_async
 from tests.conftest import SECRET, _reset_postgres
 from tests.jetstream import remove_stream, with_stream
 from tests.processes import kill, own_nats, own_postgres, start_worker, workers
@@ -135,10 +136,10 @@ def test_a_worker_killed_midway_through_50000_positions(
         assert publisher.status()["published"] == total
 
     try:
-        asyncio.run(main())
+        run_async(main())
         assert stored(url) == exactly_once(total)
     finally:
-        asyncio.run(remove_stream(settings))
+        run_async(remove_stream(settings))
 
 
 def test_nats_killed_and_restarted_during_traffic(pg_platform: Platform, tmp_path: Path) -> None:
@@ -168,7 +169,7 @@ def test_nats_killed_and_restarted_during_traffic(pg_platform: Platform, tmp_pat
                 "dropped": 0,
             }
 
-        asyncio.run(main())
+        run_async(main())
         assert stored(url) == exactly_once(total)
 
 
@@ -200,10 +201,10 @@ def test_postgresql_stopped_and_started_during_traffic(tmp_path: Path) -> None:
             await publisher.close()
 
         try:
-            asyncio.run(main())
+            run_async(main())
             assert stored(pg.url) == exactly_once(total)
         finally:
-            asyncio.run(remove_stream(settings))
+            run_async(remove_stream(settings))
 
 
 def test_a_cot_client_through_the_gateway_nats_and_a_worker(
@@ -230,7 +231,7 @@ def test_a_cot_client_through_the_gateway_nats_and_a_worker(
                 time.sleep(0.2)
         assert stored(url) == exactly_once(total)
     finally:
-        asyncio.run(remove_stream(settings))
+        run_async(remove_stream(settings))
 
 
 def test_the_worker_needs_nats(tmp_path: Path) -> None:

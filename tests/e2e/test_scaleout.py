@@ -185,9 +185,14 @@ def test_gateways_relay_to_each_others_clients_and_follow_every_instance(
 
         assert _eventually(relayed, 15), heard
         assert "idn-2" not in {e.uid for e in stranger.events(1.0)}
-        garuda2.events(0.5)
-        garuda1.send(_position("idn-1", "GARUDA-1", OUTSIDE))  # and the other way
-        assert "idn-1" in {e.uid for e in garuda2.events(1.5)}
+        back: list[str] = []
+
+        def the_other_way() -> bool:
+            garuda1.send(_position("idn-1", "GARUDA-1", OUTSIDE))
+            back.extend(e.uid for e in garuda2.events(0.5))
+            return "idn-1" in back
+
+        assert _eventually(the_other_way, 15), back
 
         zone = httpx.post(
             api + "/api/v1/zones",

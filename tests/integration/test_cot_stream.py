@@ -24,6 +24,7 @@ from cmcc.cot.publisher import Publisher
 from cmcc.cot.stream import Fix, decode, encode, fixes_of
 from cmcc.cot.worker import Worker
 from cmcc.incidents.models import Alert
+from tests.asyncrun import run as run_async
 from tests.factories import caller, org, pledge_body
 from tests.jetstream import streamed
 
@@ -175,7 +176,7 @@ def test_a_gateway_and_two_workers_share_the_stream(platform: Platform, client: 
             assert publisher.status()["published"] == messages * (units + 4)
             assert all(w.counts.messages for w in workers) or messages < 2  # both took a share
 
-        asyncio.run(main())
+        run_async(main())
     with platform.unit_of_work(SYSTEM) as s:
         assert s.scalar(select(func.count()).select_from(tracks.Track)) == messages * (units + 4)
         assert s.scalar(select(func.count(func.distinct(tracks.Track.event_key)))) == messages * (

@@ -17,6 +17,7 @@ from cmcc.access.service import add_user, create_token, hash_password, revoke_to
 from cmcc.cli.common import console, operator_session, platform
 from cmcc.cli.exercise import local_address, script_of, summary
 from cmcc.config import Settings
+from cmcc.core.db import refresh_statistics
 from cmcc.core.errors import NotFound
 from cmcc.exercise import driver
 from cmcc.initialize import initialize
@@ -125,6 +126,8 @@ def demo(
             added = load_scenario(session, SCENARIO, aoi=p.settings.aoi_bbox, fence=p.fence())
             session.info["actor"] = "system:demo"
             logins = issue_logins(session, p.settings)
+        if added:
+            refresh_statistics(p.engine)
         settings = p.settings
     bind = host or settings.host
     url = f"http://{local_address(bind)}:{port or settings.port}"

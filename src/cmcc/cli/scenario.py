@@ -6,6 +6,7 @@ import typer
 from rich.progress import Progress
 
 from cmcc.cli.common import console, operator_session, platform
+from cmcc.core.db import refresh_statistics
 from cmcc.initialize import initialize
 from cmcc.scenarios.loader import FILES, load_scenario
 
@@ -27,6 +28,8 @@ def load(name: str = typer.Argument(help="A packaged scenario (gaza-2025) or a f
 
             with operator_session(p, write=True, actor=f"scenario:{name}") as session:
                 added = load_scenario(session, name, step, aoi=p.settings.aoi_bbox, fence=p.fence())
+        if added:
+            refresh_statistics(p.engine)
     if added:
         for kind, n in added.items():
             console.print(f"  {n:>5} {kind}")

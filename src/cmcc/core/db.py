@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 import orjson
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -84,3 +84,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """After a bulk load (a scenario, an import): the query planner's statistics of every
+    table. PostgreSQL's autovacuum comes to it in its own time; until then a query over the
+    new rows (the audit log's release filter, say) can take seconds instead of milliseconds."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))
