@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -155,6 +155,9 @@ def _text(value: str) -> str:
 # ---- XML --------------------------------------------------------------------------------
 
 
+Attribute = Callable[[str], str | None]  # an element's attribute by name (None: absent)
+
+
 class DetailFields(NamedTuple):
     callsign: str | None = None
     group: str | None = None
@@ -194,52 +197,66 @@ def parse_xml(data: bytes) -> CotEvent:
     root = _safe_parse(raw, "event")
     if root.tag != "event":
         raise CotError(f"not an event: root element is <{root.tag}>")
-    uid, type_ = root.get("uid"), root.get("type")
-    if not uid:
-        raise CotError("event: missing uid")
-    if not type_:
-        raise CotError("event: missing type")
-    time = parse_time(root.get("time"), "time")
-    start = parse_time(root.get("start"), "start")
-    stale = parse_time(root.get("stale"), "stale")
     point = detail = None
     for child in root:  # one pass: cheaper than two find() calls
         if child.tag == "point" and point is None:
             point = child
         elif child.tag == "detail" and detail is None:
             detail = child
+    return xml_event(
+        root.get,
+        point.get if point is not None else None,
+        _detail_fields(detail),
+        etree.tostring(detail, encoding="unicode", with_tail=False) if detail is not None else "",
+        raw,
+    )
+
+
+def xml_event(
+    event: Attribute,
+    point: Attribute | None,
+    fields: DetailFields,
+    detail_xml: str,
+    raw: bytes,
+) -> CotEvent:
+    """The event an XML document makes, from what was read of it: the attributes of its
+    `<event>` and of its first `<point>` (None: it has none), the fields of its first
+    `<detail>` and that element's XML. Every check of an XML event is made here, so that
+    whatever reads the document (lxml, or the fast path) accepts and refuses the same."""
+    uid, type_ = event("uid"), event("type")
+    if not uid:
+        raise CotError("event: missing uid")
+    if not type_:
+        raise CotError("event: missing type")
+    time = parse_time(event("time"), "time")
+    start = parse_time(event("start"), "start")
+    stale = parse_time(event("stale"), "stale")
     if point is None:
         raise CotError("event: missing point")
-    lat = _number(point.get("lat"), "point: lat")
-    lon = _number(point.get("lon"), "point: lon")
+    lat = _number(point("lat"), "point: lat")
+    lon = _number(point("lon"), "point: lon")
     _check_latlon(lat, lon, "point")
-    fields = _detail_fields(detail)
-    extra = {k: v for k in ("access", "qos", "opex") if (v := root.get(k))}
     return CotEvent(
         uid=uid,
         type=type_,
-        how=root.get("how") or "",
+        how=event("how") or "",
         time=time,
         start=start,
         stale=stale,
         lat=lat,
         lon=lon,
-        hae=_number(point.get("hae"), "point: hae", UNKNOWN),
-        ce=_number(point.get("ce"), "point: ce", UNKNOWN),
-        le=_number(point.get("le"), "point: le", UNKNOWN),
+        hae=_number(point("hae"), "point: hae", UNKNOWN),
+        ce=_number(point("ce"), "point: ce", UNKNOWN),
+        le=_number(point("le"), "point: le", UNKNOWN),
         callsign=fields.callsign,
         group=fields.group,
         remarks=fields.remarks,
         dest_callsigns=fields.dests,
         link_uids=fields.links,
-        detail_xml=(
-            etree.tostring(detail, encoding="unicode", with_tail=False)
-            if detail is not None
-            else ""
-        ),
+        detail_xml=detail_xml,
         raw=raw,
         encoding=Encoding.XML,
-        extra=extra,
+        extra={k: v for k in ("access", "qos", "opex") if (v := event(k))},
     )
 
 
