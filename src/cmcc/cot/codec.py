@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -32,6 +33,7 @@ _TYPED: dict[str, tuple[str, ...]] = {
     "takv": ("device", "platform", "os", "version"),
     "track": ("speed", "course"),
 }
+_ESCAPED = re.compile('[&<>"\n\r\t]')  # what an attribute value cannot hold as it is
 _local = threading.local()  # lxml parsers are not thread-safe: one per thread
 
 
@@ -135,7 +137,7 @@ def _check_latlon(lat: float, lon: float, where: str) -> None:
 def _attr(value: object) -> str:
     """An XML attribute value, double-quoted."""
     s = str(value)
-    if any(c in s for c in '&<>"\n\r\t'):
+    if _ESCAPED.search(s):
         s = (
             s.replace("&", "&amp;")
             .replace("<", "&lt;")
@@ -340,8 +342,16 @@ def _typed_children(d: object) -> Iterator[str]:
         yield f"<{tag}{attrs}/>"
 
 
-def parse_proto(payload: bytes) -> CotEvent:
-    """One TakMessage (no framing); times are milliseconds since the epoch."""
+def xml_detail_fields(xml_detail: str) -> DetailFields:
+    """The fields of a TakMessage's xmlDetail (the detail elements it does not type)."""
+    return _detail_fields(_safe_parse(f"<detail>{xml_detail}</detail>".encode(), "xmlDetail"))
+
+
+def parse_proto(
+    payload: bytes, read_detail: Callable[[str], DetailFields] = xml_detail_fields
+) -> CotEvent:
+    """One TakMessage (no framing); times are milliseconds since the epoch. `read_detail`
+    reads the fields of its xmlDetail (CotError when it is not XML)."""
     msg = TakMessage()
     try:
         msg.ParseFromString(payload)
@@ -366,8 +376,7 @@ def parse_proto(payload: bytes) -> CotEvent:
         if d.HasField("group") and d.group.name:
             group = d.group.name
         if d.xmlDetail:
-            wrapped = f"<detail>{d.xmlDetail}</detail>".encode()
-            fields = _detail_fields(_safe_parse(wrapped, "xmlDetail"))
+            fields = read_detail(d.xmlDetail)
         detail_xml = f"<detail>{typed}{d.xmlDetail}</detail>"
     return CotEvent(
         uid=c.uid,
