@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -32,6 +33,7 @@ _TYPED: dict[str, tuple[str, ...]] = {
     "takv": ("device", "platform", "os", "version"),
     "track": ("speed", "course"),
 }
+_ESCAPED = re.compile('[&<>"\n\r\t]')  # what an attribute value cannot hold as it is
 _local = threading.local()  # lxml parsers are not thread-safe: one per thread
 
 
@@ -135,7 +137,7 @@ def _check_latlon(lat: float, lon: float, where: str) -> None:
 def _attr(value: object) -> str:
     """An XML attribute value, double-quoted."""
     s = str(value)
-    if any(c in s for c in '&<>"\n\r\t'):
+    if _ESCAPED.search(s):
         s = (
             s.replace("&", "&amp;")
             .replace("<", "&lt;")
@@ -153,6 +155,9 @@ def _text(value: str) -> str:
 
 
 # ---- XML --------------------------------------------------------------------------------
+
+
+Attribute = Callable[[str], str | None]  # an element's attribute by name (None: absent)
 
 
 class DetailFields(NamedTuple):
@@ -194,52 +199,66 @@ def parse_xml(data: bytes) -> CotEvent:
     root = _safe_parse(raw, "event")
     if root.tag != "event":
         raise CotError(f"not an event: root element is <{root.tag}>")
-    uid, type_ = root.get("uid"), root.get("type")
-    if not uid:
-        raise CotError("event: missing uid")
-    if not type_:
-        raise CotError("event: missing type")
-    time = parse_time(root.get("time"), "time")
-    start = parse_time(root.get("start"), "start")
-    stale = parse_time(root.get("stale"), "stale")
     point = detail = None
     for child in root:  # one pass: cheaper than two find() calls
         if child.tag == "point" and point is None:
             point = child
         elif child.tag == "detail" and detail is None:
             detail = child
+    return xml_event(
+        root.get,
+        point.get if point is not None else None,
+        _detail_fields(detail),
+        etree.tostring(detail, encoding="unicode", with_tail=False) if detail is not None else "",
+        raw,
+    )
+
+
+def xml_event(
+    event: Attribute,
+    point: Attribute | None,
+    fields: DetailFields,
+    detail_xml: str,
+    raw: bytes,
+) -> CotEvent:
+    """The event an XML document makes, from what was read of it: the attributes of its
+    `<event>` and of its first `<point>` (None: it has none), the fields of its first
+    `<detail>` and that element's XML. Every check of an XML event is made here, so that
+    whatever reads the document (lxml, or the fast path) accepts and refuses the same."""
+    uid, type_ = event("uid"), event("type")
+    if not uid:
+        raise CotError("event: missing uid")
+    if not type_:
+        raise CotError("event: missing type")
+    time = parse_time(event("time"), "time")
+    start = parse_time(event("start"), "start")
+    stale = parse_time(event("stale"), "stale")
     if point is None:
         raise CotError("event: missing point")
-    lat = _number(point.get("lat"), "point: lat")
-    lon = _number(point.get("lon"), "point: lon")
+    lat = _number(point("lat"), "point: lat")
+    lon = _number(point("lon"), "point: lon")
     _check_latlon(lat, lon, "point")
-    fields = _detail_fields(detail)
-    extra = {k: v for k in ("access", "qos", "opex") if (v := root.get(k))}
     return CotEvent(
         uid=uid,
         type=type_,
-        how=root.get("how") or "",
+        how=event("how") or "",
         time=time,
         start=start,
         stale=stale,
         lat=lat,
         lon=lon,
-        hae=_number(point.get("hae"), "point: hae", UNKNOWN),
-        ce=_number(point.get("ce"), "point: ce", UNKNOWN),
-        le=_number(point.get("le"), "point: le", UNKNOWN),
+        hae=_number(point("hae"), "point: hae", UNKNOWN),
+        ce=_number(point("ce"), "point: ce", UNKNOWN),
+        le=_number(point("le"), "point: le", UNKNOWN),
         callsign=fields.callsign,
         group=fields.group,
         remarks=fields.remarks,
         dest_callsigns=fields.dests,
         link_uids=fields.links,
-        detail_xml=(
-            etree.tostring(detail, encoding="unicode", with_tail=False)
-            if detail is not None
-            else ""
-        ),
+        detail_xml=detail_xml,
         raw=raw,
         encoding=Encoding.XML,
-        extra=extra,
+        extra={k: v for k in ("access", "qos", "opex") if (v := event(k))},
     )
 
 
@@ -323,8 +342,16 @@ def _typed_children(d: object) -> Iterator[str]:
         yield f"<{tag}{attrs}/>"
 
 
-def parse_proto(payload: bytes) -> CotEvent:
-    """One TakMessage (no framing); times are milliseconds since the epoch."""
+def xml_detail_fields(xml_detail: str) -> DetailFields:
+    """The fields of a TakMessage's xmlDetail (the detail elements it does not type)."""
+    return _detail_fields(_safe_parse(f"<detail>{xml_detail}</detail>".encode(), "xmlDetail"))
+
+
+def parse_proto(
+    payload: bytes, read_detail: Callable[[str], DetailFields] = xml_detail_fields
+) -> CotEvent:
+    """One TakMessage (no framing); times are milliseconds since the epoch. `read_detail`
+    reads the fields of its xmlDetail (CotError when it is not XML)."""
     msg = TakMessage()
     try:
         msg.ParseFromString(payload)
@@ -349,8 +376,7 @@ def parse_proto(payload: bytes) -> CotEvent:
         if d.HasField("group") and d.group.name:
             group = d.group.name
         if d.xmlDetail:
-            wrapped = f"<detail>{d.xmlDetail}</detail>".encode()
-            fields = _detail_fields(_safe_parse(wrapped, "xmlDetail"))
+            fields = read_detail(d.xmlDetail)
         detail_xml = f"<detail>{typed}{d.xmlDetail}</detail>"
     return CotEvent(
         uid=c.uid,

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
-from cmcc.cot import codec
+from cmcc.cot import codec, fastpath
 from cmcc.cot.event import CotError, CotEvent, Encoding, Registry, Report
 from cmcc.cot.framing import FrameError, ProtoStreamSplitter, XmlStreamSplitter, frame_proto
 
@@ -255,9 +255,9 @@ class CotServer:
             client.last_heard = time.monotonic()
             for frame in splitter.feed(data):
                 if client.encoding is Encoding.PROTO:
-                    ev = codec.parse_proto(frame)
+                    ev = fastpath.parse_proto(frame)
                 else:
-                    ev = codec.parse_xml(frame)
+                    ev = fastpath.parse_position(frame) or codec.parse_xml(frame)
                     version = codec.requested_protocol(ev)
                     if version is not None:
                         ok = version == 1
@@ -268,7 +268,7 @@ class CotServer:
                             splitter = ProtoStreamSplitter(self.limits.max_event_bytes)
                             if rest:
                                 for more in splitter.feed(rest):
-                                    self.handle(codec.parse_proto(more), client)
+                                    self.handle(fastpath.parse_proto(more), client)
                             break
                         continue
                 self.handle(ev, client)
