@@ -60,9 +60,9 @@ def process(
             time.sleep(0.1)
         yield proc
     finally:
-        proc.terminate()
+        proc.terminate()  # a graceful stop; what it waits for is not under test here
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
