@@ -88,6 +88,7 @@ bench: $(DEV_STAMP) postgis nats
 	$(BIN)/python bench/cot/run.py --servers taky,fts,cmcc
 	$(BIN)/python bench/cot/store_bench.py
 	$(BIN)/python bench/cot/tasked_area_bench.py
+	$(BIN)/python bench/cot/parse_bench.py
 	$(BIN)/python bench/sitrep_bench.py
 	$(BIN)/python bench/humanitarian_bench.py
 	$(BIN)/python bench/scaleout_bench.py

@@ -61,13 +61,15 @@ def _agrees(doc: bytes) -> CotEvent | None:
 
 # ---- generated events -------------------------------------------------------------------
 
-_SAFE = "abcXYZ0189 -_.:*/@#()é€😀"  # what a value may hold and still take the fast path
+_SAFE = "abcXYZ0189 -_.:*/@#()é€😀\xa0\u2028"  # what a value may hold and still take the fast path
 _NAMES = st.from_regex(r"[A-Za-z_][A-Za-z0-9_.\-]{0,8}", fullmatch=True).filter(
     lambda n: n not in ("link", "marti", "__chat", "contact", "__group", "remarks", "xmlns")
 )
 _TIMES = st.datetimes(dt.datetime(2000, 1, 1), dt.datetime(2099, 12, 31))
-_KINDS = ["contact", "__group", "remarks", "takv", "track", "status", "uid", "precisionlocation"]
-_KINDS.append("other")
+_KINDS = (  # of detail elements: "other" is any name
+    *("contact", "__group", "remarks", "takv", "track", "status", "uid"),
+    *("precisionlocation", "other"),
+)
 _WS = st.sampled_from(["", "", " ", "\n", "\n  ", "\t", "\n\t\t"])
 
 
@@ -189,6 +191,7 @@ def test_a_plain_position_takes_the_fast_path_and_reads_as_the_codec_reads_it(do
 # What makes a document other than plain, or not XML at all, or another event.
 _SNIPPETS = [
     *("&amp;", "&#10;", "&lt;", "&", "<!-- c -->", "<![CDATA[x]]>", "<!DOCTYPE event>"),
+    *("\x7f", "\x9f", "\u2028", "\U0001f600"),
     *("<?pi x?>", "\r", "\r\n", "\t", "\n", "\x00", "\x0b", "\x85", "\ufffe", "\ud7ff"),
     *('"', "'", "<", ">", "=", "/", " ", "]]>", ' x="1"', " x='1'", ' uid="u2"', ' lat="2"'),
     *(' xmlns="urn:x"', ' xmlns:a="urn:x"', " a:b='1'", "<a:b/>", "<inner/>", "</detail>"),
@@ -196,6 +199,9 @@ _SNIPPETS = [
     *("<remarks>r</remarks>", "<__group name='G'/>", "<point lat='1' lon='2'/>", "<detail/>"),
     *("t-x-c-t", "t-x-d-d", "b-m-p-s-m", "a-", "0.0", "NaN", "95", "-181", "inf", "1e999"),
 ]
+
+
+_NOT_UTF8 = [b"\xff", b"\xc0\x80", b"\xed\xa0\x80", b"\xe2\x82"]  # bad bytes, a surrogate
 
 
 @st.composite
@@ -208,7 +214,8 @@ def mangled(draw: st.DrawFn) -> bytes:
         to = draw(st.integers(at, min(len(doc), at + 40)))
         how = draw(st.sampled_from(["insert", "insert", "cut", "repeat", "byte"]))
         if how == "insert":
-            doc = doc[:at] + draw(st.sampled_from(_SNIPPETS)).encode() + doc[at:]
+            snippet = draw(st.sampled_from([*(s.encode() for s in _SNIPPETS), *_NOT_UTF8]))
+            doc = doc[:at] + snippet + doc[at:]
         elif how == "cut":
             doc = doc[:at] + doc[to:]
         elif how == "repeat":
@@ -427,7 +434,7 @@ def test_a_position_over_tak_protocol_reads_as_the_codec_reads_it(doc: bytes) ->
 @st.composite
 def xml_details(draw: st.DrawFn) -> str:
     """What a TakMessage's xmlDetail may hold: detail elements, some spoiled."""
-    kinds = draw(st.lists(st.sampled_from([*_KINDS, "other"]), max_size=4))
+    kinds = draw(st.lists(st.sampled_from(_KINDS), max_size=4))
     quote = draw(st.sampled_from(['"', "'"]))
     text = "".join(draw(_detail_child(quote, draw(_NAMES) if k == "other" else k)) for k in kinds)
     for _ in range(draw(st.integers(0, 2))):
