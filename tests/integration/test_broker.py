@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from cmcc.api.app import create_app
 from cmcc.bootstrap import Platform, bootstrap
-from tests.nats_server import OwnNats
+from tests.processes import OwnNats
 
 
 def _until(check: Callable[[], bool], seconds: float = 20) -> bool:
@@ -29,7 +29,7 @@ def _until(check: Callable[[], bool], seconds: float = 20) -> bool:
 def nats_later(tmp_path: Path) -> Iterator[OwnNats]:
     server = OwnNats(tmp_path)
     yield server
-    server.stop()
+    server.kill()
 
 
 def test_health_follows_the_broker(
@@ -56,7 +56,7 @@ def test_health_follows_the_broker(
             assert _until(lambda: health()[0] == 200), health()
             assert health()[1]["state"] == "connected"
 
-            nats_later.stop()  # lost: visible in health and in the log
+            nats_later.kill()  # lost: visible in health and in the log
             assert _until(lambda: health()[0] == 503), health()
             assert health()[1]["state"] == "disconnected"
             assert "lost the connection to NATS" in caplog.text
