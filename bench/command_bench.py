@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import uvicorn
 from sqlalchemy import insert, select, update
 
@@ -59,8 +58,8 @@ from cmcc.initialize import initialize
 from cmcc.zones import service as zones
 from cmcc.zones.schemas import ZoneCreate
 from forces_bench import free_port  # bench/ is the script's folder: on sys.path
+from scratch import scratch_postgres
 
-PG_ADMIN = os.environ.get("CMCC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 SECRET = "bench-secret-" + "x" * 32
 N_NODES, N_SECTORS, N_CONTINGENTS = 5000, 5, 30
 NATIONS = ["IDN", "MAR", "KAZ", "ALB", "EGY", "JOR", "ITA", "PAK", "BGD", "XKX"]
@@ -452,19 +451,6 @@ def bench_backend(name: str, settings: Settings, runs: int, profile: str | None)
             pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
     platform.dispose()
     return out
-
-
-@contextmanager
-def scratch_postgres() -> Iterator[str]:
-    db = f"cmcc_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{db}"')
-    try:
-        base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-        yield f"{base}/{db}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
 def main() -> None:

@@ -38,13 +38,10 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
@@ -70,8 +67,8 @@ from cmcc.initialize import initialize
 from cmcc.zones import service as zones
 from cmcc.zones.models import Zone
 from cmcc.zones.schemas import ZoneCreate
+from scratch import scratch_postgres
 
-PG_ADMIN = os.environ.get("CMCC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 SECRET = "bench-secret-" + "x" * 32
 N_SITES, N_MOVEMENTS = 10_000, 2_000
 N_ZONES, N_RESTRICTED, N_HAZARDS, N_CLOSED_HAZARDS = 300, 60, 300, 60
@@ -531,19 +528,6 @@ def bench_backend(name: str, settings: Settings, runs: int, profile: str | None)
         pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
     platform.dispose()
     return out
-
-
-@contextmanager
-def scratch_postgres() -> Iterator[str]:
-    db = f"cmcc_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{db}"')
-    try:
-        base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-        yield f"{base}/{db}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
 def main() -> None:

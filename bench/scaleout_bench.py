@@ -19,11 +19,9 @@ import os
 import statistics
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 
 import numpy as np
-import psycopg
 from sqlalchemy.orm import Session
 
 from cmcc.access.domain import Principal, Role
@@ -34,23 +32,10 @@ from cmcc.config import Settings
 from cmcc.initialize import initialize
 from cmcc.zones import service as zones
 from cmcc.zones.schemas import ZoneCreate
+from scratch import scratch_postgres
 
-PG_ADMIN = os.environ.get("CMCC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 NATS_URL = os.environ.get("CMCC_BENCH_NATS_URL", "nats://127.0.0.1:4222")
 SECRET = "bench-secret-" + "x" * 32
-
-
-@contextmanager
-def scratch_postgres() -> Iterator[str]:
-    db = f"cmcc_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{db}"')
-    try:
-        base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-        yield f"{base}/{db}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
 def square(i: int) -> tuple[dict[str, object], tuple[float, float]]:
