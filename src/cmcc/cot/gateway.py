@@ -128,15 +128,17 @@ async def _watch(server: CotServer, sink: PlatformSink, changes: asyncio.Queue[C
     loop = asyncio.get_running_loop()
     refreshed = edges_seen = loop.time()
     while True:
+        pending: list[Change] = []
+        with contextlib.suppress(TimeoutError):
+            pending.append(await asyncio.wait_for(changes.get(), WATCH_SECONDS))
+        while not changes.empty():  # what came meanwhile: a record written twice goes once
+            pending.append(changes.get_nowait())
         try:
-            change: Change | None = await asyncio.wait_for(changes.get(), WATCH_SECONDS)
-        except TimeoutError:
-            change = None
-        try:
-            if change == RESYNC:
-                await server.refresh_pictures()
-            elif change is not None:
-                await server.platform_changed(*change)
+            for change in dict.fromkeys(pending):
+                if change == RESYNC:
+                    await server.refresh_pictures()
+                else:
+                    await server.platform_changed(*change)
             if loop.time() - edges_seen >= WATCH_SECONDS:
                 edges_seen = loop.time()
                 for kind, record_id in await asyncio.to_thread(sink.window_edges):
