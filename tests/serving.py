@@ -1,8 +1,15 @@
-"""`cmcc serve` in a subprocess on a free port, for the end-to-end and browser tests."""
+"""`cmcc serve` in a subprocess on a free port, for the end-to-end and browser tests.
+
+`served` forks its server from a process that has already imported the platform (a
+multiprocessing fork server, one per test process, started on first use): the same
+`cmcc serve` as a user runs, in a process of its own with its own environment, without the
+seconds each new interpreter spends importing the platform's modules. `process` starts any
+other `cmcc` command as a new interpreter."""
 
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import os
 import socket
 import subprocess
@@ -11,7 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -40,6 +47,18 @@ def platform_env(platform: Platform, home: Path, **extra: str) -> dict[str, str]
     }
 
 
+class Running(Protocol):
+    """What the tests use of a started process (a Popen, or a forked `_Forked`)."""
+
+    def poll(self) -> int | None: ...
+
+    def terminate(self) -> None: ...
+
+    def kill(self) -> None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
 @contextmanager
 def process(
     args: list[str], env: dict[str, str], log: Path, ready: bytes, seconds: float = 30
@@ -50,6 +69,69 @@ def process(
         proc = subprocess.Popen(
             [sys.executable, "-m", "cmcc", *args], env=env, stdout=out, stderr=subprocess.STDOUT
         )
+    with _until_done(proc, args, log, ready, seconds):
+        yield proc
+
+
+# What the fork server imports once, so that a forked `cmcc serve` starts without importing.
+PRELOAD = ["cmcc.cli", "cmcc.api.app", "cmcc.cot.gateway", "uvicorn"]
+_forks: Any = None
+
+
+def _cmcc_main(args: list[str], env: dict[str, str], log: str) -> None:
+    """In the forked process: its environment, its output to the log, then `cmcc <args>`."""
+    fd = os.open(log, os.O_WRONLY | os.O_APPEND)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    for stream in (sys.stdout, sys.stderr):
+        stream.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    os.environ.clear()
+    os.environ.update(env)
+    sys.argv = ["cmcc", *args]
+    from cmcc.cli import main
+
+    main()
+
+
+class _Forked:
+    """A forked `cmcc` process, seen as a Popen."""
+
+    def __init__(self, proc: multiprocessing.process.BaseProcess) -> None:
+        self.proc = proc
+
+    def poll(self) -> int | None:
+        return self.proc.exitcode
+
+    def terminate(self) -> None:
+        self.proc.terminate()
+
+    def kill(self) -> None:
+        self.proc.kill()
+
+    def wait(self, timeout: float | None = None) -> int:
+        self.proc.join(timeout)
+        if self.proc.exitcode is None:
+            raise subprocess.TimeoutExpired("cmcc", timeout or 0)
+        return self.proc.exitcode
+
+
+def forked(args: list[str], env: dict[str, str], log: Path) -> _Forked:
+    """`cmcc <args>` forked from the fork server (which imported PRELOAD once)."""
+    global _forks
+    if _forks is None:
+        _forks = multiprocessing.get_context("forkserver")
+        _forks.set_forkserver_preload(PRELOAD)
+    log.write_bytes(b"")
+    proc = _forks.Process(target=_cmcc_main, args=(args, env, str(log)), daemon=True)
+    proc.start()
+    return _Forked(proc)
+
+
+@contextmanager
+def _until_done(
+    proc: Running, args: list[str], log: Path, ready: bytes, seconds: float
+) -> Iterator[None]:
     try:
         deadline = time.monotonic() + seconds
         while ready not in log.read_bytes():  # wait on the log, not on requests that log
@@ -58,7 +140,7 @@ def process(
             if time.monotonic() > deadline:
                 pytest.fail(f"cmcc {' '.join(args)} did not start: " + log.read_text())
             time.sleep(0.1)
-        yield proc
+        yield
     finally:
         proc.terminate()  # a graceful stop; what it waits for is not under test here
         try:
@@ -81,7 +163,7 @@ def served(
     port = free_port()
     env = platform_env(platform, home, **(extra_env or {}))
     command = ["serve", "--host", host, "--port", str(port), *args]
-    with process(command, env, log, b"Application startup complete"):
+    with _until_done(forked(command, env, log), command, log, b"Application startup complete", 30):
         yield f"http://{host}:{port}", log
 
 

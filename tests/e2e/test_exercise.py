@@ -148,9 +148,7 @@ def _tracks(platform: Platform) -> int:
     return row_counts(platform)["tracks"]
 
 
-def test_the_demo_runs_the_exercise_and_stops_it_on_ctrl_c(
-    gaza: Platform, tmp_path: Path
-) -> None:
+def test_the_demo_runs_the_exercise_and_stops_it_on_ctrl_c(gaza: Platform, tmp_path: Path) -> None:
     platform = gaza  # the scenario loaded: `cmcc demo` only issues its logins
     demo = _serve_demo(platform, tmp_path)
     try:
