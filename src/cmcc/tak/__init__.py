@@ -1,0 +1,1 @@
+"""TAK in the field: certificates, TLS, enrollment, data packages (issue 16)."""
