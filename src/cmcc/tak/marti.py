@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -32,17 +32,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
-from starlette.types import ASGIApp
 
 from cmcc import __version__
 from cmcc.api import errors
 from cmcc.bootstrap import Platform
-from cmcc.core.errors import NotFound
+from cmcc.core.errors import DomainError, NotFound
 from cmcc.tak import packages
 from cmcc.tak.https import Served, serve
 from cmcc.tak.package_checks import PackageTooLarge, refused
 from cmcc.tak.package_models import TakDataPackage
-from cmcc.tak.peer import Caller, DeviceCaller, PeerCertificate
+from cmcc.tak.peer import Caller, DeviceCaller
 from cmcc.tak.tls import ServerTls, server_tls
 
 log = logging.getLogger("cmcc.tak")
@@ -52,7 +51,7 @@ MULTIPART_SLACK = 65_536  # a multipart body's boundaries and headers, past the 
 router = APIRouter()
 
 
-def create_app(platform: Platform, *, routers: Sequence[APIRouter] = ()) -> ASGIApp:
+def create_app(platform: Platform, *, routers: Sequence[APIRouter] = ()) -> FastAPI:
     """The Marti app for `cmcc.tak.https.serve` on the 8443 port's ServerTls (client
     certificates required). `routers` are further Marti routes served beside these (the
     groups of `cmcc.tak.groups`); their routes take the caller as `cmcc.tak.peer.DeviceCaller`."""
@@ -62,7 +61,7 @@ def create_app(platform: Platform, *, routers: Sequence[APIRouter] = ()) -> ASGI
     app.include_router(router)
     for extra in routers:
         app.include_router(extra)
-    return PeerCertificate(app)
+    return app
 
 
 def _platform(request: Request) -> Platform:
@@ -82,7 +81,7 @@ def _check_creator(caller: Caller, creator_uid: str | None) -> None:
         )
 
 
-async def _chunks(request: Request, limit: int) -> AsyncIterator[bytes]:
+async def _chunks(request: Request, limit: int) -> AsyncGenerator[bytes, None]:
     """The body, refused with 413 as soon as it passes `limit` (or declares more)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -350,7 +349,10 @@ async def start(
         return None
     try:
         tls = await asyncio.to_thread(server_tls, platform, client_certificates=True)
-    except NotFound as exc:
+    except NotFound as exc:  # no CA yet
+        log.warning("TAK data packages not started: %s", exc)
+        return None
+    except (DomainError, OSError, ValueError) as exc:  # the CA's key cannot be read
         log.error("TAK data packages not started: %s", exc)
         return None
     try:

@@ -290,7 +290,7 @@ def parse_manifest(data: bytes) -> etree._Element:
         root = etree.fromstring(data, _manifest_parser())
     except etree.XMLSyntaxError as exc:
         raise refused(where, f"not XML ({exc})") from None
-    if root.getroottree().docinfo.doctype:
+    if getattr(root.getroottree().docinfo, "doctype", ""):  # e.g. hidden by UTF-16
         raise refused(where, "a DOCTYPE is not accepted")
     if etree.QName(root).localname != "MissionPackageManifest":
         raise refused(where, f"the root is <{root.tag}>, not <MissionPackageManifest>")
