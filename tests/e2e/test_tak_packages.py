@@ -259,6 +259,12 @@ def test_hostile_uploads_are_refused_and_write_nothing(tak: Marti) -> None:
             "oversized": idn.post(
                 "/Marti/sync/upload", params={"name": "big.bin"}, content=bytes(300 << 10)
             ),
+            # chunked, no length declared: refused while it is read
+            "oversized chunked": idn.post(
+                "/Marti/sync/upload",
+                params={"name": "big.bin"},
+                content=iter([bytes(32 << 10)] * 10),
+            ),
         }
     said = {name: (r.status_code, r.json()["detail"]) for name, r in cases.items()}
     assert said["bomb"][0] == 422 and "zip bomb" in said["bomb"][1]
@@ -267,7 +273,8 @@ def test_hostile_uploads_are_refused_and_write_nothing(tak: Marti) -> None:
     assert said["not zip"][0] == 422 and "bytes are application/pdf" in said["not zip"][1]
     assert said["hash"][0] == 422 and f"SHA-256 is {sha(ok)}" in said["hash"][1]
     assert said["raw not zip"][0] == 422 and "image/png" in said["raw not zip"][1]
-    assert said["oversized"][0] == 413 and str(64 << 10) in said["oversized"][1]
+    assert said["oversized"] == (413, f"the body declares {300 << 10} bytes; the most is 65536")
+    assert said["oversized chunked"] == (413, "the body is larger than 65536 bytes")
     assert row_counts(tak.platform) == before
 
 
