@@ -166,7 +166,7 @@ def test_two_organizations_where_only_one_may_see_the_package(tak: Marti) -> Non
         got = idn.get(put.text)
         assert got.content == data
         assert got.headers["content-type"] == "application/x-zip-compressed"  # as declared
-        assert "patrol.zip" in got.headers["content-disposition"]
+        assert got.headers["content-disposition"].startswith('attachment; filename="patrol.zip"')
         (mine,) = [
             r for r in idn.get("/Marti/sync/search").json()["results"] if r["Hash"] == sha(data)
         ]

@@ -104,7 +104,7 @@ def _result(package: TakDataPackage, key: int) -> dict[str, Any]:
         "UID": package.hash,
         "Name": package.name,
         "Hash": package.hash,
-        "PrimaryKey": key,  # the place in this answer: row ids would count other's packages
+        "PrimaryKey": key,  # the place in this answer: row ids would count others' packages
         "SubmissionDateTime": _time(package.created_at),
         "SubmissionUser": package.creator_uid,
         "CreatorUid": package.creator_uid,
@@ -240,7 +240,8 @@ def content(
     platform = _platform(request)
     with platform.unit_of_work(caller.principal) as session:
         download = packages.content(session, caller.viewer, hash, platform.settings)
-    disposition = f"attachment; filename*=UTF-8''{quote(download.name)}"
+    plain = download.name.encode("ascii", "replace").decode().replace('"', "_").replace("\\", "_")
+    disposition = f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(download.name)}"
     return Response(
         download.content,
         media_type=download.mime_type,
