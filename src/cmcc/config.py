@@ -178,6 +178,39 @@ class Settings(BaseSettings):
     tak_ca_days: int = Field(
         3650, ge=30, le=7300, description="Lifetime of the TAK CA's certificate, in days."
     )
+    # ---- TAK data packages (issue 16, item 5: the Marti server on 8443) ----
+    tak_https_port: int = Field(
+        8443,
+        ge=0,
+        le=65535,
+        description="HTTPS port of the TAK data package server, with client certificates (0: off).",
+    )
+    tak_package_max_bytes: int = Field(
+        52_428_800, ge=1024, le=1 << 31, description="Largest data package accepted (bytes)."
+    )
+    tak_package_max_unpacked_bytes: int = Field(
+        268_435_456,
+        ge=1024,
+        le=1 << 34,
+        description="Most bytes all the files of a zipped data package may hold once unpacked.",
+    )
+    tak_package_max_entries: int = Field(
+        2000, ge=1, le=100_000, description="Most files in a zipped data package."
+    )
+    tak_package_max_ratio: int = Field(
+        100,
+        ge=2,
+        le=10_000,
+        description="Most a zipped data package, or one of its files, may grow when unpacked "
+        "(unpacked size over packed size).",
+    )
+    tak_picture_package_hours: float = Field(
+        24.0,
+        gt=0,
+        le=24 * 30,
+        description="The picture's mission package: its items are stale this many hours "
+        "after it was made.",
+    )
     demo_exercise: bool = Field(
         True, description="`cmcc demo` runs the exercise driver next to the server it starts."
     )

@@ -46,9 +46,12 @@ from cmcc.command.schemas import (
     TaskCreate,
     UnitCreate,
 )
+from cmcc.config import Settings
 from cmcc.core.clock import utcnow
+from cmcc.core.errors import NotFound
 from cmcc.core.records import Record
 from cmcc.core.releasability import Marking, Viewer, may_see
+from cmcc.cot import devices
 from cmcc.forces import service as forces
 from cmcc.forces.models import Contribution, ForceTarget, Pledge, Requirement, State
 from cmcc.forces.schemas import ContributionCreate, PledgeCreate, RequirementCreate, TargetCreate
@@ -78,10 +81,13 @@ from cmcc.incidents.schemas import IncidentCreate
 from cmcc.remains import service as remains
 from cmcc.remains.models import SearchTask
 from cmcc.remains.schemas import SearchTaskCreate
+from cmcc.tak import packages as tak_packages
+from cmcc.tak.package_models import TakDataPackage
 from cmcc.zones import service as zones
 from cmcc.zones.models import Zone
 from cmcc.zones.schemas import ZoneCreate
 from tests.factories import Caller, caller
+from tests.unit.test_tak_package_checks import make_zip
 
 ORGS = {  # code: (kind, mission member)
     "CMCC": (OrgKind.CMCC, True),
@@ -214,6 +220,7 @@ records = st.lists(
                 "aid_flow_entry",
                 "aid_flow_target",
                 "access_constraint",
+                "tak_package",
             ]
         ),
         st.sampled_from(CODES),
@@ -335,6 +342,8 @@ def _create(
         _notify(session, who, marking, n, fence)
     elif kind in HUMANITARIAN_KINDS:
         _create_humanitarian(session, kind, owner, marking, n)
+    elif kind == "tak_package":
+        _create_tak_package(session, owner, marking, n)
     else:  # re-mark a state and hand it to the owner
         state = session.scalars(select(State).order_by(State.id).offset(n % 190).limit(1)).one()
         state.owner_org_id = owner.id
@@ -574,6 +583,7 @@ def auditors(platform: Platform) -> dict[str, Caller]:
 REMARKABLE = (
     *(Zone, Incident, Pledge, HazardArea, SearchTask, Unit),
     *(Notification, NotificationContact),  # a notification through `set_marking`
+    TakDataPackage,
 )
 
 
@@ -700,8 +710,9 @@ def test_callers_see_exactly_what_the_policy_releases(
         req_units[int(k)] for k in visible_reqs
     )
     # An auditor of the organization reads the entries about exactly the records it may see.
+    tak = _check_tak_packages(platform, viewer)
     if viewer_code is not None:
-        _check_audit(client, auditors[viewer_code], truth, notes.audit)
+        _check_audit(client, auditors[viewer_code], truth, notes.audit | tak)
 
 
 def _check_audit(
@@ -949,3 +960,57 @@ def test_organizations_see_exactly_their_tak_certificates(
             break
     assert seen == truth
     assert not authority  # the CA's entries are the operator's, read at the command line
+
+
+# ---- TAK data packages (issue 16) -------------------------------------------------------------
+# Uploaded through the service by a device of the owner registered with the marking (a package
+# takes its device's); the same file comes from several organizations (one row each), some
+# private. A caller's organization lists, finds by hash and downloads exactly the packages the
+# reference rule lets it see (a private one listed to its own organization only), and reads the
+# audit entries of exactly those.
+
+TAK_SETTINGS = Settings(secret_key="x" * 40)
+
+
+def _create_tak_package(session: Session, owner: Organization, marking: str, n: int) -> None:
+    uid = f"tak-{owner.code.lower()}-{n}"
+    devices.register(session, uid, owner.code, releasability=marking)
+    device = devices.resolve(session, uid)
+    assert device is not None
+    data = make_zip((f"p{n % 3}/p.cot", b"<event/>"))  # the same file from several owners
+    tak_packages.upload(
+        session,
+        device,
+        data,
+        name=f"package-{n}.zip",
+        keywords=["missionpackage"],
+        declared_type="application/zip",
+        declared_hash=None,
+        tool="private" if n % 4 == 0 else "public",
+        settings=TAK_SETTINGS,
+        mission_package=True,
+    )
+
+
+def _check_tak_packages(platform: Platform, viewer: Viewer) -> dict[str, set[str]]:
+    """What the viewer's organization gets of the packages, against the reference rule; the
+    audit entries it should read (by table)."""
+    with platform.unit_of_work(Principal.system_operator()) as s:
+        rows = list(s.scalars(select(TakDataPackage)))
+        seen = {p.id for p in rows if may_see(p.marking, p.owner_org_id, viewer)}
+        listed = {
+            p.id
+            for p in rows
+            if p.id in seen and (p.tool == "public" or p.owner_org_id == viewer.org_id)
+        }
+        found = tak_packages.search(s, viewer, keywords=["missionpackage"], tool=None)
+        assert {p.id for p in found} == listed
+        for hash_ in {p.hash for p in rows} | {"0" * 64}:
+            visible = any(p.id in seen for p in rows if p.hash == hash_)
+            assert (tak_packages.find(s, viewer, hash_) is not None) == visible
+            if visible:
+                tak_packages.content(s, viewer, hash_, platform.settings)
+            else:  # hidden answers as missing does
+                with pytest.raises(NotFound, match=f"^no data package with hash '{hash_}'$"):
+                    tak_packages.content(s, viewer, hash_, platform.settings)
+    return {TakDataPackage.__tablename__: {str(i) for i in seen}}

@@ -176,6 +176,8 @@ def _follower(changes: asyncio.Queue[Change]) -> Any:
 
 
 class Gateway:
+    marti: Any = None  # the TAK data package port (cmcc.tak.marti.MartiServer), when started
+
     def __init__(
         self,
         platform: Platform,
@@ -193,6 +195,8 @@ class Gateway:
         self.publisher = publisher
 
     async def stop(self) -> None:
+        if self.marti is not None:
+            await self.marti.stop()
         self.platform.bus.unlisten(self.listener)
         self.watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -247,7 +251,11 @@ async def start(platform: Platform, host: str) -> Gateway | None:
     platform.bus.listen(listener)
     watcher = asyncio.create_task(_watch(server, sink, changes))
     mesh = _mesh(platform, server)
-    return Gateway(platform, server, watcher, listener, mesh, publisher)
+    gateway = Gateway(platform, server, watcher, listener, mesh, publisher)
+    from cmcc.tak import marti  # data packages on CMCC_TAK_HTTPS_PORT, mutual TLS
+
+    gateway.marti = await marti.start(platform, host)
+    return gateway
 
 
 def _mesh(platform: Platform, server: CotServer) -> Any:
