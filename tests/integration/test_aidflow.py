@@ -177,6 +177,28 @@ def test_status_in_force_follows_what_the_caller_may_see(
     assert [s["id"] for s in listed["data"]] == [public["id"]]
 
 
+def test_a_status_is_not_seen_without_its_crossing(platform: Platform, client: TestClient) -> None:
+    """A public status of a crossing marked for its owner only tells nobody else of the
+    crossing (listed, got, or in force)."""
+    staff = caller(platform, "CMCC", Role.STAFF_OFFICER)
+    idn = caller(platform, "IDN", Role.LIAISON_OFFICER)
+    hidden = crossing(client, staff, "HID", releasability="owner")
+    body = {"crossing_id": hidden["id"], "source": "s", "status": "closed"}
+    said = ok(
+        client.post(
+            "/api/v1/crossing-statuses",
+            json={**body, "since": "2025-10-10T12:00:00Z", "releasability": "public"},
+            headers=staff.headers,
+        )
+    )
+    listed = ok(client.get("/api/v1/crossing-statuses", headers=idn.headers), 200)
+    assert said["id"] not in [s["id"] for s in listed["data"]]
+    got = client.get(f"/api/v1/crossing-statuses/{said['id']}", headers=idn.headers)
+    assert got.status_code == 404
+    mine = ok(client.get("/api/v1/crossing-statuses", headers=staff.headers), 200)
+    assert said["id"] in [s["id"] for s in mine["data"]]
+
+
 def test_only_the_centre_records_crossings_and_figures(
     platform: Platform, client: TestClient
 ) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    ColumnElement,
     Date,
     Float,
     ForeignKey,
@@ -16,11 +17,15 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    exists,
+    literal,
+    select,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from cmcc.core.db import Base, UTCDateTime
 from cmcc.core.records import Derived, Releasable, Timestamped, marking_checks, sql_in
+from cmcc.core.releasability import Viewer
 from cmcc.core.types import JSONDoc
 from cmcc.geo.columns import Spatial
 from cmcc.humanitarian.domain import (
@@ -158,7 +163,27 @@ class Crossing(Releasable, Base):
     source: Mapped[str] = mapped_column(Text, default="")
 
 
-class CrossingStatusChange(Releasable, Base):
+class NamesCrossing:
+    """A Releasable record about a crossing (its status): released by its own marking and only
+    to whoever may see the crossing, so that a crossing re-marked away from a viewer takes what
+    is said about it along. (The aid flow's figures are not: they count, for a crossing the
+    viewer may not see, under "a crossing not released to you".)"""
+
+    @classmethod
+    def own_release_condition(cls, model: Any, viewer: Viewer) -> ColumnElement[bool]:
+        from cmcc.access.policy import release_filter
+
+        crossing = aliased(Crossing)
+        seen = exists(
+            select(literal(1)).where(
+                crossing.id == model.crossing_id, release_filter(crossing, viewer)
+            )
+        )
+        column = model.crossing_id
+        return (column.is_(None) | seen) if cls.__table__.c.crossing_id.nullable else seen  # type: ignore[attr-defined]
+
+
+class CrossingStatusChange(NamesCrossing, Releasable, Base):
     """A crossing's status from a moment until the next change (with its source)."""
 
     __tablename__ = "crossing_statuses"
