@@ -44,7 +44,8 @@ from cmcc.cot.devices import CotDevice
 from cmcc.tak import pki
 from cmcc.tak.pki import PrivateKey
 
-PASSWORD_LETTERS = "abcdefghjkmnpqrstuvwxyz23456789"  # nothing to mistake for another
+# The letters of one-time passwords: nothing to mistake for another.
+PASSWORD_LETTERS = "abcdefghjkmnpqrstuvwxyz23456789"  # noqa: S105 - an alphabet
 STRING, BOOLEAN, INTEGER = (
     "class java.lang.String",
     "class java.lang.Boolean",
@@ -123,7 +124,7 @@ def _encryption(password: str) -> serialization.KeySerializationEncryption:
         serialization.PrivateFormat.PKCS12.encryption_builder()
         .kdf_rounds(50_000)
         .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
-        .hmac_hash(hashes.SHA1())
+        .hmac_hash(hashes.SHA1())  # noqa: S303 - the MAC every TAK client checks
         .build(password.encode())
     )
 

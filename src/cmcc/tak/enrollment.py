@@ -59,7 +59,7 @@ MAX_REQUEST_BYTES = 64 * 1024  # a CSR is a few kilobytes
 REFUSER = "tak-enrollment"  # the audit log's actor for attempts that did not sign in
 # The older signClient answers a PKCS#12 of public certificates only (no key), under the
 # password TAK clients try for it.
-LEGACY_STORE_PASSWORD = b"atakatak"  # noqa: S105 - protects no secret
+LEGACY_STORE_PASSWORD = b"atakatak"
 REFRESH_SECONDS = 60.0  # the server certificate is checked for renewal this often
 
 
