@@ -191,8 +191,11 @@ class Gateway:
         self.listener = listener
         self.mesh = mesh
         self.publisher = publisher
+        self.enrollment: Any = None  # certificate enrollment on 8446 (cmcc.tak.enrollment)
 
     async def stop(self) -> None:
+        if self.enrollment is not None:
+            await self.enrollment.stop()
         self.platform.bus.unlisten(self.listener)
         self.watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -247,7 +250,11 @@ async def start(platform: Platform, host: str) -> Gateway | None:
     platform.bus.listen(listener)
     watcher = asyncio.create_task(_watch(server, sink, changes))
     mesh = _mesh(platform, server)
-    return Gateway(platform, server, watcher, listener, mesh, publisher)
+    gateway = Gateway(platform, server, watcher, listener, mesh, publisher)
+    from cmcc.tak import enrollment
+
+    gateway.enrollment = await enrollment.start(platform, host)
+    return gateway
 
 
 def _mesh(platform: Platform, server: CotServer) -> Any:
