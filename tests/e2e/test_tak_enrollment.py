@@ -43,6 +43,8 @@ PASSWORD = "correct horse battery"
 @dataclass
 class Enrolling:
     url: str
+    base: str  # the API's
+    log: Path
     port: int
     platform: Platform
     ca_pem: bytes
@@ -67,9 +69,9 @@ def _start(platform: Platform, tmp_path: Path, **env: str) -> Iterator[Enrolling
     ca_file.write_bytes(ca_pem)
     port = free_port()
     extra = {"CMCC_COT_TCP_PORT": str(free_port()), "CMCC_TAK_ENROLL_PORT": str(port), **env}
-    with served(platform, tmp_path, host="127.0.0.1", extra_env=extra):
+    with served(platform, tmp_path, host="127.0.0.1", extra_env=extra) as (base, log):
         url = f"https://127.0.0.1:{port}"
-        yield Enrolling(url, port, platform, ca_pem, ca_file, staff, donor)
+        yield Enrolling(url, base, log, port, platform, ca_pem, ca_file, staff, donor)
 
 
 @pytest.fixture
@@ -200,6 +202,19 @@ def test_a_device_enrolls_and_refusals_are_audited(enrolling: Enrolling) -> None
         assert devices.resolve(session, "ANDROID-77") is None
         log = " ".join(session.scalars(select(AuditEntry.changes)).all())
     assert "not the password" not in log and PASSWORD not in log
+
+
+def test_the_api_s_log_still_names_no_client(enrolling: Enrolling) -> None:
+    """The enrollment server runs in the API's process: its start leaves the log of `cmcc
+    serve` as it was, request lines with `-` for the client, never an address."""
+    assert httpx.get(enrolling.base + "/api/v1/health/live").status_code == 200
+    with enrolling.client() as web:
+        web.get("/Marti/api/tls/config", auth=(enrolling.staff.username, PASSWORD))
+    text = enrolling.log.read_text()
+    assert '- "GET /api/v1/health/live HTTP/1.1" 200' in text, text
+    for own in (f"127.0.0.1:{enrolling.port}", enrolling.base.removeprefix("http://")):
+        text = text.replace(own, "")  # the servers' own addresses, in their start lines
+    assert "127.0.0.1:" not in text, text
 
 
 def test_openssl_s_client_sees_the_ca_s_server_certificate(enrolling: Enrolling) -> None:
