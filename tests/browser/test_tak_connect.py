@@ -21,6 +21,7 @@ from tests.browser.conftest import PHONE, case_name, open_visit
 from tests.serving import served
 from tests.tak_fixtures import with_ca
 
+CHECKS = (Path(__file__).parent / "a11y.js").read_text()
 OVERFLOW = """() => [...document.querySelectorAll("body *")]
   .filter((el) => el.getBoundingClientRect().right > document.documentElement.clientWidth + 1
     && !el.closest(".table-wrap"))
@@ -53,6 +54,8 @@ def test_an_officer_gets_a_device_on(
         qr = page.get_by_role("img", name="QR code for iTAK: CMCC,localhost,8089,SSL")
         expect(qr).to_be_visible()
         assert qr.evaluate("img => img.complete && img.naturalWidth > 0")
+        assert page.locator("h1").count() == 1
+        assert page.evaluate(CHECKS) == []  # labels and contrast (tests/browser/a11y.js)
         visit.shot("desktop")
 
         with page.expect_download() as got:
@@ -84,6 +87,7 @@ def test_the_page_fits_a_phone(browser: Browser, tak_server: str, request: pytes
         expect(page.get_by_role("img", name="QR code for iTAK: CMCC,localhost,8089,SSL")).to_be_visible()
         page.get_by_role("button", name="Make package").click()
         expect(page.locator("#made-password")).to_be_visible()
+        assert page.evaluate(CHECKS) == []
         assert page.evaluate(OVERFLOW) == []
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         visit.shot("phone")
