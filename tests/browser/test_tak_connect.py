@@ -34,7 +34,8 @@ def tak_server(scenario: Platform, tmp_path: Path) -> Iterator[str]:
     with operator_session(scenario, write=True, actor="system:test") as session:
         devices.register(session, "ANDROID-garuda-7", "IDN", callsign="GARUDA-7")
         devices.register(session, "ANDROID-eagle-1", "USA", callsign="EAGLE-1")
-    with served(scenario, tmp_path) as (base, _log):
+    # The enrollment port as set (nothing listens: the gateway is off in these tests).
+    with served(scenario, tmp_path, extra_env={"CMCC_TAK_ENROLL_PORT": "8446"}) as (base, _log):
         yield base
 
 
@@ -63,7 +64,7 @@ def test_an_officer_gets_a_device_on(
         plain = zipfile.ZipFile(io.BytesIO(Path(got.value.path()).read_bytes()))
         assert b"enrollForCertificateWithTrust0" in plain.read("certs/config.pref")
 
-        page.get_by_role("button", name="Make package").click()
+        page.get_by_role("button", name="Make package for ANDROID-garuda-7").click()
         expect(page.get_by_role("heading", name="Package with a certificate for ANDROID-garuda-7")).to_be_visible()
         password = page.locator("#made-password").inner_text().strip()
         visit.shot("package-made")
@@ -85,7 +86,7 @@ def test_the_page_fits_a_phone(browser: Browser, tak_server: str, request: pytes
         visit.login("lo-idn", "/tak")
         page = visit.page
         expect(page.get_by_role("img", name="QR code for iTAK: CMCC,localhost,8089,SSL")).to_be_visible()
-        page.get_by_role("button", name="Make package").click()
+        page.get_by_role("button", name="Make package for ANDROID-garuda-7").click()
         expect(page.locator("#made-password")).to_be_visible()
         assert page.evaluate(CHECKS) == []
         assert page.evaluate(OVERFLOW) == []

@@ -15,7 +15,8 @@ Every request signs in with HTTP Basic as a CMCC user who may enroll devices
 is new, and refused (403) when it belongs to another one. The certificate's subject is the
 server's (CN = device uid, O = organization code), whatever the request says. Failed sign-ins
 are limited per user name and per client address (CMCC_TAK_ENROLL_FAILURES within
-CMCC_TAK_ENROLL_WINDOW_SECONDS); the addresses are kept in memory for that window only.
+CMCC_TAK_ENROLL_WINDOW_SECONDS); the addresses are kept in memory for that window only, and
+taken out of each request before anything could log them.
 Every enrollment, and every refused attempt, is an entry in the audit log (never a password).
 """
 
@@ -37,6 +38,7 @@ from fastapi.responses import JSONResponse, Response
 from lxml import etree
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cmcc.access.domain import Permission, Principal
 from cmcc.access.models import User
@@ -270,13 +272,13 @@ def signed_response(cert_pem: bytes, ca_pem: bytes, accept: str) -> Response:
 
 
 def legacy_response(cert_pem: bytes, ca_pem: bytes, uid: str) -> Response:
-    """The older signClient's answer: a PKCS#12 holding the certificate and the CA (no key:
-    the key never left the device)."""
+    """The older signClient's answer: a PKCS#12 holding the certificate, then the CA (no key:
+    the key never left the device; clients take the first certificate as theirs)."""
     store = pkcs12.serialize_key_and_certificates(
         uid.encode(),
         None,
-        x509.load_pem_x509_certificate(cert_pem),
-        [x509.load_pem_x509_certificate(ca_pem)],
+        None,
+        [x509.load_pem_x509_certificate(pem) for pem in (cert_pem, ca_pem)],
         serialization.BestAvailableEncryption(LEGACY_STORE_PASSWORD),
     )
     return Response(store, media_type="application/x-pkcs12")
@@ -300,10 +302,28 @@ def attempt_of(request: Request) -> Attempt:
     return Attempt(
         username=username,
         password=password,
-        address=request.client.host if request.client else "-",
+        address=str(request.scope.get(PEER, "-")),
         device_uid=query.get("clientUid") or query.get("clientUID"),
         client_version=query.get("version"),
     )
+
+
+PEER = "cmcc.peer"  # the scope key where the client's address waits for the failure limit
+
+
+class PeerForLimitOnly:
+    """The client's address is taken out of the request's scope (where the server's request
+    lines would name it) and kept under PEER, for the failure limit alone."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            client = scope.get("client")
+            scope[PEER] = client[0] if client else "-"
+            scope["client"] = None
+        await self.app(scope, receive, send)
 
 
 def create_app(platform: Platform) -> Any:
@@ -351,7 +371,7 @@ def create_app(platform: Platform) -> Any:
         await run_in_threadpool(service.sign_in, attempt_of(request))
         return Response(status_code=204)
 
-    return BodyLimit(app, MAX_REQUEST_BYTES)
+    return PeerForLimitOnly(BodyLimit(app, MAX_REQUEST_BYTES))
 
 
 @dataclass
