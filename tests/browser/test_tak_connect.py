@@ -42,7 +42,9 @@ def tak_server(scenario: Platform, tmp_path: Path) -> Iterator[str]:
 def test_an_officer_gets_a_device_on(
     browser: Browser, tak_server: str, request: pytest.FixtureRequest
 ) -> None:
-    with open_visit(browser, tak_server, case_name(request), locale="en-GB", accept_downloads=True) as visit:
+    with open_visit(
+        browser, tak_server, case_name(request), locale="en-GB", accept_downloads=True
+    ) as visit:
         visit.login("lo-idn", "/tak")
         page = visit.page
         expect(page.get_by_role("heading", name="TAK devices", level=1)).to_be_visible()
@@ -65,7 +67,9 @@ def test_an_officer_gets_a_device_on(
         assert b"enrollForCertificateWithTrust0" in plain.read("certs/config.pref")
 
         page.get_by_role("button", name="Make package for ANDROID-garuda-7").click()
-        expect(page.get_by_role("heading", name="Package with a certificate for ANDROID-garuda-7")).to_be_visible()
+        expect(
+            page.get_by_role("heading", name="Package with a certificate for ANDROID-garuda-7")
+        ).to_be_visible()
         password = page.locator("#made-password").inner_text().strip()
         visit.shot("package-made")
         with page.expect_download() as got:
@@ -81,11 +85,15 @@ def test_an_officer_gets_a_device_on(
         expect(page.locator("#made-password")).to_have_count(0)
 
 
-def test_the_page_fits_a_phone(browser: Browser, tak_server: str, request: pytest.FixtureRequest) -> None:
+def test_the_page_fits_a_phone(
+    browser: Browser, tak_server: str, request: pytest.FixtureRequest
+) -> None:
     with open_visit(browser, tak_server, case_name(request), locale="en-GB", **PHONE) as visit:
         visit.login("lo-idn", "/tak")
         page = visit.page
-        expect(page.get_by_role("img", name="QR code for iTAK: CMCC,localhost,8089,SSL")).to_be_visible()
+        expect(
+            page.get_by_role("img", name="QR code for iTAK: CMCC,localhost,8089,SSL")
+        ).to_be_visible()
         page.get_by_role("button", name="Make package for ANDROID-garuda-7").click()
         expect(page.locator("#made-password")).to_be_visible()
         assert page.evaluate(CHECKS) == []

@@ -116,7 +116,10 @@ def test_a_device_enrolls_and_refusals_are_audited(enrolling: Enrolling) -> None
     with e.client() as web:
         config = web.get("/Marti/api/tls/config", auth=auth)
         assert config.status_code == 200, config.text
-        names = {n.get("name"): n.get("value") for n in etree.fromstring(config.content).iter("{*}nameEntry")}
+        names = {
+            n.get("name"): n.get("value")
+            for n in etree.fromstring(config.content).iter("{*}nameEntry")
+        }
         assert names["O"] == "IDN"
 
         key, csr = _csr(e.staff.username)
@@ -221,10 +224,10 @@ def test_the_api_s_log_still_names_no_client(enrolling: Enrolling) -> None:
 def test_openssl_s_client_sees_the_ca_s_server_certificate(enrolling: Enrolling) -> None:
     """An independent client: the handshake verifies against the CA alone, and the port
     answers HTTP over it."""
+    basic = base64.b64encode(f"{enrolling.staff.username}:{PASSWORD}".encode()).decode()
     request = (
         "GET /Marti/api/tls/config HTTP/1.1\r\nHost: localhost\r\n"
-        f"Authorization: Basic {base64.b64encode(f'{enrolling.staff.username}:{PASSWORD}'.encode()).decode()}\r\n"
-        "Connection: close\r\n\r\n"
+        f"Authorization: Basic {basic}\r\nConnection: close\r\n\r\n"
     )
     done = subprocess.run(
         [

@@ -25,7 +25,6 @@ from cmcc.bootstrap import Platform
 from cmcc.cli import tak_package
 from cmcc.cli.common import operator_session
 from cmcc.cot import devices
-from cmcc.tak import pki
 from cmcc.tak.models import TakCertificate
 from tests.factories import Caller, caller, row_counts
 from tests.tak_fixtures import with_ca
@@ -100,14 +99,18 @@ def test_the_page_downloads_and_a_package_with_a_certificate(
     assert issued.device_uid == "idn-phone-1" and issued.serial == format(cert.serial_number, "x")
     with platform.unit_of_work(Principal.system_operator()) as session:
         log = " ".join(session.scalars(select(AuditEntry.changes)).all())
-        actors = set(session.scalars(select(AuditEntry.actor).where(AuditEntry.entity == "tak_certificates")))
+        actors = set(
+            session.scalars(select(AuditEntry.actor).where(AuditEntry.entity == "tak_certificates"))
+        )
     assert password not in log and actors == {f"{staff.username}@IDN"}
     again = _get(client, staff, "/tak")  # the password is not shown a second time
     assert password not in again.text
 
     # The USA's officer sees its own device only, and cannot package the IDN one.
     doc = html.fromstring(_get(client, usa, "/tak").text)
-    assert [c.text_content() for c in doc.xpath("//table[@id='tak-devices']//td[1]")] == ["usa-phone-1"]
+    assert [c.text_content() for c in doc.xpath("//table[@id='tak-devices']//td[1]")] == [
+        "usa-phone-1"
+    ]
     before = row_counts(platform)
     refused = _post(client, usa, "/tak/devices/idn-phone-1/package", _csrf(doc))
     assert refused.status_code == 404 and "not registered to your organization" in refused.text
@@ -159,13 +162,24 @@ def test_cmcc_tak_package_writes_both_kinds(
 
     with_cert = tmp_path / "cert.zip"
     done = runner.invoke(
-        app, ["package", "idn-phone-1", "--out", str(with_cert), "--with-certificate", "--host", "tak.example.org"]
+        app,
+        [
+            "package",
+            "idn-phone-1",
+            "--out",
+            str(with_cert),
+            "--with-certificate",
+            "--host",
+            "tak.example.org",
+        ],
     )
     assert done.exit_code == 0, done.output
     password = done.output.split("one-time password of the certificate:")[1].split()[0]
     archive = zipfile.ZipFile(with_cert)
     assert b"tak.example.org:8089:ssl" in archive.read("certs/config.pref")
-    key, _cert, _cas = pkcs12.load_key_and_certificates(archive.read("certs/idn-phone-1.p12"), password.encode())
+    key, _cert, _cas = pkcs12.load_key_and_certificates(
+        archive.read("certs/idn-phone-1.p12"), password.encode()
+    )
     assert key is not None
     assert with_cert.stat().st_mode & 0o777 == 0o600
     assert [c.device_uid for c in _certificates(platform)] == ["idn-phone-1"]

@@ -37,7 +37,10 @@ def key() -> rsa.RSAPrivateKey:
 
 
 def _certificate(
-    name: str, key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, issuer: x509.Name, signer: rsa.RSAPrivateKey
+    name: str,
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    issuer: x509.Name,
+    signer: rsa.RSAPrivateKey,
 ) -> bytes:
     now = dt.datetime.now(dt.UTC)
     cert = (
@@ -91,8 +94,12 @@ def test_a_request_signed_by_another_key_is_refused(key: rsa.RSAPrivateKey) -> N
     """A request whose public key is swapped for another no longer matches its signature."""
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     good = _csr(key).public_bytes(serialization.Encoding.DER)
-    mine = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    theirs = other.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    mine = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    theirs = other.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     assert mine in good
     forged = good.replace(mine, theirs)
     with pytest.raises(BadEnrollment) as caught:
@@ -109,7 +116,9 @@ def test_the_certificate_configuration_names_two_entries() -> None:
 
 
 def test_the_signed_certificate_comes_as_json_unless_xml_alone_is_asked(ca: bytes) -> None:
-    der = base64.b64encode(x509.load_pem_x509_certificate(ca).public_bytes(serialization.Encoding.DER)).decode()
+    der = base64.b64encode(
+        x509.load_pem_x509_certificate(ca).public_bytes(serialization.Encoding.DER)
+    ).decode()
     for accept in ("", "*/*", "application/json", "application/json, application/xml"):
         answer = signed_response(ca, ca, accept)
         assert answer.media_type == "application/json", accept
@@ -180,7 +189,9 @@ def test_the_certificate_package_holds_the_key_under_a_password_kept_out_of_it(
     device_key = ec.generate_private_key(ec.SECP256R1())
     issuer = x509.load_pem_x509_certificate(ca).subject
     cert = _certificate("ANDROID-1/x", device_key, issuer, key)
-    data, password = connection.build(SERVER, ca, device_uid="ANDROID-1/x", client=(cert, device_key))
+    data, password = connection.build(
+        SERVER, ca, device_uid="ANDROID-1/x", client=(cert, device_key)
+    )
     assert password is not None and len(password) == 19
     archive, manifest, entries = _package(data)
     listed = {c.get("zipEntry") for c in manifest.iter("Content")}

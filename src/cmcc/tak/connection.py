@@ -162,7 +162,7 @@ def preferences(
         app_entries.append(("certificateLocation", STRING, f"cert/{client_name}"))
     for parent, entries in ((streams, stream_entries), (app, app_entries)):
         for key, kind, value in entries:
-            etree.SubElement(parent, "entry", key=key, **{"class": kind}).text = value
+            etree.SubElement(parent, "entry", {"key": key, "class": kind}).text = value
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))
 
 

@@ -242,7 +242,7 @@ def tls_config_xml(org_code: str) -> bytes:
     (two entries at least: some clients read one entry as no list)."""
     root = etree.Element(
         "{com.bbn.marti.config}certificateConfig",
-        nsmap={None: "http://bbn.com/marti/xml/config", "ns2": "com.bbn.marti.config"},
+        nsmap={None: "http://bbn.com/marti/xml/config", "ns2": "com.bbn.marti.config"},  # type: ignore[dict-item]
     )
     entries = etree.SubElement(root, "nameEntries")
     for name, value in (("O", org_code), ("OU", "CMCC")):
