@@ -403,7 +403,7 @@ async def start(platform: Platform, host: str) -> EnrollmentServer | None:
     try:
         tls = await asyncio.to_thread(server_tls, platform, client_certificates=False)
     except NotFound as exc:
-        log.warning("TAK enrollment not started: %s", exc.detail)
+        log.info("TAK enrollment not started: %s", exc.detail)
         return None
     try:
         served = await serve(create_app(platform), host, port, tls)
