@@ -4,6 +4,7 @@ the identity of a presented certificate, and what is written to the audit log.""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from contextlib import AbstractContextManager
@@ -115,12 +116,41 @@ def test_a_signed_request_takes_the_key_and_never_the_subject(ca: Platform) -> N
     assert owner is not None and owner.uid == "idn-1"
 
 
+def test_a_request_as_der_or_bare_base64_is_read(ca: Platform) -> None:
+    """Some TAK clients send the request's base64 without PEM's lines."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    der = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "anything")]))
+        .sign(key, hashes.SHA256())
+        .public_bytes(serialization.Encoding.DER)
+    )
+    bare = base64.encodebytes(der)  # base64 in lines of 76, no header
+    with _op(ca) as session:
+        for body in (der, bare):
+            _row, pem = pki.sign_request(session, body, "fra-1")
+            cert = x509.load_pem_x509_certificate(pem)
+            assert cert.subject.rfc4514_string() == "O=FRA,CN=fra-1"
+
+
 def test_a_request_that_is_not_one_is_refused(ca: Platform) -> None:
     with (
         pytest.raises(InvalidInput, match="csr"),
         _op(ca) as session,
     ):
         pki.sign_request(session, b"-----BEGIN CERTIFICATE REQUEST-----\nxx\n", "idn-1")
+    for body in (b"bm90IGEgcmVxdWVzdA==", b"\x30\x03\x02\x01\x00"):
+        with pytest.raises(InvalidInput, match="csr"), _op(ca) as session:
+            pki.sign_request(session, body, "idn-1")
+    small = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    weak = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([]))
+        .sign(small, hashes.SHA256())
+        .public_bytes(serialization.Encoding.PEM)
+    )
+    with pytest.raises(InvalidInput, match="2048"), _op(ca) as session:
+        pki.sign_request(session, weak, "idn-1")
 
 
 def test_revoked_expired_and_foreign_certificates_name_no_device(ca: Platform) -> None:
@@ -225,6 +255,31 @@ def test_issuing_and_revoking_are_audited_without_keys(ca: Platform) -> None:
     assert json.loads(authority.changes)["key_pem"] == "<redacted>"
     revoked = next(e for e in entries if e.action == "update")
     assert json.loads(revoked.changes)["revocation_reason"] == [None, "key_compromise"]
+
+
+def test_the_server_certificate_is_issued_once_and_its_key_kept_encrypted(ca: Platform) -> None:
+    with _op(ca) as session:
+        cert_pem, key_pem = pki.server_certificate(session)
+        again = pki.server_certificate(session)
+        phrase = pki.ca_passphrase(session)
+    assert again == (cert_pem, key_pem)  # the same one for every process
+    assert b"ENCRYPTED PRIVATE KEY" in key_pem
+    key = serialization.load_pem_private_key(key_pem, phrase)
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    assert cert.public_key().public_numbers() == key.public_key().public_numbers()  # type: ignore[union-attr]
+    ca.settings.tak_hostnames = "tak.example.org"  # the names changed: a new one
+    with _op(ca) as session:
+        renamed, _key = pki.server_certificate(session)
+    sans = x509.load_pem_x509_certificate(renamed).extensions.get_extension_for_class(
+        x509.SubjectAlternativeName
+    )
+    assert sans.value.get_values_for_type(x509.DNSName) == ["tak.example.org"]
+    with _op(ca, write=False) as session:
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.entity == "tak_certificates")
+        ).all()
+    assert len(entries) == 2
+    assert all(json.loads(e.changes)["key_pem"] == "<redacted>" for e in entries)
 
 
 def test_an_organization_lists_only_its_own_certificates(ca: Platform) -> None:
