@@ -261,6 +261,57 @@ def test_openssl_s_client_sees_the_ca_s_server_certificate(enrolling: Enrolling)
     assert other.returncode != 0
 
 
+def test_openssl_and_curl_enroll_as_a_device_would(enrolling: Enrolling, tmp_path: Path) -> None:
+    """A request made by `openssl req`, sent by `curl` (trusting the CA alone), and the
+    certificate it gets checked by `openssl verify`: no Python on the client's side."""
+    key, csr = tmp_path / "device.key", tmp_path / "device.csr"
+    subprocess.run(
+        [
+            *("openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=curl-user"),
+            *("-keyout", str(key), "-out", str(csr)),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    url = (
+        f"https://127.0.0.1:{enrolling.port}/Marti/api/tls/signClient/v2?clientUid=CURL-1&version=8"
+    )
+    sent = subprocess.run(
+        [
+            *("curl", "--silent", "--show-error", "--fail-with-body"),
+            *(
+                "--cacert",
+                str(enrolling.ca_file),
+                "--user",
+                f"{enrolling.staff.username}:{PASSWORD}",
+            ),
+            *("-H", "Accept: application/json", "--data-binary", f"@{csr}", url),
+        ],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert sent.returncode == 0, sent.stderr.decode() + sent.stdout.decode()
+    cert = tmp_path / "device.pem"
+    der = base64.b64decode(json.loads(sent.stdout)["signedCert"])
+    cert.write_bytes(x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM))
+    checked = subprocess.run(
+        ["openssl", "verify", "-CAfile", str(enrolling.ca_file), str(cert)],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert checked.returncode == 0 and b": OK" in checked.stdout, checked.stderr.decode()
+    subject = subprocess.run(
+        ["openssl", "x509", "-in", str(cert), "-noout", "-subject", "-nameopt", "RFC2253"],
+        capture_output=True,
+        timeout=60,
+        check=True,
+    ).stdout.decode()
+    assert "CN=CURL-1" in subject and "O=IDN" in subject, subject
+
+
 @pytest.fixture
 def limited(platform: Platform, tmp_path: Path) -> Iterator[Enrolling]:
     yield from _start(platform, tmp_path, CMCC_TAK_ENROLL_FAILURES="3")
