@@ -136,6 +136,28 @@ def test_a_role_without_enroll_devices_makes_no_certificate(
     assert _get(client, donor, "/tak").status_code == 200  # reading the page is for everyone
 
 
+def test_the_page_offers_each_address_of_the_gateway(
+    platform: Platform, client: TestClient, tmp_path: Path
+) -> None:
+    staff, _usa = _setup(platform, tmp_path)
+    platform.settings.tak_hostnames = "tak.example.org, 10.0.0.5"
+    doc = html.fromstring(_get(client, staff, "/tak").text)
+    assert doc.xpath("//select[@id='tak-host']/option/@value") == ["tak.example.org", "10.0.0.5"]
+    doc = html.fromstring(_get(client, staff, "/tak?host=10.0.0.5").text)
+    assert doc.get_element_by_id("tak-address").text_content() == "10.0.0.5"
+    assert doc.get_element_by_id("enroll-package").get("href").endswith("?host=10.0.0.5")
+    qr = _get(client, staff, "/tak/itak-qr.svg?host=10.0.0.5")
+    assert "CMCC,10.0.0.5,8089,SSL" in (etree.fromstring(qr.content).findtext("{*}title") or "")
+    zipped = _get(client, staff, "/tak/connection.zip?host=10.0.0.5")
+    pref = zipfile.ZipFile(io.BytesIO(zipped.content)).read("certs/config.pref")
+    assert b"10.0.0.5:8089:ssl" in pref
+    # A name the server's certificate does not hold is not offered: the first name instead.
+    qr = _get(client, staff, "/tak/itak-qr.svg?host=evil.example")
+    assert "CMCC,tak.example.org,8089,SSL" in (
+        etree.fromstring(qr.content).findtext("{*}title") or ""
+    )
+
+
 def test_without_a_ca_the_page_says_what_to_do(platform: Platform, client: TestClient) -> None:
     staff = caller(platform, "IDN", Role.STAFF_OFFICER)
     doc = html.fromstring(_get(client, staff, "/tak").text)

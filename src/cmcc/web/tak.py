@@ -7,8 +7,9 @@ from __future__ import annotations
 import base64
 import hmac
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 
 from cmcc.access.domain import Permission
@@ -19,6 +20,14 @@ from cmcc.web.auth import SignedIn
 from cmcc.web.templating import SECURITY_HEADERS, render
 
 router = APIRouter(include_in_schema=False)
+Host = Annotated[str | None, Query(max_length=253, description="One of CMCC_TAK_HOSTNAMES")]
+
+
+def _server(platform: PlatformDep, host: str | None) -> connection.Server:
+    """The gateway at the address chosen on the page: one of CMCC_TAK_HOSTNAMES (the names
+    its server certificate holds), else the first."""
+    names = platform.settings.tak_hostname_list
+    return connection.server_of(platform.settings, host if host in names else None)
 
 
 def _page(
@@ -31,10 +40,11 @@ def _page(
     made: connection.Package | None = None,
     made_for: str | None = None,
     error: str | None = None,
+    host: str | None = None,
 ) -> Response:
     principal = visitor.principal
     settings = platform.settings
-    server = connection.server_of(settings)
+    server = _server(platform, host)
     try:
         pki.authority_pem(session)
         has_ca = True
@@ -46,6 +56,8 @@ def _page(
         visitor,
         status_code=status_code,
         server=server,
+        hosts=settings.tak_hostname_list,
+        host_query=urlencode({"host": server.host}),
         enroll_port=settings.tak_enroll_port,
         has_ca=has_ca,
         may_enroll=principal.can(Permission.ENROLL_DEVICES),
@@ -62,15 +74,21 @@ def _page(
 
 @router.get("/tak")
 def tak_page(
-    request: Request, session: SessionDep, platform: PlatformDep, visitor: SignedIn
+    request: Request,
+    session: SessionDep,
+    platform: PlatformDep,
+    visitor: SignedIn,
+    host: Host = None,
 ) -> Response:
-    return _page(request, session, platform, visitor)
+    return _page(request, session, platform, visitor, host=host)
 
 
 @router.get("/tak/connection.zip")
-def enrollment_package(session: SessionDep, platform: PlatformDep, _visitor: SignedIn) -> Response:
+def enrollment_package(
+    session: SessionDep, platform: PlatformDep, _visitor: SignedIn, host: Host = None
+) -> Response:
     """The package without a certificate (no secret in it): the same for every device."""
-    made = connection.enrollment_package(session, connection.server_of(platform.settings))
+    made = connection.enrollment_package(session, _server(platform, host))
     headers = {
         **SECURITY_HEADERS,
         "Content-Disposition": f'attachment; filename="{made.filename}"',
@@ -79,8 +97,8 @@ def enrollment_package(session: SessionDep, platform: PlatformDep, _visitor: Sig
 
 
 @router.get("/tak/itak-qr.svg")
-def itak_qr(platform: PlatformDep, _visitor: SignedIn) -> Response:
-    svg = connection.itak_qr_svg(connection.server_of(platform.settings))
+def itak_qr(platform: PlatformDep, _visitor: SignedIn, host: Host = None) -> Response:
+    svg = connection.itak_qr_svg(_server(platform, host))
     return Response(svg, media_type="image/svg+xml", headers=SECURITY_HEADERS)
 
 
@@ -92,6 +110,7 @@ def certificate_package(
     visitor: SignedIn,
     uid: str,
     csrf_token: Annotated[str, Form(max_length=200)] = "",
+    host: Annotated[str | None, Form(max_length=253)] = None,
 ) -> Response:
     """A new certificate for one device of the organization, in a package; the page shows its
     one-time password once and offers the zip from the page itself (nothing is kept)."""
@@ -103,13 +122,20 @@ def certificate_package(
             visitor,
             status_code=403,
             error="The form expired. Reload the page and try again.",
+            host=host,
         )
-    server = connection.server_of(platform.settings)
+    server = _server(platform, host)
     try:
         with session.begin_nested():  # a refusal leaves nothing half-written
             made = connection.certificate_package(session, visitor.principal, uid, server)
     except DomainError as exc:
         return _page(
-            request, session, platform, visitor, status_code=exc.http_status, error=exc.detail
+            request,
+            session,
+            platform,
+            visitor,
+            status_code=exc.http_status,
+            error=exc.detail,
+            host=host,
         )
-    return _page(request, session, platform, visitor, made=made, made_for=uid)
+    return _page(request, session, platform, visitor, made=made, made_for=uid, host=host)
