@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -251,6 +253,8 @@ def test_issuing_and_revoking_are_audited_without_keys(ca: Platform) -> None:
     assert ("tak_authorities", "create") in actions
     assert ("tak_certificates", "create") in actions
     assert ("tak_certificates", "update") in actions
+    with _op(ca, write=False) as session:
+        assert pki.authority(session).key_pem.startswith("-----BEGIN ENCRYPTED PRIVATE KEY")
     authority = next(e for e in entries if e.entity == "tak_authorities")
     assert json.loads(authority.changes)["key_pem"] == "<redacted>"
     revoked = next(e for e in entries if e.action == "update")
@@ -305,3 +309,20 @@ def test_the_passphrase_file_is_private(ca: Platform, tmp_path: Path) -> None:
     assert path == tmp_path / "tak-ca.passphrase"
     assert path.stat().st_mode & 0o777 == 0o600
     assert len(path.read_bytes().strip()) >= 32
+
+
+def test_ports_starting_together_share_one_server_certificate(ca: Platform) -> None:
+    """Three ports (or processes) asking at once: one certificate is issued, all get it."""
+    start = threading.Barrier(3)
+
+    def ask() -> tuple[bytes, bytes]:
+        start.wait(30)
+        with _op(ca) as session:
+            return pki.server_certificate(session)
+
+    with ThreadPoolExecutor(3) as pool:
+        got = list(pool.map(lambda _: ask(), range(3)))
+    assert got[0] == got[1] == got[2]
+    with _op(ca, write=False) as session:
+        servers = session.scalars(select(TakCertificate).where(TakCertificate.kind == "server"))
+        assert len(servers.all()) == 1

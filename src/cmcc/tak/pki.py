@@ -311,17 +311,12 @@ def server_certificate(session: Session, *, min_days_left: float = 30) -> tuple[
     if not names:
         raise InvalidInput.field("CMCC_TAK_HOSTNAMES", "name at least one host or address")
     wanted = ",".join(names)
-    row = session.scalars(
-        select(TakCertificate)
-        .where(
-            TakCertificate.kind == "server",
-            TakCertificate.revoked_at.is_(None),
-            TakCertificate.hostnames == wanted,
-            TakCertificate.not_after > utcnow() + dt.timedelta(days=min_days_left),
-        )
-        .order_by(TakCertificate.not_after.desc())
-        .limit(1)
-    ).first()
+    row = _server_row(session, wanted, min_days_left)
+    if row is None:
+        # One issuer at a time: the gateway's ports (and processes) starting together lock the
+        # CA's row (PostgreSQL; SQLite's writers wait for each other anyway), then look again.
+        session.get(TakAuthority, 1, with_for_update=True)
+        row = _server_row(session, wanted, min_days_left)
     if row is None or row.key_pem is None:
         authority_row = authority(session)
         phrase = _passphrase(settings, authority_row.key_protection)
@@ -347,6 +342,21 @@ def server_certificate(session: Session, *, min_days_left: float = 30) -> tuple[
             key_pem=encrypted_key_pem(key, phrase).decode(),
         )
     return row.cert_pem.encode(), (row.key_pem or "").encode()
+
+
+def _server_row(session: Session, hostnames: str, min_days_left: float) -> TakCertificate | None:
+    return session.scalars(
+        select(TakCertificate)
+        .where(
+            TakCertificate.kind == "server",
+            TakCertificate.revoked_at.is_(None),
+            TakCertificate.key_pem.is_not(None),
+            TakCertificate.hostnames == hostnames,
+            TakCertificate.not_after > utcnow() + dt.timedelta(days=min_days_left),
+        )
+        .order_by(TakCertificate.not_after.desc())
+        .limit(1)
+    ).first()
 
 
 def ca_passphrase(session: Session) -> bytes:
