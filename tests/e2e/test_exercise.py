@@ -64,7 +64,8 @@ def _exercise(base: str, home: Path, *args: str) -> subprocess.CompletedProcess[
     )
 
 
-def test_the_exercise_drives_a_real_server(platform: Platform, tmp_path: Path) -> None:
+def test_the_exercise_drives_a_real_server(gaza: Platform, tmp_path: Path) -> None:
+    platform = gaza  # the scenario loaded: `cmcc demo` only issues its logins
     tokens = _demo(platform, tmp_path)
     staff = {"Authorization": f"Bearer {tokens['staff']}"}
     cot_port = free_port()
@@ -111,7 +112,8 @@ def test_the_exercise_drives_a_real_server(platform: Platform, tmp_path: Path) -
     assert changed <= WRITES, changed - WRITES
 
 
-def test_a_refused_token_stops_the_exercise_at_once(platform: Platform, tmp_path: Path) -> None:
+def test_a_refused_token_stops_the_exercise_at_once(gaza: Platform, tmp_path: Path) -> None:
+    platform = gaza  # the scenario loaded: `cmcc demo` only issues its logins
     _demo(platform, tmp_path)
     with served(platform, tmp_path) as (base, _log):
         before = row_counts(platform)
@@ -147,8 +149,9 @@ def _tracks(platform: Platform) -> int:
 
 
 def test_the_demo_runs_the_exercise_and_stops_it_on_ctrl_c(
-    platform: Platform, tmp_path: Path
+    gaza: Platform, tmp_path: Path
 ) -> None:
+    platform = gaza  # the scenario loaded: `cmcc demo` only issues its logins
     demo = _serve_demo(platform, tmp_path)
     try:
         for _ in range(300):
@@ -166,7 +169,8 @@ def test_the_demo_runs_the_exercise_and_stops_it_on_ctrl_c(
     assert "Traceback" not in out
 
 
-def test_no_exercise_keeps_the_demo_quiet(platform: Platform, tmp_path: Path) -> None:
+def test_no_exercise_keeps_the_demo_quiet(gaza: Platform, tmp_path: Path) -> None:
+    platform = gaza  # the scenario loaded: `cmcc demo` only issues its logins
     demo = _serve_demo(platform, tmp_path, "--no-exercise")
     try:
         for _ in range(300):

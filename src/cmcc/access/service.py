@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import secrets
@@ -21,7 +22,13 @@ from cmcc.core.releasability import CODE_RE, Marking, MarkingError
 
 TOKEN_PREFIX = "cmcc_"  # noqa: S105 - a visible prefix, not a secret
 _hasher = PasswordHasher()  # Argon2id with the library's recommended parameters
-_DUMMY_HASH = _hasher.hash("not-a-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the user has none (or does not exist), so that a failed
+    sign-in takes as long either way; made on first use, not at import."""
+    return _hasher.hash("not-a-password")
 
 
 def hash_password(password: str) -> str:
@@ -143,7 +150,7 @@ def check_password(session: Session, username: str, password: str) -> User:
     user = session.scalars(select(User).where(User.username == username)).first()
     stored = user.password_hash if user is not None and user.active else None
     try:
-        _hasher.verify(stored or _DUMMY_HASH, password)
+        _hasher.verify(stored or _dummy_hash(), password)
         ok = stored is not None
     except (VerificationError, InvalidHashError):
         ok = False
