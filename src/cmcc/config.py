@@ -276,6 +276,27 @@ class Settings(BaseSettings):
         description="Organization codes, separated by commas, that get the scheduled SITREP "
         "(each sees only what is released to it). Empty: no schedule.",
     )
+    # --- TAK certificate enrollment and connection packages (cmcc.tak.enrollment) ---
+    tak_enroll_port: int = Field(
+        8446,
+        ge=0,
+        le=65535,
+        description="HTTPS port where TAK devices enroll for a certificate with a user's name "
+        "and password (TAK Server's 8446; 0: off).",
+    )
+    tak_enroll_failures: int = Field(
+        5,
+        ge=1,
+        le=1000,
+        description="Failed enrollment sign-ins accepted per user name, and per client address, "
+        "within CMCC_TAK_ENROLL_WINDOW_SECONDS; beyond them the port answers 429.",
+    )
+    tak_enroll_window_seconds: float = Field(
+        900.0,
+        gt=0,
+        le=86_400,
+        description="The window in which failed enrollment sign-ins are counted (seconds).",
+    )
 
     @field_validator("sitrep_orgs", mode="before")
     @classmethod

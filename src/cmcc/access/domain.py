@@ -62,6 +62,8 @@ class Permission(StrEnum):
     # constraints (the own organization's)
     COORDINATE_HUMANITARIAN = "coordinate_humanitarian"  # acknowledge and share notifications;
     # crossings, aid flow figures and targets; access constraints of any partner
+    ENROLL_DEVICES = "enroll_devices"  # TAK devices of the own organization: certificates
+    # (enrollment with the user's name and password) and connection packages
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -82,6 +84,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.TASK_UNITS,
             Permission.ISSUE_SITREPS,
             Permission.COORDINATE_HUMANITARIAN,
+            Permission.ENROLL_DEVICES,
         }
     ),
     Role.LIAISON_OFFICER: frozenset(
@@ -90,6 +93,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REPORT_INCIDENTS,
             Permission.NATIONAL_COMMAND,
             Permission.ISSUE_SITREPS,
+            Permission.ENROLL_DEVICES,
         }
     ),
     Role.HUMANITARIAN_PARTNER: frozenset(

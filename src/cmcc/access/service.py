@@ -144,8 +144,9 @@ def authenticate(session: Session, token: str, secret: str) -> Principal:
     return principal_of(user)
 
 
-def login(session: Session, username: str, password: str, secret: str, ttl_days: int) -> str:
-    """Exchange a password for a new token. Unknown users take as long as wrong passwords."""
+def check_password(session: Session, username: str, password: str) -> User:
+    """The active user with this name and password, or 401. Unknown users, users without a
+    password and wrong passwords get the same answer, and take as long."""
     user = session.scalars(select(User).where(User.username == username)).first()
     stored = user.password_hash if user is not None and user.active else None
     try:
@@ -155,6 +156,12 @@ def login(session: Session, username: str, password: str, secret: str, ttl_days:
         ok = False
     if not ok or user is None:
         raise Unauthorized("wrong user name or password")
+    return user
+
+
+def login(session: Session, username: str, password: str, secret: str, ttl_days: int) -> str:
+    """Exchange a password for a new token."""
+    user = check_password(session, username, password)
     return create_token(session, user, secret, label="login", ttl_days=ttl_days)
 
 

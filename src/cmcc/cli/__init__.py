@@ -22,6 +22,7 @@ from cmcc.cli import (
     scenario,
     server,
     tak,
+    tak_package,
     worker,
 )
 
@@ -52,6 +53,7 @@ app.add_typer(orbat_exchange.orbat_app, name="orbat")
 app.add_typer(report.app, name="report")
 app.add_typer(aidflow.app, name="aidflow")
 # `cmcc tak ...`; other modules add theirs with register(tak.app) before this line
+tak_package.register(tak.app)
 app.add_typer(tak.app, name="tak")
 
 

@@ -193,10 +193,13 @@ class Gateway:
         self.listener = listener
         self.mesh = mesh
         self.publisher = publisher
+        self.enrollment: Any = None  # certificate enrollment on 8446 (cmcc.tak.enrollment)
 
     async def stop(self) -> None:
         if self.marti is not None:
             await self.marti.stop()
+        if self.enrollment is not None:
+            await self.enrollment.stop()
         self.platform.bus.unlisten(self.listener)
         self.watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -252,9 +255,10 @@ async def start(platform: Platform, host: str) -> Gateway | None:
     watcher = asyncio.create_task(_watch(server, sink, changes))
     mesh = _mesh(platform, server)
     gateway = Gateway(platform, server, watcher, listener, mesh, publisher)
-    from cmcc.tak import marti  # data packages on CMCC_TAK_HTTPS_PORT, mutual TLS
+    from cmcc.tak import enrollment, marti  # 8443 data packages (mutual TLS), 8446 enrollment
 
     gateway.marti = await marti.start(platform, host)
+    gateway.enrollment = await enrollment.start(platform, host)
     return gateway
 
 

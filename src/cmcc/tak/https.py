@@ -95,8 +95,11 @@ async def serve(app: Any, host: str, port: int, tls: ServerTls) -> Served:
         ssl_context_factory=context,
         http=_TlsH11,
         lifespan="off",
-        log_level="warning",
-        access_log=False,
+        # uvicorn's logging belongs to the process (`cmcc serve` sets it up to name no client
+        # address): a log_config, log_level or access_log=False here would reset it for every
+        # server of the process, the API's included.
+        log_config=None,
+        log_level=None,
         timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)

@@ -22,6 +22,7 @@ from cmcc.web import (
     recovery,
     router,
     sitrep,
+    tak,
     tasks,
     units,
 )
@@ -45,6 +46,7 @@ PAGE_ROUTERS = (
     units.router,
     tasks.router,
     sitrep.router,
+    tak.router,
     icon.router,
 )
 

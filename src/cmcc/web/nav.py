@@ -53,6 +53,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/forces", "Force generation"),
     NavItem("/orbat", "ORBAT", roles=COMMAND_ROLES),
     NavItem("/tasks", "Tasking board", roles=COMMAND_ROLES),
+    NavItem("/tak", "TAK devices", Permission.ENROLL_DEVICES),
     NavItem("/funding", "Funding"),
     NavItem("/aid-flow", "Aid flow"),
     NavItem("/recovery", "Recovery board", roles=RECOVERY_ROLES),
