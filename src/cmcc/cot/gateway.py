@@ -29,7 +29,7 @@ from cmcc.command.models import UnitTask
 from cmcc.command.orbat import SYSTEM_VIEWER
 from cmcc.core.clock import utcnow
 from cmcc.core.events import Event
-from cmcc.core.releasability import Viewer
+from cmcc.core.releasability import Marking, MarkingKind, Viewer
 from cmcc.cot import devices, items, outbound, tasks, units
 from cmcc.cot.bridge import Bridge
 from cmcc.cot.event import CotEvent, Registry, Report
@@ -66,25 +66,56 @@ class PlatformSink:
     def identify(self, uid: str, callsign: str | None) -> Peer:
         with self.platform.unit_of_work(Principal.anonymous()) as session:
             device = devices.resolve(session, uid, callsign)
-            unit_type = self._unit_type(session, device.uid) if device is not None else None
-        if device is None:
-            return Peer(org_code=None, relays=False)
-        viewer = self._viewer(device.org_code)
-        return Peer(
-            org_code=device.org_code,
-            relays=viewer.is_member,
-            device_uid=device.uid,
-            cot_type=unit_type,
-        )
+            if device is None:
+                return Peer(org_id=None, org_code=None)
+            return self._peers(session, [device.uid])[device.uid]
 
-    def _unit_type(self, session: Session, device_uid: str) -> str | None:
+    def identify_certificates(self, certificates: Sequence[bytes]) -> list[Peer | None]:
+        """The device each client certificate is bound to (`cmcc.tak.pki.device_of`: known,
+        not revoked, not expired), None for the others."""
+        from cmcc.tak import pki
+
+        with self.platform.unit_of_work(Principal.anonymous()) as session:
+            owners = [pki.device_of(session, der) for der in certificates]
+            peers = self._peers(session, [o.uid for o in owners if o is not None])
+        return [peers.get(o.uid) if o is not None else None for o in owners]
+
+    def _peers(self, session: Session, uids: Sequence[str]) -> dict[str, Peer]:
+        """Registered devices as the relay sees them: organization, marking, unit type."""
+        infos = devices.resolve_many(session, uids)
+        lineages = units.device_units(session, uids)
+        symbols = units.unit_symbols(session, set(lineages.values()), SYSTEM_VIEWER)
+        out = {}
+        for uid in uids:
+            info = infos[uid]
+            viewer = self._viewer(info.org_code)
+            marking = Marking.from_stored(info.releasability, info.release_to)
+            lineage = lineages.get(uid)
+            symbol = symbols.get(lineage) if lineage is not None else None
+            out[uid] = Peer(
+                org_id=info.org_id,
+                org_code=info.org_code,
+                member=viewer.is_member,
+                device_uid=uid,
+                cot_type=self._unit_type(symbol, viewer.is_member, marking),
+                marking=marking,
+                callsign=info.callsign,
+            )
+        return out
+
+    def _unit_type(
+        self, symbol: units.UnitSymbol | None, member: bool, marking: Marking
+    ) -> str | None:
         """The CoT type its positions are relayed with: its unit's, where every receiver may
-        see the unit (`cmcc.cot.units.relayed_type`)."""
-        lineage = units.device_units(session, [device_uid]).get(device_uid)
-        if lineage is None:
-            return None
-        symbol = units.unit_symbols(session, [lineage], SYSTEM_VIEWER).get(lineage)
-        return units.relayed_type(symbol, relay_open=self.platform.settings.cot_relay == "open")
+        see the unit (`cmcc.cot.units.relayed_type`). Only member organizations receive the
+        traffic of a member's device marked `mission` or `owner`; under `rel:` (lists that
+        may name non-members) or the open relay, only a public unit's type is used."""
+        members_only = (
+            self.platform.settings.cot_relay != "open"
+            and member
+            and marking.kind in (MarkingKind.MISSION, MarkingKind.OWNER)
+        )
+        return units.relayed_type(symbol, relay_open=not members_only)
 
     def task(self, task_id: int) -> list[tuple[frozenset[str], list[CotEvent]]]:
         with self.platform.unit_of_work(Principal.anonymous()) as session:
