@@ -36,6 +36,7 @@ def platform_env(platform: Platform, home: Path, **extra: str) -> dict[str, str]
         "CMCC_COT_TCP_PORT": "0",  # the TAK gateway off, unless a test turns it on
         "CMCC_COT_TAK_PORT": "0",
         "CMCC_COT_UDP_PORT": "0",
+        "CMCC_COT_TLS_PORT": "0",
         **extra,
     }
 

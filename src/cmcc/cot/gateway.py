@@ -41,6 +41,7 @@ log = logging.getLogger("cmcc.cot")
 FOLLOWED: dict[str, str] = {k.model.__tablename__: name for name, k in outbound.KINDS.items()}
 FOLLOWED[UnitTask.__tablename__] = "task"  # sent to the tasked unit's devices (cmcc.cot.tasks)
 WATCH_SECONDS = 3.0
+TLS_REFRESH_SECONDS = 5.0  # a revoked certificate is refused at the handshake within this
 REFRESH_SECONDS = items.STALE_SECONDS / 2
 
 
@@ -215,6 +216,7 @@ class Gateway:
         listener: Any,
         mesh: Any = None,
         publisher: Publisher | None = None,
+        tls_refresh: asyncio.Task[None] | None = None,
     ) -> None:
         self.platform = platform
         self.server = server
@@ -222,12 +224,15 @@ class Gateway:
         self.listener = listener
         self.mesh = mesh
         self.publisher = publisher
+        self.tls_refresh = tls_refresh
 
     async def stop(self) -> None:
         self.platform.bus.unlisten(self.listener)
-        self.watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.watcher
+        for task in (self.watcher, self.tls_refresh):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self.mesh is not None:
             await self.mesh.stop()
         await self.server.stop()
@@ -239,7 +244,11 @@ async def start(platform: Platform, host: str) -> Gateway | None:
     """Start the TAK gateway on the configured ports; None when every port is 0 or taken
     (the API keeps running; the log says why)."""
     s = platform.settings
-    if not (s.cot_tcp_port or s.cot_tak_port or s.cot_udp_port):
+    tls = await _tls(platform)
+    plain = _plain(platform, tls is not None)
+    tcp = [port for port in (s.cot_tcp_port, s.cot_tak_port) if port and plain]
+    udp = s.cot_udp_port if plain else 0
+    if not (tcp or udp or tls):
         return None
     publisher = Publisher(s) if s.nats_url else None
     sink = PlatformSink(platform, publisher)
@@ -258,8 +267,9 @@ async def start(platform: Platform, host: str) -> Gateway | None:
     if publisher is not None:
         await publisher.start()
     try:
-        tcp = [port for port in (s.cot_tcp_port, s.cot_tak_port) if port]
-        await server.start(host, tcp, s.cot_udp_port or None)
+        tls_ports = [s.cot_tls_port] if tls is not None else []
+        context = tls.context if tls is not None else None
+        await server.start(host, tcp, udp or None, tls_ports=tls_ports, tls=context)
     except OSError as exc:
         log.error("TAK gateway not started: %s", exc)
         await server.stop()
@@ -267,10 +277,11 @@ async def start(platform: Platform, host: str) -> Gateway | None:
             await publisher.close(0)
         return None
     log.info(
-        "TAK gateway on %s: TCP %s, UDP %s, relay %s",
+        "TAK gateway on %s: TLS %s, TCP %s, UDP %s, relay %s",
         host,
-        ", ".join(str(p) for p in server.ports),
-        s.cot_udp_port or "off",
+        ", ".join(str(p) for p in server.tls_ports) or "off",
+        ", ".join(str(p) for p in server.ports) or "off",
+        udp or "off",
         s.cot_relay,
     )
     changes: asyncio.Queue[Change] = asyncio.Queue()
@@ -278,7 +289,55 @@ async def start(platform: Platform, host: str) -> Gateway | None:
     platform.bus.listen(listener)
     watcher = asyncio.create_task(_watch(server, sink, changes))
     mesh = _mesh(platform, server)
-    return Gateway(platform, server, watcher, listener, mesh, publisher)
+    refresh = asyncio.create_task(_refresh_tls(tls)) if tls is not None else None
+    return Gateway(platform, server, watcher, listener, mesh, publisher, refresh)
+
+
+async def _tls(platform: Platform) -> Any:
+    """The TLS side of the CoT TLS port (`cmcc.tak.tls.ServerTls`, mutual TLS), or None when
+    the port is 0 or there is no TAK certificate authority (the log says which)."""
+    port = platform.settings.cot_tls_port
+    if not port:
+        log.info("TAK gateway: TLS port off (CMCC_COT_TLS_PORT=0)")
+        return None
+    from cmcc.core.errors import NotFound
+    from cmcc.tak import pki, tls
+
+    try:
+        with platform.unit_of_work(Principal.system_operator()) as session:
+            pki.authority(session)
+    except NotFound:
+        log.info(
+            "TAK gateway: TLS port %d off: no TAK certificate authority (`cmcc tak ca init`)", port
+        )
+        return None
+    return await asyncio.to_thread(tls.server_tls, platform, client_certificates=True)
+
+
+def _plain(platform: Platform, tls_on: bool) -> bool:
+    """Whether the plain ports (TCP, TAK, UDP) open: CMCC_COT_PLAIN, whose `auto` means off
+    once the TLS port is open (a certificate authority exists), on otherwise."""
+    setting = platform.settings.cot_plain
+    on = setting == "on" or (setting == "auto" and not tls_on)
+    why = {
+        ("auto", True): "devices connect with certificates on the TLS port",
+        ("auto", False): "the TLS port is not open",
+    }.get((setting, tls_on), f"CMCC_COT_PLAIN={setting}")
+    if on:
+        log.info("TAK gateway: plain ports on (%s): anyone who reaches them may send", why)
+    else:
+        log.info("TAK gateway: plain ports off (%s)", why)
+    return on
+
+
+async def _refresh_tls(tls: Any) -> None:
+    """The TLS port's revocation list read again every few seconds (`ServerTls.refresh`)."""
+    while True:
+        await asyncio.sleep(TLS_REFRESH_SECONDS)
+        try:
+            await tls.refresh()
+        except Exception:
+            log.exception("cot: the TLS port's revocation list was not read again")
 
 
 def _mesh(platform: Platform, server: CotServer) -> Any:
