@@ -1,0 +1,73 @@
+"""The relay rule between three organizations, with the platform behind the gateway
+(PlatformSink), on loopback, both backends: a device's traffic reaches exactly the devices
+whose organization may see its marking (`mission`: every member's; `rel:GBR`: GBR's and its
+own organization's; `owner`: its own organization's), and a device of an organization that is
+not a member of the mission receives none of it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from fastapi.testclient import TestClient
+
+from cmcc.access.domain import OrgKind, Principal
+from cmcc.bootstrap import Platform
+from cmcc.cot import devices
+from cmcc.cot.server import CotServer
+from tests.factories import org
+from tests.integration.test_cot_identity import OUTSIDE, event, serve
+from tests.unit.test_cot_server import Conn
+
+SENDERS = {"idn-m": "mission", "idn-g": "rel:GBR", "idn-o": "owner"}
+
+
+def three_organizations(platform: Platform) -> None:
+    for code in ("IDN", "GBR", "FRA"):
+        org(platform, code)
+    org(platform, "NGO-1", OrgKind.NGO, member=False)
+    with platform.unit_of_work(Principal.system_operator(), write=True) as s:
+        for uid, marking in SENDERS.items():
+            devices.register(s, uid, "IDN", releasability=marking)
+        devices.register(s, "idn-2", "IDN")
+        devices.register(s, "gbr-1", "GBR")
+        devices.register(s, "fra-1", "FRA")
+        devices.register(s, "ngo-1", "NGO-1")
+
+
+def test_a_devices_traffic_reaches_the_organizations_its_marking_releases_it_to(
+    platform: Platform, client: TestClient
+) -> None:
+    three_organizations(platform)
+
+    async def body(server: CotServer, connect: Callable[[], Awaitable[Conn]], udp: int) -> None:
+        receivers = {uid: await connect() for uid in ("idn-2", "gbr-1", "fra-1", "ngo-1")}
+        for uid, conn in receivers.items():
+            await conn.send(event(uid, OUTSIDE))
+        await asyncio.sleep(0.5)
+        for conn in receivers.values():
+            await conn.read_for(0.3)  # what they were sent on joining
+        for uid in SENDERS:
+            sender = await connect()
+            await sender.send(event(uid, OUTSIDE))
+            await sender.send(event(f"{uid}-marker", OUTSIDE, type="b-m-p-s-p-i"))
+        got = {
+            uid: sorted(e.uid for e in await conn.read_for(1.0) if e.uid.startswith("idn-"))
+            for uid, conn in receivers.items()
+        }
+        assert got == {
+            "idn-2": sorted([*SENDERS, *(f"{u}-marker" for u in SENDERS)]),
+            "gbr-1": ["idn-g", "idn-g-marker", "idn-m", "idn-m-marker"],
+            "fra-1": ["idn-m", "idn-m-marker"],
+            "ngo-1": [],
+        }
+        # A device that joins later is replayed under the same rule.
+        late = await connect()
+        await late.send(event("fra-1", OUTSIDE))
+        assert sorted(e.uid for e in await late.read_for(1.0) if e.uid.startswith("idn-")) == [
+            "idn-2",
+            "idn-m",
+            "idn-m-marker",
+        ]
+
+    serve(platform, body)
