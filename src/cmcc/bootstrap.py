@@ -92,6 +92,18 @@ class Platform:
         self.engine.dispose()
 
 
+SETTINGS = "settings"  # session.info key: the settings of the platform the session belongs to
+
+
+def settings_of(session: Session) -> Settings:
+    """The settings of the platform whose unit of work this session is (the TAK CA's
+    passphrase and lifetimes, for the services that take only a session)."""
+    settings = session.info.get(SETTINGS)
+    if not isinstance(settings, Settings):
+        raise RuntimeError("not a session of the platform (bootstrap's unit of work)")
+    return settings
+
+
 def integrity_message(exc: IntegrityError) -> str:
     text = str(exc.orig).lower()
     if "unique" in text or "duplicate" in text:
@@ -110,7 +122,7 @@ def bootstrap(settings: Settings | None = None, *, role: str = "api") -> Platfor
     engine = make_engine(settings.effective_database_url)
     bus = _bus(settings, role)
     # Every committed write is announced on the bus (cmcc.core.written).
-    sessions = sessionmaker(expire_on_commit=False, info={PUBLISH: bus.publish})
+    sessions = sessionmaker(expire_on_commit=False, info={PUBLISH: bus.publish, SETTINGS: settings})
     event.listen(sessions, "after_flush", record_flush)
     event.listen(sessions, "after_flush", collect)
     platform = Platform(settings, engine, sessions, backend_for(engine), bus)

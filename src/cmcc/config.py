@@ -173,6 +173,22 @@ class Settings(BaseSettings):
         "auto",
         description="The plain CoT ports (TCP, TAK, UDP): on, off, or auto (off once a TAK "
         "certificate authority exists and the TLS port is set, on otherwise).",
+    # --- TAK certificate authority (cmcc.tak.pki) ---
+    tak_hostnames: str = Field(
+        "localhost,127.0.0.1",
+        description="The names and addresses TAK devices reach the gateway at, separated by "
+        "commas: the gateway's server certificate is issued for them.",
+    )
+    tak_ca_passphrase: SecretStr | None = Field(
+        None,
+        description="Passphrase of the TAK CA's private key (stored encrypted in the database). "
+        "Unset: `cmcc tak ca init` generates one into CMCC_HOME/tak-ca.passphrase (mode 0600).",
+    )
+    tak_cert_days: int = Field(
+        365, ge=1, le=3650, description="Lifetime of a TAK device's client certificate, in days."
+    )
+    tak_ca_days: int = Field(
+        3650, ge=30, le=7300, description="Lifetime of the TAK CA's certificate, in days."
     )
     demo_exercise: bool = Field(
         True, description="`cmcc demo` runs the exercise driver next to the server it starts."
@@ -288,6 +304,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'cmcc.sqlite3').resolve()}"
+
+    @property
+    def tak_hostname_list(self) -> tuple[str, ...]:
+        """CMCC_TAK_HOSTNAMES as a tuple: `tak.example.org, 10.0.0.5` -> both, in order."""
+        return tuple(h.strip() for h in self.tak_hostnames.split(",") if h.strip())
 
     @property
     def is_sqlite(self) -> bool:

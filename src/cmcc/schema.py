@@ -21,6 +21,7 @@ from cmcc.humanitarian import models as _humanitarian  # noqa: F401
 from cmcc.incidents import models as _incidents  # noqa: F401
 from cmcc.remains import models as _remains  # noqa: F401
 from cmcc.scenarios import models as _scenarios  # noqa: F401
+from cmcc.tak import models as _tak  # noqa: F401
 from cmcc.tips import models as _tips  # noqa: F401
 from cmcc.zones import models as _zones  # noqa: F401
 

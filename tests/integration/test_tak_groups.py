@@ -106,7 +106,7 @@ def test_groups_all_answers_the_device_of_the_certificate(
         rel = pki.issue_for_device(s, "idn-g").cert_pem.decode()
         outsider = pki.issue_for_device(s, "ngo-1").cert_pem.decode()
         revoked = pki.issue_for_device(s, "idn-o")
-        pki.revoke(s, revoked.certificate.serial, "lost")
+        pki.revoke(s, revoked.certificate.serial, "key_compromise")
     with TestClient(groups_app(platform, rel)) as c:
         r = c.get("/Marti/api/groups/all")
     assert r.status_code == 200, r.text
