@@ -173,6 +173,7 @@ class Settings(BaseSettings):
         "auto",
         description="The plain CoT ports (TCP, TAK, UDP): on, off, or auto (off once a TAK "
         "certificate authority exists and the TLS port is set, on otherwise).",
+    )
     # --- TAK certificate authority (cmcc.tak.pki) ---
     tak_hostnames: str = Field(
         "localhost,127.0.0.1",

@@ -259,7 +259,16 @@ def test_refused_at_the_handshake_and_dropped_when_revoked(gateway: Gateway) -> 
     client = TlsClient(gateway.port, good, ca)
     assert b"TakProtocolSupport" in client.recv(10)
     serial = x509.load_pem_x509_certificate(good.cert.read_bytes()).serial_number
-    cli(gateway.platform, gateway.home, "tak", "cert", "revoke", f"{serial:x}", "--reason", "key_compromise")
+    cli(
+        gateway.platform,
+        gateway.home,
+        "tak",
+        "cert",
+        "revoke",
+        f"{serial:x}",
+        "--reason",
+        "key_compromise",
+    )
     assert client.closed_by_server(20)
     assert _eventually(lambda: "certificate revoked" in _refusal(gateway.port, good, ca))
     assert "no longer valid" in gateway.log.read_text()
