@@ -43,6 +43,7 @@ log = logging.getLogger("cmcc.cot")
 SWEEP_SECONDS = 5.0
 FLUSH_SECONDS = 0.1
 FLUSH_EVENTS = 5000
+HANDSHAKE_SECONDS = 10.0  # a TLS client that has not finished its handshake by then is closed
 MAX_PENDING = 200_000  # events waiting for the platform before the oldest are shed
 
 
@@ -207,6 +208,8 @@ class CotServer:
         self.refused = 0  # events that spoke for another registered device
         self._servers: list[asyncio.Server] = []
         self._tls_servers: list[asyncio.Server] = []
+        self._tls: ssl.SSLContext | None = None
+        self.tls_refused: dict[str, int] = {}  # handshakes refused, by reason
         self._transports: list[asyncio.DatagramTransport] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.dirty: list[Client] = []
@@ -230,11 +233,11 @@ class CotServer:
         await self.refresh_registry()
         for port in tcp_ports:
             self._servers.append(await asyncio.start_server(self._serve, host, port))
+        self._tls = tls
         for port in tls_ports:
             if tls is None:
                 raise ValueError("a TLS port needs a TLS context")
-            server = await asyncio.start_server(self._serve_tls, host, port, ssl=tls)
-            self._tls_servers.append(server)
+            self._tls_servers.append(await asyncio.start_server(self._serve_tls, host, port))
         if udp_port is not None:
             loop = asyncio.get_running_loop()
             transport, _ = await loop.create_datagram_endpoint(
@@ -281,9 +284,15 @@ class CotServer:
 
     # -- connections -------------------------------------------------------------------------
     async def _serve_tls(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """A connection whose TLS handshake passed (a certificate of the platform's authority,
-        not revoked): identified by its certificate before anything it sends is read."""
+        """The TLS handshake (a certificate of the platform's authority, not revoked, not
+        expired), then the device of the certificate, before anything it sends is read."""
         address = writer.get_extra_info("peername")
+        try:
+            await writer.start_tls(self._tls, ssl_handshake_timeout=HANDSHAKE_SECONDS)  # type: ignore[arg-type]
+        except (OSError, TimeoutError) as exc:  # ssl.SSLError is an OSError
+            self._handshake_refused(address, exc)
+            writer.transport.abort()
+            return
         ssl_object = writer.get_extra_info("ssl_object")
         der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
         peer = None
@@ -301,6 +310,23 @@ class CotServer:
             writer.close()
             return
         await self._serve(reader, writer, peer, der)
+
+    def _handshake_refused(self, address: object, exc: BaseException) -> None:
+        """Count a refused handshake by its reason; log the 1st, 2nd, 4th, 8th... of each."""
+        reason = (
+            getattr(exc, "verify_message", None)
+            or getattr(exc, "reason", None)
+            or str(exc)
+            or type(exc).__name__
+        )
+        count = self.tls_refused[reason] = self.tls_refused.get(reason, 0) + 1
+        if count & (count - 1) == 0:
+            log.warning(
+                "cot: TLS connection from %s refused at the handshake: %s (%d so far)",
+                address,
+                reason,
+                count,
+            )
 
     async def _serve(
         self,
