@@ -12,13 +12,16 @@ import datetime as dt
 import logging
 import os
 import shutil
+import socket
 import ssl
 import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -30,6 +33,7 @@ from cmcc.bootstrap import Platform
 from cmcc.cot import devices
 from cmcc.cot.devices import DeviceOwner
 from cmcc.tak import pki
+from cmcc.tak.https import request_device, serve
 from cmcc.tak.tls import ServerTls, peer_device, server_tls
 from tests.factories import org
 from tests.tak_fixtures import with_ca
@@ -144,8 +148,6 @@ def python_client(
     """Connect, send a line, return the answer; raises ssl.SSLError or OSError when refused.
     (In TLS 1.3 the server's refusal of a client certificate arrives after the client's
     handshake ends: the first read sees it.)"""
-    import socket
-
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.load_verify_locations(ca)
     ctx.check_hostname = sni is not None
@@ -309,3 +311,47 @@ def test_the_server_certificate_names_the_configured_hosts(
     eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert list(eku) == [ExtendedKeyUsageOID.SERVER_AUTH]
     cert.verify_directly_issued_by(x509.load_pem_x509_certificate(ca.read_bytes()))
+
+
+def _whoami_app(platform: Platform) -> Any:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    async def whoami(request: Request) -> PlainTextResponse:
+        owner = await asyncio.to_thread(request_device, platform, request.scope)
+        return PlainTextResponse(owner.uid if owner else "-")
+
+    return Starlette(routes=[Route("/whoami", whoami)])
+
+
+def test_https_serves_an_app_that_knows_the_device(served: EchoServer, tmp_path: Path) -> None:
+    """cmcc.tak.https: uvicorn in the running loop on the same mutual-TLS context, on a port
+    the system chose; the app gets the device of the request's certificate; stop() closes."""
+    ca = _truststore(served.platform, tmp_path)
+    cert, key, serial = _issue(served.platform, tmp_path, "idn-1")
+    running = asyncio.run_coroutine_threadsafe(
+        serve(_whoami_app(served.platform), "127.0.0.1", 0, served.tls), served.loop
+    ).result(30)
+    assert running.port > 0
+    ctx = ssl.create_default_context(cafile=str(ca))
+    ctx.load_cert_chain(cert, key, password=PASSPHRASE)
+    with httpx.Client(verify=ctx) as client:
+        answer = client.get(f"https://localhost:{running.port}/whoami")
+    assert (answer.status_code, answer.text) == (200, "idn-1")
+    # without a certificate: refused at the handshake
+    with (
+        pytest.raises(httpx.HTTPError),
+        httpx.Client(verify=ssl.create_default_context(cafile=str(ca))) as client,
+    ):
+        client.get(f"https://localhost:{running.port}/whoami")
+    # revoked, then refreshed: refused too
+    with served.platform.unit_of_work(Principal.system_operator(), write=True) as session:
+        pki.revoke(session, serial, "key_compromise")
+    served.refresh()
+    with pytest.raises(httpx.HTTPError), httpx.Client(verify=ctx) as client:
+        client.get(f"https://localhost:{running.port}/whoami")
+    asyncio.run_coroutine_threadsafe(running.stop(), served.loop).result(30)
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", running.port), timeout=5).close()

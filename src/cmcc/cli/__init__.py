@@ -21,6 +21,7 @@ from cmcc.cli import (
     report,
     scenario,
     server,
+    tak,
     worker,
 )
 
@@ -50,6 +51,8 @@ app.add_typer(cot.app, name="cot")
 app.add_typer(orbat_exchange.orbat_app, name="orbat")
 app.add_typer(report.app, name="report")
 app.add_typer(aidflow.app, name="aidflow")
+# `cmcc tak ...`; other modules add theirs with register(tak.app) before this line
+app.add_typer(tak.app, name="tak")
 
 
 def main() -> None:

@@ -144,7 +144,11 @@ def peer_device(platform: Platform, transport_or_ssl_object: Any) -> DeviceOwner
     if ssl_object is None:
         return None
     der = ssl_object.getpeercert(binary_form=True)
-    if not der:
-        return None
+    return peer_device_of_der(platform, der) if der else None
+
+
+def peer_device_of_der(platform: Platform, der: bytes) -> DeviceOwner | None:
+    """The registered device a client certificate (DER) is bound to (cmcc.tak.pki.device_of),
+    in a unit of work of its own."""
     with platform.unit_of_work(Principal.system_operator()) as session:
         return pki.device_of(session, der)
