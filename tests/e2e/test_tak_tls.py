@@ -52,10 +52,13 @@ DEVICES = {  # uid: (organization, marking)
 }
 
 
+KEY_PASSPHRASE = "device key passphrase"
+
+
 @dataclass
 class Credentials:
     cert: Path
-    key: Path
+    key: Path  # encrypted with KEY_PASSPHRASE
     ca: Path
 
 
@@ -68,10 +71,19 @@ class Gateway:
     log: Path
 
     def issue(self, device: str) -> Credentials:
-        """`cmcc tak cert issue DEVICE --out DIR`, as an operator would."""
+        """`cmcc tak cert issue DEVICE --out DIR` (and `cmcc tak ca show --pem`, the
+        truststore), as an operator would."""
         out = self.home / f"cert-{device}-{time.monotonic_ns()}"
-        cli(self.platform, self.home, "tak", "cert", "issue", device, "--out", str(out))
-        return credentials(out, device)
+        phrase = self.home / "key-passphrase"
+        phrase.write_text(KEY_PASSPHRASE + "\n")
+        cli(
+            self.platform,
+            self.home,
+            *("tak", "cert", "issue", device, "--out", str(out), "--passphrase-file", str(phrase)),
+        )
+        creds = credentials(out, device)
+        creds.ca.write_text(cli(self.platform, self.home, "tak", "ca", "show", "--pem"))
+        return creds
 
 
 def cli(platform: Platform, home: Path, *args: str) -> str:
@@ -111,7 +123,7 @@ def gateway(platform: Platform, tmp_path: Path) -> Iterator[Gateway]:
 def context(creds: Credentials | None, ca: Path) -> ssl.SSLContext:
     ctx = ssl.create_default_context(cafile=str(ca))
     if creds is not None:
-        ctx.load_cert_chain(creds.cert, creds.key)
+        ctx.load_cert_chain(creds.cert, creds.key, password=KEY_PASSPHRASE)
     return ctx
 
 
@@ -176,6 +188,7 @@ async def pytak_send(port: int, creds: Credentials, events: list[bytes]) -> None
         "PYTAK_TLS_CLIENT_CERT": str(creds.cert),
         "PYTAK_TLS_CLIENT_KEY": str(creds.key),
         "PYTAK_TLS_CLIENT_CAFILE": str(creds.ca),
+        "PYTAK_TLS_CLIENT_PASSWORD": KEY_PASSPHRASE,
         "PYTAK_TLS_SERVER_EXPECTED_HOSTNAME": "127.0.0.1",
     }
     reader, writer = await pytak.protocol_factory(config["pytak"])
@@ -307,7 +320,8 @@ def s_client(*args: str) -> tuple[bytes, bool]:
 def test_openssl_s_client_with_and_without_a_certificate(gateway: Gateway) -> None:
     creds = gateway.issue("fra-1")
     base = ["-connect", f"127.0.0.1:{gateway.port}", "-CAfile", str(creds.ca)]
-    seen, connected = s_client(*base, "-cert", str(creds.cert), "-key", str(creds.key))
+    key = ["-cert", str(creds.cert), "-key", str(creds.key), "-pass", f"pass:{KEY_PASSPHRASE}"]
+    seen, connected = s_client(*base, *key)
     assert connected and b"verify return:1" in seen  # and the gateway's certificate verified
     seen, connected = s_client(*base)
     assert not connected and b"t-x-takp" not in seen
@@ -329,7 +343,7 @@ def expired_credentials(gateway: Gateway) -> Credentials:
         issued.key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
+            serialization.BestAvailableEncryption(KEY_PASSPHRASE.encode()),
         )
     )
     creds.ca.write_bytes(ca)
@@ -368,7 +382,7 @@ def other_ca_credentials(home: Path) -> Credentials:
         key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
+            serialization.BestAvailableEncryption(KEY_PASSPHRASE.encode()),
         )
     )
     return creds
