@@ -869,3 +869,83 @@ def test_rel_marking_needs_known_codes(platform: Platform, client: TestClient) -
         assert r.status_code == (201 if ok else 422), (marking, r.text)
         if not ok:
             assert r.json()["errors"][0]["field"] == "body.releasability"
+
+
+# --- TAK certificates (cmcc.tak.pki) ----------------------------------------------------------
+# No API lists certificates: an organization reads its own through `pki.list_certificates`
+# (`cmcc tak cert list --org`), and the audit log's entries about them through the API. Both
+# must show exactly what the reference rule releases (issued certificates are marked `owner`;
+# other markings are set here to check that the filter is the policy, not a shortcut).
+
+
+@pytest.fixture
+def tak_ca(platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> Platform:
+    from tests.tak_fixtures import with_ca
+
+    with_ca(platform, tmp_path_factory.mktemp("tak"))
+    return platform
+
+
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    batch=st.lists(
+        st.tuples(st.sampled_from(CODES), st.one_of(st.just("owner"), markings)),
+        min_size=1,
+        max_size=6,
+    ),
+    viewer_code=st.sampled_from(CODES),
+)
+def test_organizations_see_exactly_their_tak_certificates(
+    tak_ca: Platform,
+    client: TestClient,
+    auditors: dict[str, Caller],
+    batch: list[tuple[str, str]],
+    viewer_code: str,
+) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from cmcc.cot import devices
+    from cmcc.tak import pki
+    from cmcc.tak.models import TakCertificate
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([]))
+        .sign(key, hashes.SHA256())
+        .public_bytes(serialization.Encoding.PEM)
+    )
+    with tak_ca.unit_of_work(Principal.system_operator(), write=True) as s:
+        for owner, marking in batch:
+            uid = f"tak-{owner.lower()}"
+            devices.register(s, uid, owner)
+            row, _pem = pki.sign_request(s, csr, uid)
+            row.marking = Marking.parse(marking)
+    with tak_ca.unit_of_work(Principal.system_operator()) as s:
+        orgs = {o.code: o for o in s.scalars(select(Organization))}
+        me = orgs[viewer_code]
+        viewer = Viewer(me.id, me.code, me.is_member)
+        rows = s.scalars(select(TakCertificate)).all()
+        truth = {str(r.id) for r in rows if may_see(r.marking, r.owner_org_id, viewer)}
+        listed = {str(r.id) for r, _code in pki.list_certificates(s, viewer)}
+    assert listed == truth
+    seen: set[str] = set()
+    authority = False
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 500} | ({"cursor": cursor} if cursor else {})
+        page = client.get(
+            "/api/v1/audit", headers=auditors[viewer_code].headers, params=params
+        ).json()
+        seen |= {e["record_id"] for e in page["data"] if e["entity"] == "tak_certificates"}
+        authority |= any(e["entity"] == "tak_authorities" for e in page["data"])
+        if not (cursor := page["next_cursor"]):
+            break
+    assert seen == truth
+    assert not authority  # the CA's entries are the operator's, read at the command line
