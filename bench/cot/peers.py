@@ -199,10 +199,13 @@ def cmcc_tls_peer() -> Peer:
         env.pop("CMCC_DATABASE_URL", None)
         cmcc = f"{python} -m cmcc"
         certs = work / "device"
+        phrase = work / "key-passphrase"
+        phrase.write_text("bench key passphrase\n")
         subprocess.run(
             f"{cmcc} init && {cmcc} tak ca init && "
             f"{cmcc} cot device add {BENCH_DEVICE} --org CMCC && "
-            f"{cmcc} tak cert issue {BENCH_DEVICE} --out {certs}",
+            f"{cmcc} tak cert issue {BENCH_DEVICE} --out {certs} --passphrase-file {phrase} && "
+            f"{cmcc} tak ca show --pem > {work / 'ca.pem'}",
             shell=True,
             env=env,
             check=True,
@@ -212,7 +215,8 @@ def cmcc_tls_peer() -> Peer:
         extra = {
             "tls_cert": str(certs / f"{BENCH_DEVICE}.pem"),
             "tls_key": str(certs / f"{BENCH_DEVICE}.key"),
-            "tls_ca": str(certs / "ca.pem"),
+            "tls_password": "bench key passphrase",
+            "tls_ca": str(work / "ca.pem"),
         }
         return Launch(argv, env, work, port, extra)
 

@@ -110,7 +110,9 @@ def client_tls(server: peers.Running) -> ssl.SSLContext | None:
     if "tls_cert" not in server.extra:
         return None
     ctx = ssl.create_default_context(cafile=server.extra["tls_ca"])
-    ctx.load_cert_chain(server.extra["tls_cert"], server.extra["tls_key"])
+    ctx.load_cert_chain(
+        server.extra["tls_cert"], server.extra["tls_key"], password=server.extra["tls_password"]
+    )
     return ctx
 
 
