@@ -244,8 +244,8 @@ async def start(platform: Platform, host: str) -> Gateway | None:
     """Start the TAK gateway on the configured ports; None when every port is 0 or taken
     (the API keeps running; the log says why)."""
     s = platform.settings
-    tls = await _tls(platform)
-    plain = _plain(platform, tls is not None)
+    configured, tls = await _tls(platform)
+    plain = _plain(platform, configured)
     tcp = [port for port in (s.cot_tcp_port, s.cot_tak_port) if port and plain]
     udp = s.cot_udp_port if plain else 0
     if not (tcp or udp or tls):
@@ -293,13 +293,14 @@ async def start(platform: Platform, host: str) -> Gateway | None:
     return Gateway(platform, server, watcher, listener, mesh, publisher, refresh)
 
 
-async def _tls(platform: Platform) -> Any:
-    """The TLS side of the CoT TLS port (`cmcc.tak.tls.ServerTls`, mutual TLS), or None when
-    the port is 0 or there is no TAK certificate authority (the log says which)."""
+async def _tls(platform: Platform) -> tuple[bool, Any]:
+    """Whether the TLS port is configured (its port set and a TAK certificate authority
+    exists), and its TLS side (`cmcc.tak.tls.ServerTls`, mutual TLS): None when it is off or
+    its server certificate could not be made (the log says why)."""
     port = platform.settings.cot_tls_port
     if not port:
         log.info("TAK gateway: TLS port off (CMCC_COT_TLS_PORT=0)")
-        return None
+        return False, None
     from cmcc.core.errors import NotFound
     from cmcc.tak import pki, tls
 
@@ -310,19 +311,23 @@ async def _tls(platform: Platform) -> Any:
         log.info(
             "TAK gateway: TLS port %d off: no TAK certificate authority (`cmcc tak ca init`)", port
         )
-        return None
-    return await asyncio.to_thread(tls.server_tls, platform, client_certificates=True)
+        return False, None
+    try:
+        return True, await asyncio.to_thread(tls.server_tls, platform, client_certificates=True)
+    except Exception:
+        log.exception("TAK gateway: TLS port %d not started", port)
+        return True, None
 
 
-def _plain(platform: Platform, tls_on: bool) -> bool:
+def _plain(platform: Platform, tls_configured: bool) -> bool:
     """Whether the plain ports (TCP, TAK, UDP) open: CMCC_COT_PLAIN, whose `auto` means off
-    once the TLS port is open (a certificate authority exists), on otherwise."""
+    once the TLS port is configured (its port set, a certificate authority), on otherwise."""
     setting = platform.settings.cot_plain
-    on = setting == "on" or (setting == "auto" and not tls_on)
+    on = setting == "on" or (setting == "auto" and not tls_configured)
     why = {
-        ("auto", True): "devices connect with certificates on the TLS port",
-        ("auto", False): "the TLS port is not open",
-    }.get((setting, tls_on), f"CMCC_COT_PLAIN={setting}")
+        ("auto", True): "a TAK certificate authority exists: devices connect on the TLS port",
+        ("auto", False): "no TLS port: no TAK certificate authority, or CMCC_COT_TLS_PORT=0",
+    }.get((setting, tls_configured), f"CMCC_COT_PLAIN={setting}")
     if on:
         log.info("TAK gateway: plain ports on (%s): anyone who reaches them may send", why)
     else:
