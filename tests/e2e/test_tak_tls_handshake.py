@@ -355,3 +355,22 @@ def test_https_serves_an_app_that_knows_the_device(served: EchoServer, tmp_path:
     asyncio.run_coroutine_threadsafe(running.stop(), served.loop).result(30)
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", running.port), timeout=5).close()
+
+
+def test_a_server_only_port_takes_clients_without_certificates(
+    served: EchoServer, tmp_path: Path
+) -> None:
+    """client_certificates=False (the enrollment port): the server proves itself with the same
+    server certificate, and asks for no client certificate."""
+    ca = _truststore(served.platform, tmp_path)
+    open_port = EchoServer(served.platform, server_tls(served.platform, client_certificates=False))
+    open_port.start()
+    try:
+        assert python_client(open_port.port, ca, None, None) == "-:hello\n"
+        done = openssl_client(open_port.port, ca, None, None, sni=False)
+        assert done.stdout == "-:hello\n", done.stderr
+        asyncio.run_coroutine_threadsafe(open_port.tls.refresh(), open_port.loop).result(30)
+        assert python_client(open_port.port, ca, None, None) == "-:hello\n"
+    finally:
+        open_port.stop()
+    assert open_port.peers == [None, None, None]

@@ -4,8 +4,11 @@ the identity of a presented certificate, and what is written to the audit log.""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -115,12 +118,41 @@ def test_a_signed_request_takes_the_key_and_never_the_subject(ca: Platform) -> N
     assert owner is not None and owner.uid == "idn-1"
 
 
+def test_a_request_as_der_or_bare_base64_is_read(ca: Platform) -> None:
+    """Some TAK clients send the request's base64 without PEM's lines."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    der = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "anything")]))
+        .sign(key, hashes.SHA256())
+        .public_bytes(serialization.Encoding.DER)
+    )
+    bare = base64.encodebytes(der)  # base64 in lines of 76, no header
+    with _op(ca) as session:
+        for body in (der, bare):
+            _row, pem = pki.sign_request(session, body, "fra-1")
+            cert = x509.load_pem_x509_certificate(pem)
+            assert cert.subject.rfc4514_string() == "O=FRA,CN=fra-1"
+
+
 def test_a_request_that_is_not_one_is_refused(ca: Platform) -> None:
     with (
         pytest.raises(InvalidInput, match="csr"),
         _op(ca) as session,
     ):
         pki.sign_request(session, b"-----BEGIN CERTIFICATE REQUEST-----\nxx\n", "idn-1")
+    for body in (b"bm90IGEgcmVxdWVzdA==", b"\x30\x03\x02\x01\x00"):
+        with pytest.raises(InvalidInput, match="csr"), _op(ca) as session:
+            pki.sign_request(session, body, "idn-1")
+    small = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    weak = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([]))
+        .sign(small, hashes.SHA256())
+        .public_bytes(serialization.Encoding.PEM)
+    )
+    with pytest.raises(InvalidInput, match="2048"), _op(ca) as session:
+        pki.sign_request(session, weak, "idn-1")
 
 
 def test_revoked_expired_and_foreign_certificates_name_no_device(ca: Platform) -> None:
@@ -221,10 +253,37 @@ def test_issuing_and_revoking_are_audited_without_keys(ca: Platform) -> None:
     assert ("tak_authorities", "create") in actions
     assert ("tak_certificates", "create") in actions
     assert ("tak_certificates", "update") in actions
+    with _op(ca, write=False) as session:
+        assert pki.authority(session).key_pem.startswith("-----BEGIN ENCRYPTED PRIVATE KEY")
     authority = next(e for e in entries if e.entity == "tak_authorities")
     assert json.loads(authority.changes)["key_pem"] == "<redacted>"
     revoked = next(e for e in entries if e.action == "update")
     assert json.loads(revoked.changes)["revocation_reason"] == [None, "key_compromise"]
+
+
+def test_the_server_certificate_is_issued_once_and_its_key_kept_encrypted(ca: Platform) -> None:
+    with _op(ca) as session:
+        cert_pem, key_pem = pki.server_certificate(session)
+        again = pki.server_certificate(session)
+        phrase = pki.ca_passphrase(session)
+    assert again == (cert_pem, key_pem)  # the same one for every process
+    assert b"ENCRYPTED PRIVATE KEY" in key_pem
+    key = serialization.load_pem_private_key(key_pem, phrase)
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    assert cert.public_key().public_numbers() == key.public_key().public_numbers()  # type: ignore[union-attr]
+    ca.settings.tak_hostnames = "tak.example.org"  # the names changed: a new one
+    with _op(ca) as session:
+        renamed, _key = pki.server_certificate(session)
+    sans = x509.load_pem_x509_certificate(renamed).extensions.get_extension_for_class(
+        x509.SubjectAlternativeName
+    )
+    assert sans.value.get_values_for_type(x509.DNSName) == ["tak.example.org"]
+    with _op(ca, write=False) as session:
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.entity == "tak_certificates")
+        ).all()
+    assert len(entries) == 2
+    assert all(json.loads(e.changes)["key_pem"] == "<redacted>" for e in entries)
 
 
 def test_an_organization_lists_only_its_own_certificates(ca: Platform) -> None:
@@ -250,3 +309,20 @@ def test_the_passphrase_file_is_private(ca: Platform, tmp_path: Path) -> None:
     assert path == tmp_path / "tak-ca.passphrase"
     assert path.stat().st_mode & 0o777 == 0o600
     assert len(path.read_bytes().strip()) >= 32
+
+
+def test_ports_starting_together_share_one_server_certificate(ca: Platform) -> None:
+    """Three ports (or processes) asking at once: one certificate is issued, all get it."""
+    start = threading.Barrier(3)
+
+    def ask() -> tuple[bytes, bytes]:
+        start.wait(30)
+        with _op(ca) as session:
+            return pki.server_certificate(session)
+
+    with ThreadPoolExecutor(3) as pool:
+        got = list(pool.map(lambda _: ask(), range(3)))
+    assert got[0] == got[1] == got[2]
+    with _op(ca, write=False) as session:
+        servers = session.scalars(select(TakCertificate).where(TakCertificate.kind == "server"))
+        assert len(servers.all()) == 1

@@ -14,9 +14,13 @@ database (serial and fingerprint: `device_of`), never the text of its subject.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import functools
 import ipaddress
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,11 +190,19 @@ def _ca(session: Session) -> tuple[x509.Certificate, PrivateKey]:
     row = authority(session)
     phrase = _passphrase(settings_of(session), row.key_protection)
     try:
-        key = serialization.load_pem_private_key(row.key_pem.encode(), password=phrase)
+        key = _open_key(row.key_pem, phrase)
     except ValueError:
         raise Conflict("the TAK CA passphrase does not open the CA's key") from None
-    assert isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey)
     return x509.load_pem_x509_certificate(row.cert_pem.encode()), key
+
+
+@functools.lru_cache(maxsize=4)
+def _open_key(key_pem: str, passphrase: bytes) -> PrivateKey:
+    """The CA's key opened, kept for the process: opening it checks the RSA key, which costs
+    more than signing (0.2 s on a busy machine)."""
+    key = serialization.load_pem_private_key(key_pem.encode(), password=passphrase)
+    assert isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey)
+    return key
 
 
 # --- issuing ----------------------------------------------------------------------------------
@@ -221,17 +233,11 @@ def sign_request(
     lifetime_days: float | None = None,
     valid_from: dt.datetime | None = None,
 ) -> tuple[TakCertificate, bytes]:
-    """Sign a device's certificate signing request (PEM, or DER). Only its public key is
+    """Sign a device's certificate signing request (PEM, DER, or the base64 of the DER without
+    PEM's lines, as some TAK clients send it). Only its public key is
     taken: the subject (CN = device uid, O = organization code), the lifetime and the
     extensions are the server's, whatever the request asks for."""
-    try:
-        csr = (
-            x509.load_pem_x509_csr(csr_pem)
-            if csr_pem.lstrip().startswith(b"-----")
-            else x509.load_der_x509_csr(csr_pem)
-        )
-    except ValueError as exc:
-        raise InvalidInput.field("csr", f"not a certificate signing request ({exc})") from None
+    csr = _load_csr(csr_pem)
     if not csr.is_signature_valid:
         raise InvalidInput.field("csr", "the request's signature does not match its key")
     public = csr.public_key()
@@ -244,6 +250,18 @@ def sign_request(
     else:
         raise InvalidInput.field("csr", "the key must be RSA or EC")
     return _issue_client(session, device_uid, public, lifetime_days, valid_from, None)
+
+
+def _load_csr(data: bytes) -> x509.CertificateSigningRequest:
+    text = data.strip()
+    try:
+        if text.startswith(b"-----"):
+            return x509.load_pem_x509_csr(text)
+        if re.fullmatch(rb"[A-Za-z0-9+/=\s]+", text):
+            return x509.load_der_x509_csr(base64.b64decode(b"".join(text.split()), validate=True))
+        return x509.load_der_x509_csr(text)
+    except (ValueError, binascii.Error) as exc:
+        raise InvalidInput.field("csr", f"not a certificate signing request ({exc})") from None
 
 
 def _issue_client(
@@ -293,17 +311,12 @@ def server_certificate(session: Session, *, min_days_left: float = 30) -> tuple[
     if not names:
         raise InvalidInput.field("CMCC_TAK_HOSTNAMES", "name at least one host or address")
     wanted = ",".join(names)
-    row = session.scalars(
-        select(TakCertificate)
-        .where(
-            TakCertificate.kind == "server",
-            TakCertificate.revoked_at.is_(None),
-            TakCertificate.hostnames == wanted,
-            TakCertificate.not_after > utcnow() + dt.timedelta(days=min_days_left),
-        )
-        .order_by(TakCertificate.not_after.desc())
-        .limit(1)
-    ).first()
+    row = _server_row(session, wanted, min_days_left)
+    if row is None:
+        # One issuer at a time: the gateway's ports (and processes) starting together lock the
+        # CA's row (PostgreSQL; SQLite's writers wait for each other anyway), then look again.
+        session.get(TakAuthority, 1, with_for_update=True)
+        row = _server_row(session, wanted, min_days_left)
     if row is None or row.key_pem is None:
         authority_row = authority(session)
         phrase = _passphrase(settings, authority_row.key_protection)
@@ -326,10 +339,24 @@ def server_certificate(session: Session, *, min_days_left: float = 30) -> tuple[
             valid_from=None,
             org_id=holder,
             hostnames=names,
+            key_pem=encrypted_key_pem(key, phrase).decode(),
         )
-        row.key_pem = encrypted_key_pem(key, phrase).decode()
-        session.flush()
     return row.cert_pem.encode(), (row.key_pem or "").encode()
+
+
+def _server_row(session: Session, hostnames: str, min_days_left: float) -> TakCertificate | None:
+    return session.scalars(
+        select(TakCertificate)
+        .where(
+            TakCertificate.kind == "server",
+            TakCertificate.revoked_at.is_(None),
+            TakCertificate.key_pem.is_not(None),
+            TakCertificate.hostnames == hostnames,
+            TakCertificate.not_after > utcnow() + dt.timedelta(days=min_days_left),
+        )
+        .order_by(TakCertificate.not_after.desc())
+        .limit(1)
+    ).first()
 
 
 def ca_passphrase(session: Session) -> bytes:
@@ -349,6 +376,7 @@ def _issue(
     device_uid: str | None = None,
     hostnames: tuple[str, ...] = (),
     replaces: TakCertificate | None = None,
+    key_pem: str | None = None,
 ) -> tuple[TakCertificate, bytes]:
     if days <= 0:
         raise InvalidInput.field("lifetime_days", "give a lifetime of more than zero days")
@@ -404,6 +432,7 @@ def _issue(
         not_after=cert.not_valid_after_utc,
         cert_pem=pem.decode(),
         hostnames=",".join(hostnames) or None,
+        key_pem=key_pem,
         replaces_id=replaces.id if replaces is not None else None,
     )
     session.add(row)

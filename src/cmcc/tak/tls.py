@@ -131,7 +131,11 @@ class ServerTls:
 def server_tls(platform: Platform, *, client_certificates: bool) -> ServerTls:
     """The TLS side of a port: server certificate issued by the CA for CMCC_TAK_HOSTNAMES
     (issued once, renewed before expiry); client_certificates=True: mutual TLS against the CA
-    and its revocation list (8089, 8443); False: server-authenticated only (8446)."""
+    and its revocation list (8089, 8443); False: server-authenticated only (8446).
+
+    Blocking (the database, and signing a first server certificate): call it before the loop
+    runs or through asyncio.to_thread. Raises cmcc.core.errors.NotFound when there is no CA
+    yet, Conflict when the CA passphrase is missing or wrong."""
     return ServerTls(platform, client_certificates=client_certificates)
 
 
