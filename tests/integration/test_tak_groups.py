@@ -8,11 +8,13 @@ of the client certificate with its groups."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
-from fastapi import FastAPI, Request
+import httpx
+from cryptography.hazmat.primitives import serialization
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from cmcc.access.domain import OrgKind, Principal
@@ -20,7 +22,9 @@ from cmcc.api import errors
 from cmcc.bootstrap import Platform
 from cmcc.cot import devices
 from cmcc.cot.server import CotServer
-from cmcc.tak import groups, pki
+from cmcc.tak import groups, https, pki
+from cmcc.tak.tls import server_tls
+from tests.asyncrun import run as run_async
 from tests.factories import org
 from tests.integration.test_cot_identity import OUTSIDE, event, serve
 from tests.tak_fixtures import with_ca
@@ -80,38 +84,52 @@ def test_a_devices_traffic_reaches_the_organizations_its_marking_releases_it_to(
     serve(platform, body)
 
 
-def groups_app(platform: Platform, pem: str | None) -> FastAPI:
-    """The groups router in an app whose connections present `pem` as their client
-    certificate (the ASGI TLS extension, as the 8443 server fills it from the handshake)."""
-    app = FastAPI()
-    app.state.platform = platform
-    app.include_router(groups.router)
-    errors.install(app)
-
-    @app.middleware("http")
-    async def presented(request: Request, call_next: Any) -> Any:
-        chain = [pem] if pem else []
-        request.scope.setdefault("extensions", {})["tls"] = {"client_cert_chain": chain}
-        return await call_next(request)
-
-    return app
+def key_pem(issued: pki.Issued) -> bytes:
+    return issued.key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def test_groups_all_answers_the_device_of_the_certificate(
     platform: Platform, tmp_path: Path
 ) -> None:
+    """Over mutual TLS (cmcc.tak.https, as the 8443 app serves it), with httpx as the device."""
     three_organizations(platform)
     with_ca(platform, tmp_path)
     with platform.unit_of_work(Principal.system_operator(), write=True) as s:
-        rel = pki.issue_for_device(s, "idn-g").cert_pem.decode()
-        outsider = pki.issue_for_device(s, "ngo-1").cert_pem.decode()
-        revoked = pki.issue_for_device(s, "idn-o")
-        pki.revoke(s, revoked.certificate.serial, "key_compromise")
-    with TestClient(groups_app(platform, rel)) as c:
-        r = c.get("/Marti/api/groups/all")
-    assert r.status_code == 200, r.text
-    body = r.json()
-    assert body["type"] == "com.bbn.marti.remote.groups.Group"
+        issued = {uid: pki.issue_for_device(s, uid) for uid in ("idn-g", "ngo-1", "fra-1")}
+        (tmp_path / "ca.pem").write_bytes(pki.authority_pem(s))
+    with platform.unit_of_work(Principal.system_operator(), write=True) as s:
+        devices.unregister(s, "fra-1")  # its certificate is valid, but names no device now
+    app = FastAPI()
+    app.state.platform = platform
+    app.include_router(groups.router)
+    errors.install(app)
+
+    def client_of(uid: str) -> ssl.SSLContext:
+        (tmp_path / f"{uid}.pem").write_bytes(issued[uid].cert_pem)
+        (tmp_path / f"{uid}.key").write_bytes(key_pem(issued[uid]))
+        ctx = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
+        ctx.load_cert_chain(tmp_path / f"{uid}.pem", tmp_path / f"{uid}.key")
+        return ctx
+
+    async def main() -> dict[str, httpx.Response]:
+        side = await asyncio.to_thread(server_tls, platform, client_certificates=True)
+        served = await https.serve(app, "127.0.0.1", 0, side)
+        url = f"https://127.0.0.1:{served.port}/Marti/api/groups/all"
+        try:
+            answers = {}
+            for uid in issued:
+                async with httpx.AsyncClient(verify=client_of(uid)) as c:
+                    answers[uid] = await c.get(url)
+            return answers
+        finally:
+            await served.stop()
+
+    answers = run_async(main())
+    body = answers["idn-g"].json()
+    assert answers["idn-g"].status_code == 200, body
+    assert body["type"] == "com.bbn.marti.remote.groups.Group" and body["version"] == "3"
     assert [(g["name"], g["direction"]) for g in body["data"]] == [
         ("__ANON__", "IN"),
         ("mission", "IN"),
@@ -119,10 +137,6 @@ def test_groups_all_answers_the_device_of_the_certificate(
         ("GBR", "OUT"),
         ("IDN", "OUT"),
     ]
-    with TestClient(groups_app(platform, outsider)) as c:
-        names = [(g["name"], g["direction"]) for g in c.get("/Marti/api/groups/all").json()["data"]]
-    assert names == [("__ANON__", "IN"), ("NGO-1", "IN"), ("mission", "OUT"), ("NGO-1", "OUT")]
-    with TestClient(groups_app(platform, revoked.cert_pem.decode())) as c:
-        assert c.get("/Marti/api/groups/all").status_code == 403
-    with TestClient(groups_app(platform, None)) as c:
-        assert c.get("/Marti/api/groups/all").status_code == 401
+    outsider = [(g["name"], g["direction"]) for g in answers["ngo-1"].json()["data"]]
+    assert outsider == [("__ANON__", "IN"), ("NGO-1", "IN"), ("mission", "OUT"), ("NGO-1", "OUT")]
+    assert answers["fra-1"].status_code == 403

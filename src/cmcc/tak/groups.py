@@ -12,12 +12,11 @@ and what a data package marked so is shared with. Groups cannot be chosen or swi
 from a device: they follow the registration.
 
 `router`: `GET /Marti/api/groups/all`, TAK Server's answer for the calling device (its client
-certificate, from the ASGI TLS extension), for the 8443 app.
+certificate, which `cmcc.tak.https` puts in the request's scope), for the 8443 app.
 """
 
 from __future__ import annotations
 
-import ssl
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,9 +116,10 @@ router = APIRouter()
 def groups_all(request: Request) -> dict[str, Any]:
     """The groups of the calling device (by its client certificate)."""
     from cmcc.tak import pki
+    from cmcc.tak.https import client_certificate
 
     platform = request.app.state.platform
-    der = _peer_der(request)
+    der = client_certificate(request.scope)
     if der is None:
         raise Unauthorized("this port needs a client certificate issued by the CMCC CA")
     with platform.unit_of_work(Principal.anonymous()) as session:
@@ -132,10 +132,3 @@ def groups_all(request: Request) -> dict[str, Any]:
         )
     day = created.date().isoformat() if created is not None else "1970-01-01"
     return document(groups, NODE_ID, day)
-
-
-def _peer_der(request: Request) -> bytes | None:
-    """The client certificate of the request's connection (the ASGI TLS extension)."""
-    tls = request.scope.get("extensions", {}).get("tls", {})
-    chain = tls.get("client_cert_chain") or []
-    return ssl.PEM_cert_to_DER_cert(chain[0]) if chain else None
