@@ -81,6 +81,13 @@ class PlatformSink:
             peers = self._peers(session, [o.uid for o in owners if o is not None])
         return [peers.get(o.uid) if o is not None else None for o in owners]
 
+    def certificates_state(self) -> object:
+        """Changes when a certificate is revoked (`cmcc.tak.pki.revocation_state`)."""
+        from cmcc.tak import pki
+
+        with self.platform.unit_of_work(Principal.anonymous()) as session:
+            return pki.revocation_state(session)
+
     def _peers(self, session: Session, uids: Sequence[str]) -> dict[str, Peer]:
         """Registered devices as the relay sees them: organization, marking, unit type."""
         infos = devices.resolve_many(session, uids)

@@ -41,6 +41,7 @@ from cmcc.cot.framing import FrameError, ProtoStreamSplitter, XmlStreamSplitter,
 
 log = logging.getLogger("cmcc.cot")
 SWEEP_SECONDS = 5.0
+RECHECK_SECONDS = 60.0  # open TLS connections' certificates checked again at least this often
 FLUSH_SECONDS = 0.1
 FLUSH_EVENTS = 5000
 HANDSHAKE_SECONDS = 10.0  # a TLS client that has not finished its handshake by then is closed
@@ -100,7 +101,12 @@ class Sink(Protocol):
 
     def identify_certificates(self, certificates: Sequence[bytes]) -> list[Peer | None]:
         """The registered device each client certificate (DER) is bound to, None for one the
-        platform does not know, revoked or expired (called at connection and at each sweep)."""
+        platform does not know, revoked or expired (called at connection, and again for the
+        open connections when `certificates_state` changes or the registered devices do)."""
+        ...
+
+    def certificates_state(self) -> object:
+        """A value that changes when a certificate is revoked (cheap: read at every sweep)."""
         ...
 
     def registered(self) -> Registry: ...
@@ -210,6 +216,7 @@ class CotServer:
         self._tls_servers: list[asyncio.Server] = []
         self._tls: ssl.SSLContext | None = None
         self.tls_refused: dict[str, int] = {}  # handshakes refused, by reason
+        self._checked: tuple[object, frozenset[str], float] | None = None  # what was seen
         self._transports: list[asyncio.DatagramTransport] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.dirty: list[Client] = []
@@ -700,13 +707,25 @@ class CotServer:
             except Exception:
                 log.exception("cot: the certificates of the TLS clients were not checked")
 
-    async def check_certificates(self) -> None:
-        """Check the certificate of every TLS client again (at each sweep): a client whose
-        certificate was revoked or expired, or whose device was removed, is dropped; one whose
+    async def check_certificates(self, *, force: bool = False) -> None:
+        """Check the certificate of every TLS client again when a certificate was revoked or
+        the registered devices changed since the last check, and at least every
+        RECHECK_SECONDS (an expiry, a new marking; `force`: now): a client whose certificate
+        was revoked or expired, or whose device was removed, is dropped; one whose
         registration changed (organization, marking) is relayed under the new one."""
         certified = [c for c in self.clients if c.certificate is not None]
         if not certified or self.sink is None:
             return
+        state = await asyncio.to_thread(self.sink.certificates_state)
+        seen, now = (state, self.registry.uids), time.monotonic()
+        if (
+            not force
+            and self._checked is not None
+            and self._checked[:2] == seen
+            and now - self._checked[2] < RECHECK_SECONDS
+        ):
+            return
+        self._checked = (*seen, now)
         ders = list({c.certificate for c in certified if c.certificate is not None})
         found = await asyncio.to_thread(self.sink.identify_certificates, ders)
         peers = dict(zip(ders, found, strict=True))
