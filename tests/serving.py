@@ -43,7 +43,9 @@ def platform_env(platform: Platform, home: Path, **extra: str) -> dict[str, str]
         "CMCC_COT_TCP_PORT": "0",  # the TAK gateway off, unless a test turns it on
         "CMCC_COT_TAK_PORT": "0",
         "CMCC_COT_UDP_PORT": "0",
-        "CMCC_TAK_ENROLL_PORT": "0",  # enrollment (with the gateway) off, unless turned on
+        "CMCC_COT_TLS_PORT": "0",
+        "CMCC_TAK_ENROLL_PORT": "0",  # enrollment and data packages (with the gateway) off,
+        "CMCC_TAK_HTTPS_PORT": "0",  # unless a test turns them on
         **extra,
     }
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -195,9 +196,16 @@ class LoadGen:
     """Publishers (indices 0..P-1) and subscribers; with `all_to_all` every connection is both."""
 
     def __init__(
-        self, host: str, port: int, publishers: int, subscribers: int, all_to_all: bool = False
+        self,
+        host: str,
+        port: int,
+        publishers: int,
+        subscribers: int,
+        all_to_all: bool = False,
+        tls: ssl.SSLContext | None = None,
     ):
         self.host, self.port = host, port
+        self.tls = tls  # every connection over TLS with this (client certificate) context
         self.all_to_all = all_to_all
         n = publishers if all_to_all else publishers + subscribers
         self.conns = [Conn(i, parse=all_to_all or i >= publishers) for i in range(n)]
@@ -211,7 +219,10 @@ class LoadGen:
         for i in range(0, len(self.conns), batch):
             group = self.conns[i : i + batch]
             await asyncio.gather(
-                *(loop.create_connection(_factory(c), self.host, self.port) for c in group)
+                *(
+                    loop.create_connection(_factory(c), self.host, self.port, ssl=self.tls)
+                    for c in group
+                )
             )
         self._pinger = asyncio.create_task(self._ping())
 
@@ -317,3 +328,58 @@ class LoadGen:
         if not self.all_to_all or index >= len(self.pubs):
             return 0
         return actual[index]
+
+
+@dataclass
+class HandshakeResult:
+    seconds: float
+    connections: int  # completed: connected, (TLS handshake,) first bytes from the server
+    failed: int
+    p50_ms: float | None
+    p99_ms: float | None
+    gen_cpu: float
+    server_cpu: float | None = None
+    load1: float | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.connections / self.seconds
+
+
+async def handshakes(
+    host: str, port: int, seconds: float, tls: ssl.SSLContext | None, concurrency: int = 8
+) -> HandshakeResult:
+    """New connections per second: `concurrency` clients each connect (with the TLS handshake
+    and client certificate when `tls` is given), wait for the server's first bytes (sent once
+    the connection is identified) and close, again and again for `seconds`."""
+    times: list[int] = []
+    failed = 0
+    end = time.monotonic() + seconds
+
+    async def client() -> None:
+        nonlocal failed
+        while time.monotonic() < end:
+            t0 = time.monotonic_ns()
+            try:
+                reader, writer = await asyncio.open_connection(host, port, ssl=tls)
+                first = await asyncio.wait_for(reader.read(1), 10.0)
+                writer.close()
+            except (OSError, TimeoutError):
+                failed += 1
+                continue
+            if first:
+                times.append(time.monotonic_ns() - t0)
+            else:
+                failed += 1
+
+    cpu0, t0 = time.process_time(), time.monotonic()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    took = time.monotonic() - t0
+    return HandshakeResult(
+        seconds=took,
+        connections=len(times),
+        failed=failed,
+        p50_ms=percentile(times, 0.50),
+        p99_ms=percentile(times, 0.99),
+        gen_cpu=(time.process_time() - cpu0) / took,
+    )

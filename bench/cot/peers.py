@@ -164,16 +164,66 @@ def cmcc_peer() -> Peer:
         port = free_port()
         env = dict(
             os.environ,
+            PYTHONPATH=str(ROOT / "src"),  # this checkout's code (the venv's may be another's)
             CMCC_HOME=str(work),
             CMCC_COT_TCP_PORT=str(port),
             CMCC_COT_UDP_PORT=str(port),
+            CMCC_COT_TLS_PORT="0",
             CMCC_COT_RELAY="open",
         )
         env.pop("CMCC_DATABASE_URL", None)  # its own SQLite file in CMCC_HOME
-        argv = [str(ROOT / ".venv" / "bin" / "cmcc"), "serve", "--port", str(free_port())]
+        argv = [str(python), "-m", "cmcc", "serve", "--port", str(free_port())]
         return Launch(argv, env, work, port)
 
     return Peer("cmcc", python, version(python, "cmcc"), prepare)
+
+
+def cmcc_tls_peer() -> Peer:
+    """cmcc as `cmcc` above, loaded on its TLS port (mutual TLS): a CA made with `cmcc tak ca
+    init`, one registered device whose certificate (`cmcc tak cert issue`) every connection of
+    the generator presents; the plain ports stay open (CMCC_COT_PLAIN=on)."""
+    python = ROOT / ".venv" / "bin" / "python"
+
+    def prepare(work: Path) -> Launch:
+        port, plain = free_port(), free_port()
+        env = dict(
+            os.environ,
+            PYTHONPATH=str(ROOT / "src"),
+            CMCC_HOME=str(work),
+            CMCC_COT_TCP_PORT=str(plain),
+            CMCC_COT_UDP_PORT=str(plain),
+            CMCC_COT_TLS_PORT=str(port),
+            CMCC_COT_PLAIN="on",
+            CMCC_COT_RELAY="open",
+        )
+        env.pop("CMCC_DATABASE_URL", None)
+        cmcc = f"{python} -m cmcc"
+        certs = work / "device"
+        phrase = work / "key-passphrase"
+        phrase.write_text("bench key passphrase\n")
+        subprocess.run(
+            f"{cmcc} init && {cmcc} tak ca init && "
+            f"{cmcc} cot device add {BENCH_DEVICE} --org CMCC && "
+            f"{cmcc} tak cert issue {BENCH_DEVICE} --out {certs} --passphrase-file {phrase} && "
+            f"{cmcc} tak ca show --pem > {work / 'ca.pem'}",
+            shell=True,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        argv = [str(python), "-m", "cmcc", "serve", "--port", str(free_port())]
+        extra = {
+            "tls_cert": str(certs / f"{BENCH_DEVICE}.pem"),
+            "tls_key": str(certs / f"{BENCH_DEVICE}.key"),
+            "tls_password": "bench key passphrase",
+            "tls_ca": str(work / "ca.pem"),
+        }
+        return Launch(argv, env, work, port, extra)
+
+    return Peer("cmcc-tls", python, version(python, "cmcc"), prepare, note="TLS port, mutual TLS")
+
+
+BENCH_DEVICE = "bench-device"
 
 
 PG_ADMIN = os.environ.get("COTBENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -293,6 +343,7 @@ PEERS: dict[str, Callable[[], Peer]] = {
     "taky": taky_peer,
     "fts": fts_peer,
     "cmcc": cmcc_peer,
+    "cmcc-tls": cmcc_tls_peer,
     "cmcc+1w": cmcc_scaleout_peer(1),
     "cmcc+2w": cmcc_scaleout_peer(2),
     "null": null_peer,

@@ -1,7 +1,7 @@
 """CoT servers side by side on loopback: ingest, fan-out, all-to-all, memory.
 
-    .venv/bin/python bench/cot/run.py [--servers taky,fts,cmcc] [--quick]
-        [--scenarios ingest,fanout,alltoall] [--fanout 10,100,250]
+    .venv/bin/python bench/cot/run.py [--servers taky,fts,cmcc,cmcc-tls] [--quick]
+        [--scenarios ingest,fanout,alltoall,handshake] [--fanout 10,100,250]
 
 Each server is installed (peers.py), started pinned to CPU 0 with `taskset`, fresh for every
 scenario; this process, the load generator (loadgen.py), re-executes itself under
@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import os
 import platform as host
+import ssl
 import sys
 import time
 from collections.abc import Sequence
@@ -26,7 +27,7 @@ from dataclasses import asdict
 from typing import Any
 
 import peers
-from loadgen import LoadGen, StepResult
+from loadgen import LoadGen, StepResult, handshakes
 
 GEN_CPU = "1"
 INGEST_RATES = [10, 50, 100, 250, 500, 1000, 1500, 2000, 3000, 5000, 7500, 10000, 15000, 20000]
@@ -103,10 +104,22 @@ def step_json(r: StepResult, per_event: int) -> dict[str, Any]:
     return d
 
 
+def client_tls(server: peers.Running) -> ssl.SSLContext | None:
+    """The generator's TLS context for a server loaded on its TLS port (its device's
+    certificate and key, the CA), None for a plain port."""
+    if "tls_cert" not in server.extra:
+        return None
+    ctx = ssl.create_default_context(cafile=server.extra["tls_ca"])
+    ctx.load_cert_chain(
+        server.extra["tls_cert"], server.extra["tls_key"], password=server.extra["tls_password"]
+    )
+    return ctx
+
+
 async def ramp(
     server: peers.Running, subscribers: int, rates: Sequence[float], seconds: float, drain: float
 ) -> dict[str, Any]:
-    gen = LoadGen("127.0.0.1", server.port, PUBLISHERS, subscribers)
+    gen = LoadGen("127.0.0.1", server.port, PUBLISHERS, subscribers, tls=client_tls(server))
     await gen.connect()
     await asyncio.sleep(1.0)
     await gen.settle()
@@ -141,7 +154,9 @@ async def ramp(
 
 
 async def all_to_all(server: peers.Running, seconds: float) -> dict[str, Any]:
-    gen = LoadGen("127.0.0.1", server.port, ALL_TO_ALL_UNITS, 0, all_to_all=True)
+    gen = LoadGen(
+        "127.0.0.1", server.port, ALL_TO_ALL_UNITS, 0, all_to_all=True, tls=client_tls(server)
+    )
     await gen.connect()
     await asyncio.sleep(1.0)
     await gen.settle()
@@ -152,6 +167,22 @@ async def all_to_all(server: peers.Running, seconds: float) -> dict[str, Any]:
         await gen.close()
     print(step_row("200x1Hz", r, ALL_TO_ALL_UNITS - 1), flush=True)
     return {"units": ALL_TO_ALL_UNITS, "rate_per_unit": 1.0, **step_json(r, ALL_TO_ALL_UNITS - 1)}
+
+
+async def handshake(server: peers.Running, seconds: float) -> dict[str, Any]:
+    """New connections per second until the server's first bytes (cmcc sends them once the
+    connection is identified: over TLS, after the handshake and the certificate's lookup)."""
+    cpu0, t0 = server.cpu(), time.monotonic()
+    r = await handshakes("127.0.0.1", server.port, seconds, client_tls(server))
+    r.server_cpu = (server.cpu() - cpu0) / (time.monotonic() - t0)
+    r.load1 = os.getloadavg()[0]
+    print(
+        f"  {r.rate:,.0f} connections/s ({r.connections} in {r.seconds:.1f} s, {r.failed} failed),"
+        f" p50 {fmt_ms(r.p50_ms)} ms, p99 {fmt_ms(r.p99_ms)} ms, gen {r.gen_cpu:.0%}, "
+        f"srv {_pct(r.server_cpu)}, load {r.load1:.2f}",
+        flush=True,
+    )
+    return {**asdict(r), "rate": r.rate}
 
 
 def run_scenario(peer: peers.Peer, label: str, body: Any) -> dict[str, Any]:
@@ -188,7 +219,7 @@ def summary(results: dict[str, Any], fanouts: list[int]) -> None:
     cols = (
         ["ingest ev/s"]
         + [f"fan-out {n} deliv/s (p99)" for n in fanouts]
-        + ["all-to-all p50/p99 loss", "peak MB"]
+        + ["all-to-all p50/p99 loss", "connections/s", "peak MB"]
     )
     print("  " + f"{'server':<8}" + " | ".join(cols))
     for name, res in results.items():
@@ -208,9 +239,29 @@ def summary(results: dict[str, Any], fanouts: list[int]) -> None:
             if "loss" in a
             else "-"
         )
+        h = sc.get("handshake", {})
+        cells.append(_rate(h.get("rate")))
         peak = max((s.get("memory_end_kb", {}).get("hwm_kb", 0) for s in sc.values()), default=0)
         cells.append(f"{peak / 1024:,.0f}")
         print("  " + f"{name:<8}" + " | ".join(cells))
+    tls_cost(results, fanouts)
+
+
+def tls_cost(results: dict[str, Any], fanouts: list[int]) -> None:
+    """The cost of TLS: what cmcc sustained on its TLS port against its plain port."""
+    plain = results.get("cmcc", {}).get("scenarios", {})
+    tls = results.get("cmcc-tls", {}).get("scenarios", {})
+    if not plain or not tls:
+        return
+    keys = [("ingest", "max_sustainable_rate")] + [
+        (f"fanout-{n}", "max_sustainable_deliveries_per_s") for n in fanouts
+    ]
+    keys += [("handshake", "rate")]
+    print("\nThe cost of TLS (cmcc-tls / cmcc, same run):")
+    for scenario, key in keys:
+        a, b = plain.get(scenario, {}).get(key), tls.get(scenario, {}).get(key)
+        if a and b:
+            print(f"  {scenario:<12} {b:>10,.0f} / {a:>10,.0f} = {b / a:.2f}")
 
 
 def _rate(v: float | None) -> str:
@@ -224,7 +275,8 @@ def main() -> None:
     ap.add_argument(
         "--servers",
         default="taky,fts,cmcc",
-        help="comma-separated: taky, fts, cmcc, cmcc+1w, cmcc+2w (with NATS and workers), null",
+        help="comma-separated: taky, fts, cmcc, cmcc-tls (its TLS port), cmcc+1w, cmcc+2w "
+        "(with NATS and workers), null",
     )
     ap.add_argument("--scenarios", default="ingest,fanout,alltoall")
     ap.add_argument(
@@ -284,6 +336,10 @@ def main() -> None:
         if "alltoall" in scenarios:
             res["scenarios"]["alltoall"] = run_scenario(
                 peer, "alltoall", lambda srv: all_to_all(srv, all_s)
+            )
+        if "handshake" in scenarios and name.startswith("cmcc"):  # the others send nothing first
+            res["scenarios"]["handshake"] = run_scenario(
+                peer, "handshake", lambda srv: handshake(srv, step_s * 2)
             )
 
     load_end = os.getloadavg()

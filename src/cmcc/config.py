@@ -161,6 +161,19 @@ class Settings(BaseSettings):
         gt=0,
         description="A CoT event is kept for replay at most this long, whatever its stale time.",
     )
+    # TAK over TLS (issue 16, tls): CoT streaming with client certificates, the plain ports.
+    cot_tls_port: int = Field(
+        8089,
+        ge=0,
+        le=65535,
+        description="CoT streaming over TLS with a client certificate per device (0: off); "
+        "open once a TAK certificate authority exists (`cmcc tak ca init`).",
+    )
+    cot_plain: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="The plain CoT ports (TCP, TAK, UDP): on, off, or auto (off once a TAK "
+        "certificate authority exists and the TLS port is set, on otherwise).",
+    )
     # --- TAK certificate authority (cmcc.tak.pki) ---
     tak_hostnames: str = Field(
         "localhost,127.0.0.1",

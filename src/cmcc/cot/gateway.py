@@ -29,7 +29,7 @@ from cmcc.command.models import UnitTask
 from cmcc.command.orbat import SYSTEM_VIEWER
 from cmcc.core.clock import utcnow
 from cmcc.core.events import Event
-from cmcc.core.releasability import Viewer
+from cmcc.core.releasability import Marking, MarkingKind, Viewer
 from cmcc.cot import devices, items, outbound, tasks, units
 from cmcc.cot.bridge import Bridge
 from cmcc.cot.event import CotEvent, Registry, Report
@@ -41,6 +41,7 @@ log = logging.getLogger("cmcc.cot")
 FOLLOWED: dict[str, str] = {k.model.__tablename__: name for name, k in outbound.KINDS.items()}
 FOLLOWED[UnitTask.__tablename__] = "task"  # sent to the tasked unit's devices (cmcc.cot.tasks)
 WATCH_SECONDS = 3.0
+TLS_REFRESH_SECONDS = 5.0  # a revoked certificate is refused at the handshake within this
 REFRESH_SECONDS = items.STALE_SECONDS / 2
 
 
@@ -66,25 +67,63 @@ class PlatformSink:
     def identify(self, uid: str, callsign: str | None) -> Peer:
         with self.platform.unit_of_work(Principal.anonymous()) as session:
             device = devices.resolve(session, uid, callsign)
-            unit_type = self._unit_type(session, device.uid) if device is not None else None
-        if device is None:
-            return Peer(org_code=None, relays=False)
-        viewer = self._viewer(device.org_code)
-        return Peer(
-            org_code=device.org_code,
-            relays=viewer.is_member,
-            device_uid=device.uid,
-            cot_type=unit_type,
-        )
+            if device is None:
+                return Peer(org_id=None, org_code=None)
+            return self._peers(session, [device.uid])[device.uid]
 
-    def _unit_type(self, session: Session, device_uid: str) -> str | None:
+    def identify_certificates(self, certificates: Sequence[bytes]) -> list[Peer | None]:
+        """The device each client certificate is bound to (`cmcc.tak.pki.device_of`: known,
+        not revoked, not expired), None for the others."""
+        from cmcc.tak import pki
+
+        with self.platform.unit_of_work(Principal.anonymous()) as session:
+            owners = [pki.device_of(session, der) for der in certificates]
+            peers = self._peers(session, [o.uid for o in owners if o is not None])
+        return [peers.get(o.uid) if o is not None else None for o in owners]
+
+    def certificates_state(self) -> object:
+        """Changes when a certificate is revoked (`cmcc.tak.pki.revocation_state`)."""
+        from cmcc.tak import pki
+
+        with self.platform.unit_of_work(Principal.anonymous()) as session:
+            return pki.revocation_state(session)
+
+    def _peers(self, session: Session, uids: Sequence[str]) -> dict[str, Peer]:
+        """Registered devices as the relay sees them: organization, marking, unit type."""
+        infos = devices.resolve_many(session, uids)
+        lineages = units.device_units(session, uids)
+        symbols = units.unit_symbols(session, set(lineages.values()), SYSTEM_VIEWER)
+        out = {}
+        for uid in uids:
+            info = infos[uid]
+            viewer = self._viewer(info.org_code)
+            marking = Marking.from_stored(info.releasability, info.release_to)
+            lineage = lineages.get(uid)
+            symbol = symbols.get(lineage) if lineage is not None else None
+            out[uid] = Peer(
+                org_id=info.org_id,
+                org_code=info.org_code,
+                member=viewer.is_member,
+                device_uid=uid,
+                cot_type=self._unit_type(symbol, viewer.is_member, marking),
+                marking=marking,
+                callsign=info.callsign,
+            )
+        return out
+
+    def _unit_type(
+        self, symbol: units.UnitSymbol | None, member: bool, marking: Marking
+    ) -> str | None:
         """The CoT type its positions are relayed with: its unit's, where every receiver may
-        see the unit (`cmcc.cot.units.relayed_type`)."""
-        lineage = units.device_units(session, [device_uid]).get(device_uid)
-        if lineage is None:
-            return None
-        symbol = units.unit_symbols(session, [lineage], SYSTEM_VIEWER).get(lineage)
-        return units.relayed_type(symbol, relay_open=self.platform.settings.cot_relay == "open")
+        see the unit (`cmcc.cot.units.relayed_type`). Only member organizations receive the
+        traffic of a member's device marked `mission` or `owner`; under `rel:` (lists that
+        may name non-members) or the open relay, only a public unit's type is used."""
+        members_only = (
+            self.platform.settings.cot_relay != "open"
+            and member
+            and marking.kind in (MarkingKind.MISSION, MarkingKind.OWNER)
+        )
+        return units.relayed_type(symbol, relay_open=not members_only)
 
     def task(self, task_id: int) -> list[tuple[frozenset[str], list[CotEvent]]]:
         with self.platform.unit_of_work(Principal.anonymous()) as session:
@@ -186,6 +225,7 @@ class Gateway:
         listener: Any,
         mesh: Any = None,
         publisher: Publisher | None = None,
+        tls_refresh: asyncio.Task[None] | None = None,
     ) -> None:
         self.platform = platform
         self.server = server
@@ -194,6 +234,7 @@ class Gateway:
         self.mesh = mesh
         self.publisher = publisher
         self.enrollment: Any = None  # certificate enrollment on 8446 (cmcc.tak.enrollment)
+        self.tls_refresh = tls_refresh
 
     async def stop(self) -> None:
         if self.marti is not None:
@@ -201,9 +242,11 @@ class Gateway:
         if self.enrollment is not None:
             await self.enrollment.stop()
         self.platform.bus.unlisten(self.listener)
-        self.watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.watcher
+        for task in (self.watcher, self.tls_refresh):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self.mesh is not None:
             await self.mesh.stop()
         await self.server.stop()
@@ -215,7 +258,11 @@ async def start(platform: Platform, host: str) -> Gateway | None:
     """Start the TAK gateway on the configured ports; None when every port is 0 or taken
     (the API keeps running; the log says why)."""
     s = platform.settings
-    if not (s.cot_tcp_port or s.cot_tak_port or s.cot_udp_port):
+    configured, tls = await _tls(platform)
+    plain = _plain(platform, configured)
+    tcp = [port for port in (s.cot_tcp_port, s.cot_tak_port) if port and plain]
+    udp = s.cot_udp_port if plain else 0
+    if not (tcp or udp or tls):
         return None
     publisher = Publisher(s) if s.nats_url else None
     sink = PlatformSink(platform, publisher)
@@ -234,8 +281,9 @@ async def start(platform: Platform, host: str) -> Gateway | None:
     if publisher is not None:
         await publisher.start()
     try:
-        tcp = [port for port in (s.cot_tcp_port, s.cot_tak_port) if port]
-        await server.start(host, tcp, s.cot_udp_port or None)
+        tls_ports = [s.cot_tls_port] if tls is not None else []
+        context = tls.context if tls is not None else None
+        await server.start(host, tcp, udp or None, tls_ports=tls_ports, tls=context)
     except OSError as exc:
         log.error("TAK gateway not started: %s", exc)
         await server.stop()
@@ -243,10 +291,11 @@ async def start(platform: Platform, host: str) -> Gateway | None:
             await publisher.close(0)
         return None
     log.info(
-        "TAK gateway on %s: TCP %s, UDP %s, relay %s",
+        "TAK gateway on %s: TLS %s, TCP %s, UDP %s, relay %s",
         host,
-        ", ".join(str(p) for p in server.ports),
-        s.cot_udp_port or "off",
+        ", ".join(str(p) for p in server.tls_ports) or "off",
+        ", ".join(str(p) for p in server.ports) or "off",
+        udp or "off",
         s.cot_relay,
     )
     changes: asyncio.Queue[Change] = asyncio.Queue()
@@ -254,12 +303,65 @@ async def start(platform: Platform, host: str) -> Gateway | None:
     platform.bus.listen(listener)
     watcher = asyncio.create_task(_watch(server, sink, changes))
     mesh = _mesh(platform, server)
-    gateway = Gateway(platform, server, watcher, listener, mesh, publisher)
-    from cmcc.tak import enrollment, marti  # 8443 data packages (mutual TLS), 8446 enrollment
+    refresh = asyncio.create_task(_refresh_tls(tls)) if tls is not None else None
+    gateway = Gateway(platform, server, watcher, listener, mesh, publisher, refresh)
+    from cmcc.tak import enrollment, groups, marti  # 8443 packages, groups; 8446 enrollment
 
-    gateway.marti = await marti.start(platform, host)
+    gateway.marti = await marti.start(platform, host, routers=[groups.router])
     gateway.enrollment = await enrollment.start(platform, host)
     return gateway
+
+
+async def _tls(platform: Platform) -> tuple[bool, Any]:
+    """Whether the TLS port is configured (its port set and a TAK certificate authority
+    exists), and its TLS side (`cmcc.tak.tls.ServerTls`, mutual TLS): None when it is off or
+    its server certificate could not be made (the log says why)."""
+    port = platform.settings.cot_tls_port
+    if not port:
+        log.info("TAK gateway: TLS port off (CMCC_COT_TLS_PORT=0)")
+        return False, None
+    from cmcc.core.errors import NotFound
+    from cmcc.tak import pki, tls
+
+    try:
+        with platform.unit_of_work(Principal.system_operator()) as session:
+            pki.authority(session)
+    except NotFound:
+        log.info(
+            "TAK gateway: TLS port %d off: no TAK certificate authority (`cmcc tak ca init`)", port
+        )
+        return False, None
+    try:
+        return True, await asyncio.to_thread(tls.server_tls, platform, client_certificates=True)
+    except Exception:
+        log.exception("TAK gateway: TLS port %d not started", port)
+        return True, None
+
+
+def _plain(platform: Platform, tls_configured: bool) -> bool:
+    """Whether the plain ports (TCP, TAK, UDP) open: CMCC_COT_PLAIN, whose `auto` means off
+    once the TLS port is configured (its port set, a certificate authority), on otherwise."""
+    setting = platform.settings.cot_plain
+    on = setting == "on" or (setting == "auto" and not tls_configured)
+    why = {
+        ("auto", True): "a TAK certificate authority exists: devices connect on the TLS port",
+        ("auto", False): "no TLS port: no TAK certificate authority, or CMCC_COT_TLS_PORT=0",
+    }.get((setting, tls_configured), f"CMCC_COT_PLAIN={setting}")
+    if on:
+        log.info("TAK gateway: plain ports on (%s): anyone who reaches them may send", why)
+    else:
+        log.info("TAK gateway: plain ports off (%s)", why)
+    return on
+
+
+async def _refresh_tls(tls: Any) -> None:
+    """The TLS port's revocation list read again every few seconds (`ServerTls.refresh`)."""
+    while True:
+        await asyncio.sleep(TLS_REFRESH_SECONDS)
+        try:
+            await tls.refresh()
+        except Exception:
+            log.exception("cot: the TLS port's revocation list was not read again")
 
 
 def _mesh(platform: Platform, server: CotServer) -> Any:

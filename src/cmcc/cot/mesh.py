@@ -1,13 +1,13 @@
 """Gateways relaying to each other's clients through NATS (CMCC_NATS_URL).
 
-What a gateway relays to its own clients it also publishes on a subject of its release scope:
-`<ns>.cot.relay.mission` under the mission relay (only registered member devices' traffic,
-for registered member devices), `<ns>.cot.relay.open` under the open relay. A gateway
-subscribes to the mission subject only while one of its clients may receive relayed traffic,
-so an instance receives only what its clients may see; each event is then relayed here under
-the same policy as a local one (`CotServer.from_mesh`). Events travel as TAK protocol
-messages behind a one-line JSON header: the sending gateway, and the sender's organization and
-device (the receiving gateway's policy needs them)."""
+What a gateway relays to its own clients it also publishes on a subject of its relay policy:
+`<ns>.cot.relay.mission` under the mission relay (only registered devices' traffic, for
+registered devices), `<ns>.cot.relay.open` under the open relay. A gateway subscribes to the
+mission subject only while one of its clients is a registered device; each event is then
+relayed here under the same policy as a local one (`CotServer.from_mesh`: the receivers whose
+organization may see the sender's marking). Events travel as TAK protocol messages behind a
+one-line JSON header: the sending gateway, and the sender's organization (id, code, member),
+device and marking (the receiving gateway's rule needs them)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from cmcc.broker.connection import Broker
+from cmcc.core.releasability import Marking
 from cmcc.cot import codec
 from cmcc.cot.event import CotError, CotEvent
 from cmcc.cot.server import CotServer, Peer
@@ -55,8 +56,7 @@ class NatsMesh:
 
     # -- out ----------------------------------------------------------------------------------
     def send(self, ev: CotEvent, sender: Peer | None) -> None:
-        who = (sender.org_code, sender.device_uid, sender.relays) if sender else (None, None, False)
-        head = orjson.dumps([self.gateway, *who])
+        head = orjson.dumps([self.gateway, *_peer_fields(sender)])
         self._outbox.append(head + b"\n" + codec.to_proto(ev))
         if not self._flush_scheduled:
             self._flush_scheduled = True
@@ -103,13 +103,34 @@ class NatsMesh:
     async def _received(self, msg: Msg) -> None:
         head, _, body = msg.data.partition(b"\n")
         try:
-            gateway, org_code, device_uid, relays = orjson.loads(head)
+            gateway, *fields = orjson.loads(head)
+            sender = _peer(fields)
             ev = codec.parse_proto(body)
-        except (orjson.JSONDecodeError, ValueError, CotError) as exc:
+        except (orjson.JSONDecodeError, ValueError, TypeError, CotError) as exc:
             log.warning("cot: a relayed event on %s could not be read (%s)", msg.subject, exc)
             return
         if gateway == self.gateway:
             return
         self.received += 1
-        sender = Peer(org_code, bool(relays), device_uid) if org_code is not None else None
         self.server.from_mesh(ev, sender, str(gateway))
+
+
+def _peer_fields(sender: Peer | None) -> list[object]:
+    """What the receiving gateways need to know of the sender: [org id, org code, member,
+    device uid, marking] (all None for an anonymous sender)."""
+    if sender is None or sender.org_id is None:
+        return [None, None, False, sender.device_uid if sender else None, None]
+    return [sender.org_id, sender.org_code, sender.member, sender.device_uid, str(sender.marking)]
+
+
+def _peer(fields: list[object]) -> Peer | None:
+    org_id, org_code, member, device_uid, marking = fields
+    if org_id is None:
+        return None
+    return Peer(
+        org_id=int(str(org_id)),
+        org_code=str(org_code),
+        member=bool(member),
+        device_uid=str(device_uid) if device_uid is not None else None,
+        marking=Marking.parse(str(marking)),
+    )

@@ -7,11 +7,17 @@ every uid that may be replayed is kept, within caps, and replayed to a client th
 Positions and spot markers go to the platform in batches (`Sink`), attributed to the device
 their connection was identified as.
 
-Identity: a connection is identified by its first event (trust on first use, until TLS client
-certificates). After that it speaks only for itself: an event that names another registered
-device (its uid, its callsign, or a delete of it) is refused and counted. A UDP datagram has
-no identity: one that names a registered device is refused, unless `udp_trusted` (a closed
-network).
+Identity: a connection on a TLS port is identified by its client certificate (`Sink.
+identify_certificates`), before anything it sends is read, and checked again at every sweep
+(a certificate revoked or expired meanwhile, or its device removed, closes it). A plain
+connection is identified by its first event (trust on first use). After that a connection
+speaks only for itself: an event that names another registered device (its uid, its callsign,
+or a delete of it) is refused and counted. A UDP datagram has no identity: one that names a
+registered device is refused, unless `udp_trusted` (a closed network).
+
+Relay: under the mission relay a registered device's traffic reaches the registered devices
+whose organization may see the device's marking (`Peer.reaches`, the release policy's
+`may_see`); under the open relay, every client.
 """
 
 from __future__ import annotations
@@ -21,32 +27,61 @@ import contextlib
 import datetime as dt
 import logging
 import socket
+import ssl
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
+from cmcc.core.releasability import Marking, MarkingKind, Viewer, may_see
 from cmcc.cot import codec, fastpath
 from cmcc.cot.event import CotError, CotEvent, Encoding, Registry, Report
 from cmcc.cot.framing import FrameError, ProtoStreamSplitter, XmlStreamSplitter, frame_proto
 
 log = logging.getLogger("cmcc.cot")
 SWEEP_SECONDS = 5.0
+RECHECK_SECONDS = 60.0  # open TLS connections' certificates checked again at least this often
 FLUSH_SECONDS = 0.1
 FLUSH_EVENTS = 5000
+HANDSHAKE_SECONDS = 10.0  # a TLS client that has not finished its handshake by then is closed
 MAX_PENDING = 200_000  # events waiting for the platform before the oldest are shed
+
+
+MISSION = Marking(MarkingKind.MISSION)
 
 
 @dataclass(frozen=True)
 class Peer:
-    """Who a device is, once known (`Sink.identify`): the registered device (its uid), its
-    organization, and whether it may receive other devices' traffic under the relay policy."""
+    """Who a device is, once known (`Sink.identify`, or its certificate on a TLS port): the
+    registered device (its uid, callsign), its organization (id, code, member of the mission
+    or not) and the marking of its traffic (its registration's). An unregistered device has
+    no organization: under the mission relay it neither sends nor receives relayed traffic."""
 
+    org_id: int | None
     org_code: str | None
-    relays: bool
+    member: bool = False
     device_uid: str | None = None
     cot_type: str | None = None  # its unit's CoT type: its own positions are relayed with it
+    marking: Marking = MISSION
+    callsign: str | None = None
+    viewer: Viewer = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "viewer", Viewer(self.org_id, self.org_code, self.member))
+
+    @property
+    def relays(self) -> bool:
+        """A registered device: it may send and receive relayed traffic (mission relay)."""
+        return self.org_id is not None
+
+    def reaches(self, receiver: Peer | None) -> bool:
+        """The relay rule: this device's traffic reaches a registered receiver whose
+        organization may see this device's marking (its organization owns it). For a member
+        device marked `mission`: every member organization's devices."""
+        if self.org_id is None or receiver is None or receiver.org_id is None:
+            return False
+        return may_see(self.marking, self.org_id, receiver.viewer)
 
 
 class Mesh(Protocol):
@@ -63,6 +98,16 @@ class Sink(Protocol):
     """The platform side of the gateway (cmcc.cot.gateway)."""
 
     def identify(self, uid: str, callsign: str | None) -> Peer: ...
+
+    def identify_certificates(self, certificates: Sequence[bytes]) -> list[Peer | None]:
+        """The registered device each client certificate (DER) is bound to, None for one the
+        platform does not know, revoked or expired (called at connection, and again for the
+        open connections when `certificates_state` changes or the registered devices do)."""
+        ...
+
+    def certificates_state(self) -> object:
+        """A value that changes when a certificate is revoked (cheap: read at every sweep)."""
+        ...
 
     def registered(self) -> Registry: ...
 
@@ -112,6 +157,7 @@ class Client:
     uid: str | None = None
     callsign: str | None = None
     peer: Peer | None = None
+    certificate: bytes | None = None  # its client certificate (DER), on a TLS port
     last_heard: float = field(default_factory=time.monotonic)
     queue: list[bytes] = field(default_factory=list)
     closed: bool = False
@@ -167,6 +213,10 @@ class CotServer:
         self.received = 0
         self.refused = 0  # events that spoke for another registered device
         self._servers: list[asyncio.Server] = []
+        self._tls_servers: list[asyncio.Server] = []
+        self._tls: ssl.SSLContext | None = None
+        self.tls_refused: dict[str, int] = {}  # handshakes refused, by reason
+        self._checked: tuple[object, frozenset[str], float] | None = None  # what was seen
         self._transports: list[asyncio.DatagramTransport] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.dirty: list[Client] = []
@@ -176,11 +226,25 @@ class CotServer:
         self.receivers = 0  # clients that may receive relayed traffic (under the mission relay)
 
     # -- lifecycle ---------------------------------------------------------------------------
-    async def start(self, host: str, tcp_ports: Iterable[int], udp_port: int | None = None) -> None:
-        """Listen on every TCP port given (0: any free port) and on the UDP port, if any."""
+    async def start(
+        self,
+        host: str,
+        tcp_ports: Iterable[int],
+        udp_port: int | None = None,
+        *,
+        tls_ports: Iterable[int] = (),
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        """Listen on every TCP port given (0: any free port), on the UDP port, if any, and on
+        every TLS port with the context given (which requires client certificates)."""
         await self.refresh_registry()
         for port in tcp_ports:
             self._servers.append(await asyncio.start_server(self._serve, host, port))
+        self._tls = tls
+        for port in tls_ports:
+            if tls is None:
+                raise ValueError("a TLS port needs a TLS context")
+            self._tls_servers.append(await asyncio.start_server(self._serve_tls, host, port))
         if udp_port is not None:
             loop = asyncio.get_running_loop()
             transport, _ = await loop.create_datagram_endpoint(
@@ -207,8 +271,12 @@ class CotServer:
     def ports(self) -> list[int]:
         return [s.sockets[0].getsockname()[1] for s in self._servers]
 
+    @property
+    def tls_ports(self) -> list[int]:
+        return [s.sockets[0].getsockname()[1] for s in self._tls_servers]
+
     async def stop(self) -> None:
-        for server in self._servers:
+        for server in self._servers + self._tls_servers:
             server.close()
         for transport in self._transports:
             transport.close()
@@ -222,20 +290,80 @@ class CotServer:
         await self._flush()
 
     # -- connections -------------------------------------------------------------------------
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = writer.get_extra_info("peername")
+    async def _serve_tls(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """The TLS handshake (a certificate of the platform's authority, not revoked, not
+        expired), then the device of the certificate, before anything it sends is read."""
+        address = writer.get_extra_info("peername")
+        try:
+            await writer.start_tls(self._tls, ssl_handshake_timeout=HANDSHAKE_SECONDS)  # type: ignore[arg-type]
+        except (OSError, TimeoutError) as exc:  # ssl.SSLError is an OSError
+            self._handshake_refused(address, exc)
+            writer.transport.abort()
+            return
+        ssl_object = writer.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        peer = None
+        if der is not None and self.sink is not None:
+            try:
+                (peer,) = await asyncio.to_thread(self.sink.identify_certificates, [der])
+            except Exception:
+                log.exception("cot: the certificate of %s was not checked", address)
+        if der is None or peer is None or peer.device_uid is None:
+            log.warning(
+                "cot: TLS connection from %s closed: its certificate is not bound to a "
+                "registered device (unknown, revoked or expired, or its device removed)",
+                address,
+            )
+            writer.close()
+            return
+        await self._serve(reader, writer, peer, der)
+
+    def _handshake_refused(self, address: object, exc: BaseException) -> None:
+        """Count a refused handshake by its reason; log the 1st, 2nd, 4th, 8th... of each."""
+        reason = (
+            getattr(exc, "verify_message", None)
+            or getattr(exc, "reason", None)
+            or str(exc)
+            or type(exc).__name__
+        )
+        count = self.tls_refused[reason] = self.tls_refused.get(reason, 0) + 1
+        if count & (count - 1) == 0:
+            log.warning(
+                "cot: TLS connection from %s refused at the handshake: %s (%d so far)",
+                address,
+                reason,
+                count,
+            )
+
+    async def _serve(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        peer: Peer | None = None,
+        certificate: bytes | None = None,
+    ) -> None:
+        address = writer.get_extra_info("peername")
         if len(self.clients) >= self.limits.max_clients:
-            log.warning("cot: connection from %s refused: %d clients", peer, len(self.clients))
+            log.warning("cot: connection from %s refused: %d clients", address, len(self.clients))
             writer.close()
             return
         sock = writer.get_extra_info("socket")
         if sock is not None:  # what waits for a client waits where the buffer cap sees it
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self._kernel_buffer)
-        client = Client(writer, str(peer), self)
+        client = Client(writer, str(address), self)
         self.clients.add(client)
         try:
             client.offer(codec.protocol_support())
-            await self._replay(client, None, latest=self.limits.relay_open)
+            if peer is None:
+                await self._replay(client, None, latest=self.limits.relay_open)
+            else:  # certified: it is its device from the start
+                client.uid, client.callsign, client.certificate = (
+                    peer.device_uid,
+                    peer.callsign,
+                    certificate,
+                )
+                self._set_peer(client, peer)
+                await self._replay(client, peer.org_code, latest=True)
             await self._read(client, reader)
         except (FrameError, CotError) as exc:
             log.info("cot: %s dropped: %s", client.name, exc)
@@ -343,15 +471,20 @@ class CotServer:
         client.uid, client.callsign = ev.uid, ev.callsign
         if self.sink is None:
             return
-        client.peer = self.sink.identify(ev.uid, ev.callsign)
-        if client.peer.relays:
-            self._receivers(+1)
-        if client.peer.org_code is not None:
+        self._set_peer(client, self.sink.identify(ev.uid, ev.callsign))
+        if client.peer is not None and client.peer.org_code is not None:
             task = asyncio.create_task(
                 self._replay(client, client.peer.org_code, latest=not self.limits.relay_open)
             )
             self._replays.add(task)  # kept until done (the loop holds tasks only weakly)
             task.add_done_callback(self._replays.discard)
+
+    def _set_peer(self, client: Client, peer: Peer) -> None:
+        """Who the client is (at identification, or again when its certificate is checked)."""
+        before = client.peer is not None and client.peer.relays
+        client.peer = peer
+        if peer.relays != before:
+            self._receivers(+1 if peer.relays else -1)
 
     # -- routing -----------------------------------------------------------------------------
     def handle(self, ev: CotEvent, origin: Client | None) -> None:
@@ -360,6 +493,8 @@ class CotServer:
         now = self.clock()
         if origin is not None and origin.uid is None and not ev.type.startswith("t-"):
             self._identify(origin, ev)
+        elif origin is not None and origin.callsign is None and ev.uid == origin.uid:
+            origin.callsign = ev.callsign  # a certified device registered without a callsign
         if ev.is_ping:
             if origin is not None:
                 origin.offer(self._pong(origin, now))
@@ -499,8 +634,7 @@ class CotServer:
             return False
         if self.limits.relay_open:
             return True
-        receiver = client.peer
-        return bool(sender and sender.relays and receiver and receiver.relays)
+        return sender is not None and sender.reaches(client.peer)
 
     def _pong(self, client: Client, now: dt.datetime) -> bytes:
         return client.frame(codec.parse_xml(codec.pong(now)), {})
@@ -568,6 +702,44 @@ class CotServer:
                 await self.refresh_registry()
             except Exception:  # the gateway keeps running on the registry it has
                 log.exception("cot: the registered devices were not read again")
+            try:
+                await self.check_certificates()
+            except Exception:
+                log.exception("cot: the certificates of the TLS clients were not checked")
+
+    async def check_certificates(self, *, force: bool = False) -> None:
+        """Check the certificate of every TLS client again when a certificate was revoked or
+        the registered devices changed since the last check, and at least every
+        RECHECK_SECONDS (an expiry, a new marking; `force`: now): a client whose certificate
+        was revoked or expired, or whose device was removed, is dropped; one whose
+        registration changed (organization, marking) is relayed under the new one."""
+        certified = [c for c in self.clients if c.certificate is not None]
+        if not certified or self.sink is None:
+            return
+        state = await asyncio.to_thread(self.sink.certificates_state)
+        seen, now = (state, self.registry.uids), time.monotonic()
+        if (
+            not force
+            and self._checked is not None
+            and self._checked[:2] == seen
+            and now - self._checked[2] < RECHECK_SECONDS
+        ):
+            return
+        self._checked = (*seen, now)
+        ders = list({c.certificate for c in certified if c.certificate is not None})
+        found = await asyncio.to_thread(self.sink.identify_certificates, ders)
+        peers = dict(zip(ders, found, strict=True))
+        for client in certified:
+            peer = peers.get(client.certificate) if client.certificate is not None else None
+            if client.closed:
+                continue
+            if peer is None or peer.device_uid != client.uid:
+                self._drop(
+                    client,
+                    "its certificate is no longer valid (revoked, expired, or its device removed)",
+                )
+            elif peer != client.peer:
+                self._set_peer(client, peer)
 
     async def _flush_loop(self) -> None:
         while True:
