@@ -81,12 +81,13 @@ PRELOAD = ["cmcc.cli", "cmcc.api.app", "cmcc.cot.gateway", "uvicorn"]
 _forks: Any = None
 
 
-def _cmcc_main(args: list[str], env: dict[str, str], log: str) -> None:
-    """In the forked process: its environment, its output to the log, then `cmcc <args>`."""
-    fd = os.open(log, os.O_WRONLY | os.O_APPEND)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    os.close(fd)
+def _cmcc_main(args: list[str], env: dict[str, str], log: str, errors: str | None) -> None:
+    """In the forked process: its environment, its output to the log (its errors too, or to
+    their own file), then `cmcc <args>`."""
+    for fd, path in ((1, log), (2, errors or log)):
+        opened = os.open(path, os.O_WRONLY | os.O_APPEND)
+        os.dup2(opened, fd)
+        os.close(opened)
     for stream in (sys.stdout, sys.stderr):
         stream.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     os.environ.clear()
@@ -119,16 +120,30 @@ class _Forked:
         return self.proc.exitcode
 
 
-def forked(args: list[str], env: dict[str, str], log: Path) -> _Forked:
+def forked(args: list[str], env: dict[str, str], log: Path, errors: Path | None = None) -> _Forked:
     """`cmcc <args>` forked from the fork server (which imported PRELOAD once)."""
     global _forks
     if _forks is None:
         _forks = multiprocessing.get_context("forkserver")
         _forks.set_forkserver_preload(PRELOAD)
-    log.write_bytes(b"")
-    proc = _forks.Process(target=_cmcc_main, args=(args, env, str(log)), daemon=True)
+    for path in (log, errors):
+        if path is not None:
+            path.write_bytes(b"")
+    where = (args, env, str(log), str(errors) if errors else None)
+    proc = _forks.Process(target=_cmcc_main, args=where, daemon=True)
     proc.start()
     return _Forked(proc)
+
+
+def run_cmcc(
+    args: list[str], env: dict[str, str], folder: Path, seconds: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """`cmcc <args>` to its end, forked (see `forked`): like subprocess.run with its output
+    captured, without a new interpreter's imports."""
+    n = next(_served)
+    out, err = folder / f"cmcc-{n}.out", folder / f"cmcc-{n}.err"
+    code = forked(args, env, out, err).wait(seconds)
+    return subprocess.CompletedProcess(args, code, out.read_text(), err.read_text())
 
 
 @contextmanager

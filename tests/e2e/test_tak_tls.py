@@ -15,7 +15,6 @@ import shutil
 import socket
 import ssl
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from cmcc.cot.framing import ProtoStreamSplitter, XmlStreamSplitter
 from cmcc.tak import pki
 from tests.asyncrun import run as run_async
 from tests.factories import org
-from tests.serving import free_port, platform_env, served
+from tests.serving import free_port, platform_env, run_cmcc, served
 from tests.tak_fixtures import with_ca
 
 pytestmark = pytest.mark.e2e
@@ -87,13 +86,7 @@ class Gateway:
 
 
 def cli(platform: Platform, home: Path, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "cmcc", *args],
-        env=platform_env(platform, home),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_cmcc(list(args), platform_env(platform, home), home)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
