@@ -24,9 +24,7 @@ from typing import Any
 import pytak
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives import serialization
 
 from cmcc.access.domain import Principal
 from cmcc.bootstrap import Platform
@@ -37,7 +35,7 @@ from cmcc.tak import pki
 from tests.asyncrun import run as run_async
 from tests.factories import org
 from tests.serving import free_port, platform_env, run_cmcc, served
-from tests.tak_fixtures import with_ca
+from tests.tak_fixtures import another_ca_certificate, with_ca
 
 pytestmark = pytest.mark.e2e
 OPENSSL = shutil.which("openssl")
@@ -345,28 +343,7 @@ def expired_credentials(gateway: Gateway) -> Credentials:
 
 def other_ca_credentials(home: Path) -> Credentials:
     """A certificate for idn-1 (CN and O as the CA would write them) from another CA."""
-    now = dt.datetime.now(dt.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Other CA")])
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(
-            x509.Name(
-                [
-                    x509.NameAttribute(NameOID.COMMON_NAME, "idn-1"),
-                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "IDN"),
-                ]
-            )
-        )
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
+    _, cert, key = another_ca_certificate()
     folder = home / "other-ca"
     folder.mkdir()
     creds = credentials(folder, "idn-1")

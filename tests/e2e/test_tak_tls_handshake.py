@@ -24,9 +24,9 @@ from typing import Any
 import httpx
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from cmcc.access.domain import Principal
 from cmcc.bootstrap import Platform
@@ -36,7 +36,7 @@ from cmcc.tak import pki
 from cmcc.tak.https import request_device, serve
 from cmcc.tak.tls import ServerTls, peer_device, server_tls
 from tests.factories import org
-from tests.tak_fixtures import with_ca
+from tests.tak_fixtures import another_ca_certificate, with_ca
 
 pytestmark = pytest.mark.e2e
 PASSPHRASE = b"test key passphrase"
@@ -237,39 +237,7 @@ def test_an_expired_certificate_is_refused(served: EchoServer, tmp_path: Path) -
 
 def test_a_certificate_of_another_ca_is_refused(served: EchoServer, tmp_path: Path) -> None:
     ca = _truststore(served.platform, tmp_path)
-    now = dt.datetime.now(dt.UTC)
-    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    other = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Other CA")])
-    other_ca = (
-        x509.CertificateBuilder()
-        .subject_name(other)
-        .issuer_name(other)
-        .public_key(other_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(other_key, hashes.SHA256())
-    )
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(
-            x509.Name(
-                [
-                    x509.NameAttribute(NameOID.COMMON_NAME, "idn-1"),
-                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "IDN"),
-                ]
-            )
-        )
-        .issuer_name(other)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-        .sign(other_key, hashes.SHA256())
-    )
+    other_ca, cert, key = another_ca_certificate()
     # the client sends its own CA along: the server must still refuse it
     chain = cert.public_bytes(serialization.Encoding.PEM) + other_ca.public_bytes(
         serialization.Encoding.PEM
