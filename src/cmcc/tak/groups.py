@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from cmcc.access.domain import Principal
 from cmcc.access.models import Organization
-from cmcc.core.errors import Forbidden, Unauthorized
+from cmcc.core.errors import Forbidden
 from cmcc.core.releasability import Marking, MarkingKind
 from cmcc.cot.devices import CotDevice
 
@@ -114,21 +114,15 @@ router = APIRouter()
 
 @router.get("/Marti/api/groups/all")
 def groups_all(request: Request) -> dict[str, Any]:
-    """The groups of the calling device (by its client certificate)."""
-    from cmcc.tak import pki
-    from cmcc.tak.https import client_certificate
+    """The groups of the calling device (by its client certificate: `cmcc.tak.peer`)."""
+    from cmcc.tak.peer import caller_of  # the Marti app's modules; not the gateway's relay
 
     platform = request.app.state.platform
-    der = client_certificate(request.scope)
-    if der is None:
-        raise Unauthorized("this port needs a client certificate issued by the CMCC CA")
+    caller = caller_of(platform, request.scope)
     with platform.unit_of_work(Principal.anonymous()) as session:
-        device = pki.device_of(session, der)
-        groups = device_membership(session, device.uid) if device is not None else None
+        groups = device_membership(session, caller.device.uid)
         created = session.scalar(select(Organization.created_at).order_by(Organization.id))
     if groups is None:
-        raise Forbidden(
-            "the client certificate is not bound to a registered device, or is revoked or expired"
-        )
+        raise Forbidden("the client certificate is not bound to a registered device")
     day = created.date().isoformat() if created is not None else "1970-01-01"
     return document(groups, NODE_ID, day)

@@ -37,7 +37,7 @@ from cmcc import __version__
 from cmcc.api import errors
 from cmcc.bootstrap import Platform
 from cmcc.core.errors import DomainError, NotFound
-from cmcc.tak import packages
+from cmcc.tak import groups, packages
 from cmcc.tak.https import Served, serve
 from cmcc.tak.package_checks import PackageTooLarge, refused
 from cmcc.tak.package_models import TakDataPackage
@@ -307,7 +307,7 @@ def version_config(request: Request, caller: DeviceCaller) -> dict[str, Any]:
         "version": "3",
         "type": "ServerConfig",
         "data": {"version": SERVER, "api": "3", "hostname": request.url.hostname or ""},
-        "nodeId": "cmcc",
+        "nodeId": groups.NODE_ID,
     }
 
 
