@@ -86,12 +86,14 @@ bench: $(DEV_STAMP) postgis nats
 	$(BIN)/python bench/aidflow_bench.py
 	$(BIN)/python bench/command_bench.py
 	$(BIN)/python bench/cot/run.py --servers taky,fts,cmcc
+	$(BIN)/python bench/cot/run.py --servers cmcc,cmcc-tls --scenarios ingest,fanout,handshake --fanout 10,100
 	$(BIN)/python bench/cot/store_bench.py
 	$(BIN)/python bench/cot/tasked_area_bench.py
 	$(BIN)/python bench/cot/parse_bench.py
 	$(BIN)/python bench/sitrep_bench.py
 	$(BIN)/python bench/humanitarian_bench.py
 	$(BIN)/python bench/scaleout_bench.py
+	$(BIN)/python bench/tak_packages_bench.py
 
 clean:
 	rm -rf $(VENV) $(VENDOR) frontend/node_modules test-artifacts .cmcc .pytest_cache .mypy_cache .ruff_cache
