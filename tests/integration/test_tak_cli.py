@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from sqlalchemy import func, select
@@ -14,12 +15,20 @@ from typer.testing import CliRunner
 
 from cmcc.access.domain import Principal
 from cmcc.bootstrap import Platform
-from cmcc.cli import app
+from cmcc.cli import app, common
 from cmcc.cot import devices
 from cmcc.tak.models import TakCertificate
 from tests.factories import org
 
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wide terminal for the table's rows (the consoles are made once, at import, and keep
+    the width they found then; under xdist that is 80 columns whatever COLUMNS says later)."""
+    for console in (common.console, common.err_console):
+        monkeypatch.setattr(console, "_width", 250)
 
 
 def _env(platform: Platform, home: Path, **extra: str) -> dict[str, str]:
@@ -62,7 +71,7 @@ def test_the_ca_is_made_once_and_shown(platform: Platform, tmp_path: Path) -> No
     assert code == 0 and "Test CA" in shown
     code, pem = _cmcc(platform, tmp_path, "tak", "ca", "show", "--pem")
     fingerprint = x509.load_pem_x509_certificate(pem.encode()).fingerprint(hashes.SHA256())
-    assert fingerprint.hex(":").upper() in shown
+    assert fingerprint.hex(":").upper() in shown, shown + "\n" + fingerprint.hex(":").upper()
 
 
 def test_a_device_certificate_written_out_with_its_key_encrypted(

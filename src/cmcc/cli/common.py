@@ -18,8 +18,9 @@ from cmcc.bootstrap import Platform, bootstrap
 from cmcc.core.errors import DomainError
 
 T = TypeVar("T")
-console = Console()
-err_console = Console(stderr=True)
+# No emoji codes: a fingerprint, serial or device uid with `:ab:` in it is printed as it is.
+console = Console(emoji=False)
+err_console = Console(stderr=True, emoji=False)
 
 
 @contextmanager

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from cmcc.access.service import org_by_code
 from cmcc.cli.common import console, err_console, operator_session, platform
@@ -56,7 +56,9 @@ def ca_init(
         )
         where = _passphrase_place(row.key_protection, pki.passphrase_path(p.settings))
     console.print(f"TAK CA {row.common_name!r} created, valid until {row.not_after:%Y-%m-%d}")
-    console.print(f"SHA-256 fingerprint: {_colons(row.fingerprint)}", highlight=False)
+    console.print(
+        f"SHA-256 fingerprint: {_colons(row.fingerprint)}", highlight=False, soft_wrap=True
+    )
     console.print(f"Its key is encrypted with {where}: back it up apart from the database.")
 
 
@@ -71,11 +73,15 @@ def ca_show(
     if pem:
         sys.stdout.write(row.cert_pem)
         return
-    console.print(f"name: {row.common_name}", highlight=False)
-    console.print(f"serial: {row.serial}", highlight=False)
+    console.print(f"name: {row.common_name}", highlight=False, soft_wrap=True)
+    console.print(f"serial: {row.serial}", highlight=False, soft_wrap=True)
     console.print(f"valid: {row.not_before:%Y-%m-%d} to {row.not_after:%Y-%m-%d}")
-    console.print(f"SHA-256 fingerprint: {_colons(row.fingerprint)}", highlight=False)
-    console.print(f"key: encrypted in the database, passphrase in {where}", highlight=False)
+    console.print(
+        f"SHA-256 fingerprint: {_colons(row.fingerprint)}", highlight=False, soft_wrap=True
+    )
+    console.print(
+        f"key: encrypted in the database, passphrase in {where}", highlight=False, soft_wrap=True
+    )
 
 
 def _passphrase_place(protection: str, path: Path) -> str:
@@ -132,15 +138,19 @@ def _write_issued(
             path.unlink(missing_ok=True)
         raise
     console.print(
-        f"certificate {row.serial} for {row.device_uid}, valid until {row.not_after:%Y-%m-%d}"
+        f"certificate {row.serial} for {row.device_uid}, valid until {row.not_after:%Y-%m-%d}",
+        soft_wrap=True,
     )
-    console.print(f"wrote {cert_path} and {key_path} (the key encrypted)", highlight=False)
+    console.print(
+        f"wrote {cert_path} and {key_path} (the key encrypted)", highlight=False, soft_wrap=True
+    )
     if row.replaces_id is not None:
         console.print("the device's earlier certificates are revoked (superseded)")
     if generated:
         console.print(
             f"key passphrase (shown once, give it to the device's user): {phrase.decode()}",
             highlight=False,
+            soft_wrap=True,  # never broken across lines: it is copied
         )
 
 
@@ -184,7 +194,8 @@ def cert_list(
             found = org_by_code(session, org)
             viewer = Viewer(found.id, found.code, found.is_member)
         rows = pki.list_certificates(session, viewer, device_uid=device)
-    table = Table("serial", "device", "organization", "valid until", "revoked")
+    serial = Column("serial", no_wrap=True, min_width=32)  # copied whole, never wrapped
+    table = Table(serial, "device", "organization", "valid until", "revoked")
     for row, code in rows:
         revoked = (
             f"{row.revoked_at:%Y-%m-%d %H:%M} ({row.revocation_reason})" if row.revoked_at else ""
@@ -236,7 +247,7 @@ def crl(
         sys.stdout.write(pem.decode())
         return
     out.write_bytes(pem)
-    console.print(f"wrote {out}", highlight=False)
+    console.print(f"wrote {out}", highlight=False, soft_wrap=True)
 
 
 def _colons(hex_text: str) -> str:
