@@ -205,3 +205,14 @@ def in_thread(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def eventually(check: Any, seconds: float) -> Any:
+    """`check()` again every 0.3 s until it gives something true or `seconds` pass; its last
+    result (for the test to assert)."""
+    end = time.monotonic() + seconds
+    while True:
+        result = check()
+        if result or time.monotonic() > end:
+            return result
+        time.sleep(0.3)

@@ -25,7 +25,7 @@ from cmcc.cot import codec, devices
 from cmcc.cot.framing import XmlStreamSplitter
 from tests.asyncrun import run as run_async
 from tests.factories import caller
-from tests.serving import free_port, served
+from tests.serving import eventually, free_port, served
 
 pytestmark = pytest.mark.e2e
 INSIDE_GAZA = (31.45, 34.40)  # lat, lon: Gaza City, inside the Strip
@@ -107,15 +107,6 @@ async def _pytak_send(port: int, events: list[bytes]) -> None:
     writer.close()
 
 
-def _eventually(check: Any, seconds: float = 15) -> Any:
-    end = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result or time.monotonic() > end:
-            return result
-        time.sleep(0.3)
-
-
 def test_positions_tracks_alerts_and_the_picture(gateway: tuple[str, int, Platform]) -> None:
     base, port, platform = gateway
     staff = {"Authorization": f"Bearer {caller(platform, 'CMCC', Role.STAFF_OFFICER).token}"}
@@ -139,7 +130,7 @@ def test_positions_tracks_alerts_and_the_picture(gateway: tuple[str, int, Platfo
         alerts = httpx.get(f"{base}/api/v1/alerts", headers=staff).json()["data"]
         return [a for a in alerts if "EAGLE-1" in a["message"] or "us-1" in a["message"]]
 
-    assert len(_eventually(caveat_alert)) == 1
+    assert len(eventually(caveat_alert, 15)) == 1
 
     def track() -> list[Any]:
         items = httpx.get(
@@ -147,14 +138,14 @@ def test_positions_tracks_alerts_and_the_picture(gateway: tuple[str, int, Platfo
         ).json()
         return [f for f in items["features"] if f["properties"].get("uid") == "us-1"]
 
-    (feature,) = _eventually(track)
+    (feature,) = eventually(track, 15)
     assert feature["geometry"]["coordinates"] == pytest.approx([INSIDE_GAZA[1], INSIDE_GAZA[0]])
 
     def draft() -> list[Any]:
         found = httpx.get(f"{base}/api/v1/incidents", headers=staff, params={"limit": 500})
         return [i for i in found.json()["data"] if i.get("external_ref") == "cot:spot-1"]
 
-    (incident,) = _eventually(draft)
+    (incident,) = eventually(draft, 15)
     assert incident["status"] == "reported"
 
     late = Listener(port)  # replay: the latest position of every uid, to a device that joins
@@ -200,7 +191,7 @@ def test_a_client_cannot_move_another_registered_unit(gateway: tuple[str, int, P
             if f["properties"].get("uid") == "us-1"
         ]
 
-    assert _eventually(lambda: track() == [pytest.approx([OUTSIDE[1], OUTSIDE[0]])])
+    assert eventually(lambda: track() == [pytest.approx([OUTSIDE[1], OUTSIDE[0]])], 15)
     spoof = _position("us-1", "EAGLE-1", INSIDE_GAZA)
     run_async(_pytak_send(port, [_position("rogue-1", "ROGUE", OUTSIDE), spoof]))
     udp_port = UDP_PORTS[id(platform)]

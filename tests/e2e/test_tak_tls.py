@@ -34,7 +34,7 @@ from cmcc.cot.framing import ProtoStreamSplitter, XmlStreamSplitter
 from cmcc.tak import pki
 from tests.asyncrun import run as run_async
 from tests.factories import org
-from tests.serving import free_port, platform_env, run_cmcc, served
+from tests.serving import eventually, free_port, platform_env, run_cmcc, served
 from tests.tak_fixtures import another_ca_certificate, with_ca
 
 pytestmark = pytest.mark.e2e
@@ -191,15 +191,6 @@ async def pytak_send(port: int, creds: Credentials, events: list[bytes]) -> None
     writer.close()
 
 
-def _eventually(check: Any, seconds: float = 20) -> Any:
-    end = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result or time.monotonic() > end:
-            return result
-        time.sleep(0.3)
-
-
 def test_pytak_over_tls_relays_under_the_groups_and_the_plain_ports_are_off(
     gateway: Gateway,
 ) -> None:
@@ -221,7 +212,7 @@ def test_pytak_over_tls_relays_under_the_groups_and_the_plain_ports_are_off(
         detail_children='<TakControl><TakRequest version="1"/></TakControl>',
     )
     idn_2.send(request.raw)
-    assert b'status="true"' in _eventually(lambda: idn_2.recv(2), 10)
+    assert b'status="true"' in eventually(lambda: idn_2.recv(2), 10)
     idn_2.proto, idn_2.splitter = True, ProtoStreamSplitter(65536)
     for client in receivers.values():
         client.events(1.0)  # what they are sent on joining
@@ -251,7 +242,7 @@ def refused(gateway: Gateway, creds: Credentials | None, ca: Path, reason: str) 
     except (ssl.SSLError, ConnectionError):
         data = b""
     refusal = f"refused at the handshake: {reason}"
-    return data == b"" and _eventually(lambda: refusal in gateway.log.read_text(), 5)
+    return data == b"" and eventually(lambda: refusal in gateway.log.read_text(), 5)
 
 
 def test_refused_at_the_handshake_and_dropped_when_revoked(gateway: Gateway) -> None:
@@ -277,7 +268,7 @@ def test_refused_at_the_handshake_and_dropped_when_revoked(gateway: Gateway) -> 
     )
     assert client.closed_by_server(20)
     assert "its certificate is no longer valid" in gateway.log.read_text()
-    assert _eventually(lambda: refused(gateway, good, ca, "certificate revoked"))
+    assert eventually(lambda: refused(gateway, good, ca, "certificate revoked"), 20)
     again = gateway.issue("idn-2")  # a new certificate for the device connects
     fresh = TlsClient(gateway.port, again, ca)
     assert b"TakProtocolSupport" in fresh.recv(10)
@@ -317,7 +308,7 @@ def test_openssl_s_client_with_and_without_a_certificate(gateway: Gateway) -> No
     seen, connected = s_client(*base)
     assert not connected and b"t-x-takp" not in seen
     refusal = "refused at the handshake: PEER_DID_NOT_RETURN_A_CERTIFICATE"
-    assert _eventually(lambda: refusal in gateway.log.read_text(), 5)
+    assert eventually(lambda: refusal in gateway.log.read_text(), 5)
 
 
 def expired_credentials(gateway: Gateway) -> Credentials:
