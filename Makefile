@@ -59,6 +59,7 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/pytest --collect-only -q >/dev/null  # every test module imports
 
 ## Debian's Chromium for the browser tests (installed with apt when missing; never a browser download).
 chromium:

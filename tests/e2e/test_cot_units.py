@@ -24,9 +24,9 @@ from cmcc.cot import codec, devices
 from cmcc.cot.event import CotEvent
 from cmcc.cot.framing import XmlStreamSplitter
 from tests.asyncrun import run as run_async
-from tests.e2e.test_cot_gateway import Listener, _eventually
+from tests.e2e.test_cot_gateway import Listener
 from tests.integration.test_command import Force
-from tests.serving import free_port, served
+from tests.serving import eventually, free_port, served
 
 pytestmark = pytest.mark.e2e
 IN_TASK = (31.305, 34.305)  # lat, lon: inside the task's zone
@@ -155,7 +155,7 @@ def test_a_units_device_gets_its_task_and_raises_the_tasked_area_alert(
         found = httpx.get(f"{base}/api/v1/alerts", headers=staff, params={"limit": 500})
         return [a for a in found.json()["data"] if a["kind"] == "outside_tasked_area"]
 
-    (alert,) = _eventually(alerts)  # two positions outside, one alert
+    (alert,) = eventually(alerts, 15)  # two positions outside, one alert
     assert alert["task_id"] == task["id"] and alert["unit_id"] is not None
     assert "Secure the aid corridor" in alert["message"]
 

@@ -22,9 +22,9 @@ from cmcc.bootstrap import Platform
 from cmcc.cli.common import operator_session
 from cmcc.cot import devices
 from tests.asyncrun import run as run_async
-from tests.e2e.test_cot_gateway import OUTSIDE, Listener, _eventually, _position, _pytak_send
+from tests.e2e.test_cot_gateway import OUTSIDE, Listener, _position, _pytak_send
 from tests.factories import caller, org
-from tests.serving import free_port, platform_env, process, served
+from tests.serving import eventually, free_port, platform_env, process, served
 
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("backend", ["postgresql"])]
 SAFE = {
@@ -49,7 +49,7 @@ def _ready(base: str) -> dict[str, Any]:
         r = httpx.get(base + "/api/v1/health", timeout=5)
         return r.json() if r.status_code == 200 else None
 
-    body = _eventually(health, 20)
+    body = eventually(health, 20)
     assert body is not None, f"{base} never became ready"
     return body
 
@@ -128,15 +128,15 @@ def test_an_alert_raised_on_one_instance_reaches_the_live_feed_of_another(
             alerts = httpx.get(b + "/api/v1/alerts", headers=staff, params={"limit": 500})
             return probe.json()["id"] in {x["incident_id"] for x in alerts.json()["data"]}
 
-        assert _eventually(enforced_on_b, 15), "B's geofence never learned A's zone"
+        assert eventually(enforced_on_b, 15), "B's geofence never learned A's zone"
         print(f"zone drawn on A enforced by B after {time.monotonic() - drawn:.2f} s")
 
         staff_feed, gbr_feed = Stream(a, staff), Stream(a, gbr)
         secret = httpx.post(b + "/api/v1/incidents", headers=staff, json=_incident("owner"))
         shared = httpx.post(b + "/api/v1/incidents", headers=staff, json=_incident("mission"))
         ids = [secret.json()["id"], shared.json()["id"]]
-        assert _eventually(lambda: staff_feed.incidents() == ids, 15), staff_feed.alerts
-        assert _eventually(lambda: gbr_feed.incidents() == ids[1:], 5), gbr_feed.alerts
+        assert eventually(lambda: staff_feed.incidents() == ids, 15), staff_feed.alerts
+        assert eventually(lambda: gbr_feed.incidents() == ids[1:], 5), gbr_feed.alerts
         time.sleep(0.5)  # nothing more comes: not the owner-only alert, not twice
         assert gbr_feed.incidents() == ids[1:]
         assert staff_feed.incidents() == ids
@@ -183,7 +183,7 @@ def test_gateways_relay_to_each_others_clients_and_follow_every_instance(
             heard.extend(e.uid for e in garuda1.events(0.5))
             return "idn-2" in heard
 
-        assert _eventually(relayed, 15), heard
+        assert eventually(relayed, 15), heard
         assert "idn-2" not in {e.uid for e in stranger.events(1.0)}
         back: list[str] = []
 
@@ -192,7 +192,7 @@ def test_gateways_relay_to_each_others_clients_and_follow_every_instance(
             back.extend(e.uid for e in garuda2.events(0.5))
             return "idn-1" in back
 
-        assert _eventually(the_other_way, 15), back
+        assert eventually(the_other_way, 15), back
 
         zone = httpx.post(
             api + "/api/v1/zones",
@@ -213,4 +213,4 @@ def test_gateways_relay_to_each_others_clients_and_follow_every_instance(
             seen.update(e.uid for e in garuda1.events(0.5))
             return uid in seen
 
-        assert _eventually(shown, 15), seen
+        assert eventually(shown, 15), seen

@@ -529,7 +529,7 @@ def _crossing_names(session: Session, viewer: Viewer, ids: set[int]) -> dict[int
         )
     )
     out: dict[int, Name] = {}
-    for c, crossing in session.execute(stmt).tuples():
+    for c, crossing in session.execute(stmt):
         status = c.status.replace("_", " ") + (f" ({c.hours})" if c.hours else "")
         out[c.id] = (
             "crossing",
