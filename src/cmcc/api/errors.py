@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cmcc.bootstrap import integrity_message
+from cmcc.core.dbfaults import DatabaseFault, database_fault
 from cmcc.core.errors import Conflict, DomainError, FieldError, VersionConflict
 
 PROBLEM = "application/problem+json"
@@ -34,7 +38,21 @@ def problem(
 
 
 def _domain(request: Request, exc: DomainError) -> JSONResponse:
-    return problem(exc.http_status, exc.code, exc.title, exc.detail, request.url.path, exc.errors)
+    response = problem(
+        exc.http_status, exc.code, exc.title, exc.detail, request.url.path, exc.errors
+    )
+    if isinstance(exc, DatabaseFault):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def _database(request: Request, exc: Exception) -> JSONResponse:
+    """The database down, busy or full: 503 (507 when full) with Retry-After, not a 500.
+    Any other database error is a bug and goes on to the server's 500 (and its log)."""
+    fault = database_fault(exc)
+    if fault is None:
+        raise exc
+    return _domain(request, fault)
 
 
 def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -82,3 +100,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
     app.add_exception_handler(StaleDataError, _stale)  # type: ignore[arg-type]
     app.add_exception_handler(IntegrityError, _integrity)  # type: ignore[arg-type]
+    for error in (DBAPIError, PoolTimeout, sqlite3.Error, psycopg.Error):
+        app.add_exception_handler(error, _database)
