@@ -10,6 +10,7 @@ is never handed half an export as a whole one."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import json
 import re
@@ -24,20 +25,23 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from sqlalchemy import func, select
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, text
 
 from cmcc.access.domain import Principal, Role
+from cmcc.api.app import create_app
 from cmcc.audit.models import AuditEntry
 from cmcc.audit.service import verify
 from cmcc.bootstrap import Platform
+from cmcc.funding.models import Flow
 from cmcc.incidents.importer import ImportOptions
 from cmcc.incidents.models import Incident
-from tests.factories import caller
+from tests.factories import caller, org
 from tests.serving import Running, forked, platform_env, run_cmcc, serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 ROWS, BATCH = 9_000, 1_000  # the HTTP import: batches of 5,000 (its default)
-FLOWS = 30_000
+FLOWS = 5_000
 SECONDS = 60  # the most any step waits
 HTTP_BATCH = next(f.default for f in dataclasses.fields(ImportOptions) if f.name == "batch_size")
 
@@ -188,3 +192,69 @@ def test_server_killed_mid_import_resumes(platform: Platform, tmp_path: Path) ->
     )
     _stored_once_each(platform)
     _audit_verifies(platform)
+
+
+def _funding_flows(platform: Platform, count: int) -> None:
+    """A plan and one pledge through the API, then `count` copies of the pledge written
+    straight into the table (each its own lineage): a large export in a second."""
+    org(platform, "GBR")
+    officer = caller(platform, "CMCC", Role.FUNDING_OFFICER).headers
+    with TestClient(create_app(platform)) as api:
+        plan = api.post("/api/v1/plans", headers=officer, json={
+            "code": "PLAN", "title": "Plan", "start_date": "2026-01-01",
+            "end_date": "2030-12-31", "budget_usd": "67000000000.00",
+            "iati_identifier": "XM-CMCC-PLAN",
+        })  # fmt: skip
+        assert plan.status_code == 201, plan.text
+        pledge = api.post("/api/v1/flows", headers=officer, json={
+            "status": "pledge", "donor": "GBR", "amount": "1000000.00", "currency": "USD",
+            "decision_date": "2026-02-10", "plan_id": plan.json()["id"],
+        })  # fmt: skip
+        assert pledge.status_code == 201, pledge.text
+    names = ", ".join(c.name for c in Flow.__table__.columns if c.name not in ("id", "lineage_id"))
+    copies = text(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count) "
+        f"INSERT INTO funding_flows (id, lineage_id, {names}) "
+        f"SELECT :first + i, :first + i, {names} FROM n, funding_flows WHERE id = :first"
+    )
+    with platform.engine.begin() as conn:
+        conn.execute(copies, {"count": count, "first": pledge.json()["id"]})
+
+
+def test_export_killed_midway_leaves_no_file_that_looks_complete(
+    platform: Platform, tmp_path: Path
+) -> None:
+    _funding_flows(platform, FLOWS)
+    env = platform_env(platform, tmp_path)
+    target = tmp_path / "flows.csv"
+    target.write_bytes(b"yesterday's export\n")
+    command = ["export", "funding", "--format", "fts", "--output", str(target)]
+    proc = forked(command, env, tmp_path / "export.log")
+    deadline = time.monotonic() + SECONDS
+    while not any(p.stat().st_size for p in tmp_path.glob(".flows.csv.*.partial")):
+        assert proc.poll() is None, "the export ended before it could be killed"
+        assert time.monotonic() < deadline, "the export wrote nothing"
+        time.sleep(0.002)
+    proc.kill()
+    proc.wait(10)
+    assert target.read_bytes() == b"yesterday's export\n"  # the older file, whole
+    beside = {p.name for p in tmp_path.iterdir()} - {target.name}
+    assert all(re.fullmatch(r"\.flows\.csv\.\w+\.partial", n) for n in beside if "flows" in n)
+
+    again = run_cmcc(command, env, tmp_path, SECONDS)
+    assert again.returncode == 0 and f"wrote {target}" in again.stderr, again.stderr
+    rows = list(csv.reader(target.open(encoding="utf-8")))
+    assert len(rows) == 1 + FLOWS + 1  # the header, the pledge and its copies
+
+    officer = caller(platform, "CMCC", Role.FUNDING_OFFICER).headers
+    with serving(platform, tmp_path) as (url, _, server):
+        export = url + "/api/v1/funding/export"
+        with httpx.stream("GET", export, params={"format": "fts"}, headers=officer) as answer:
+            assert answer.status_code == 200
+            assert "content-length" not in answer.headers  # chunked: its end is marked
+            pieces = answer.iter_bytes()
+            assert next(pieces)
+            server.kill()
+            with pytest.raises(httpx.RemoteProtocolError, match="incomplete chunked read"):
+                for _ in pieces:
+                    pass
