@@ -125,7 +125,7 @@ def _whole_batches_only(platform: Platform, batch: int) -> int:
             assert rows == batch
             assert s.scalar(select(func.count()).where(between)) == rows
         refs = set(s.scalars(select(Incident.external_ref)))
-    assert 0 < len(batches) < ROWS // batch  # killed after a batch, before the end
+    assert 0 < len(batches) * batch < ROWS  # killed after a batch, before the end
     stored = len(batches) * batch
     assert refs == {f"K-{n}" for n in range(stored)}
     return stored

@@ -11,6 +11,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from cmcc.core.dbfaults import watch
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -85,9 +87,12 @@ def make_engine(url: str, *, busy_seconds: float = 10.0, **kwargs: Any) -> Engin
             write = conn.get_execution_options().get(WRITE_OPTION, False)
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
+        watch(engine)
         return engine
     connect = {"connect_timeout": max(1, round(busy_seconds))}  # libpq: whole seconds, 0 = none
-    return create_engine(url, pool_pre_ping=True, connect_args=connect, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, connect_args=connect, **kwargs)
+    watch(engine)
+    return engine
 
 
 def refresh_statistics(engine: Engine) -> None:

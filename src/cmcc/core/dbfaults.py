@@ -5,13 +5,23 @@ restarting, SQLite's write lock held by another writer beyond the busy timeout, 
 that the bulk writes meet) as a DomainError that carries its HTTP status (503 or 507), so the
 API, the CLI and the importer say the same clear thing. Anything else is not a fault here
 (None): a bug stays a bug.
+
+A fault can reach the API wrapped in another error (pydantic reading a lazy attribute of a
+record turns the database's error into a ValidationError). So every engine notes the faults it
+meets in the request that meets them (`watching`, `fault_seen`), and the API answers such a
+request with the fault, not with a 500.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
 
 import psycopg
+from sqlalchemy import Engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -85,3 +95,37 @@ def database_fault(exc: BaseException) -> DatabaseFault | None:
         if state is None and isinstance(orig, psycopg.OperationalError | psycopg.InterfaceError):
             return DatabaseUnavailable(UNAVAILABLE)  # no answer from the server at all
     return None
+
+
+_SEEN: ContextVar[list[DatabaseFault] | None] = ContextVar("cmcc_database_faults", default=None)
+
+
+@contextmanager
+def watching() -> Iterator[None]:
+    """Note the database faults met inside the block (threads started from it included: they
+    copy the context, and with it the same list)."""
+    token = _SEEN.set([])
+    try:
+        yield
+    finally:
+        _SEEN.reset(token)
+
+
+def fault_seen() -> DatabaseFault | None:
+    """The first database fault met inside the current `watching` block, if any."""
+    seen = _SEEN.get()
+    return seen[0] if seen else None
+
+
+def watch(engine: Engine) -> None:
+    """Note each fault the engine meets (a failed ping before a connection is reused is not
+    one: the pool then connects again)."""
+
+    @event.listens_for(engine, "handle_error")
+    def _note(context: Any) -> None:
+        seen = _SEEN.get()
+        if seen is None or context.is_pre_ping:
+            return
+        fault = database_fault(context.sqlalchemy_exception or context.original_exception)
+        if fault is not None:
+            seen.append(fault)
