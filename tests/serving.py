@@ -177,12 +177,26 @@ def served(
     args: tuple[str, ...] = (),
 ) -> Iterator[tuple[str, Path]]:
     """Serve the platform's database; yield the base URL and the log (stdout and stderr)."""
+    with serving(platform, home, host, extra_env, args) as (url, log, _):
+        yield url, log
+
+
+@contextmanager
+def serving(
+    platform: Platform,
+    home: Path,
+    host: str = "localhost",
+    extra_env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
+) -> Iterator[tuple[str, Path, Running]]:
+    """`served`, with the server's process too (for the tests that kill it)."""
     log = home / f"server-{next(_served)}.log"
     port = free_port()
     env = platform_env(platform, home, **(extra_env or {}))
     command = ["serve", "--host", host, "--port", str(port), *args]
-    with _until_done(forked(command, env, log), command, log, b"Application startup complete", 30):
-        yield f"http://{host}:{port}", log
+    proc = forked(command, env, log)
+    with _until_done(proc, command, log, b"Application startup complete", 30):
+        yield f"http://{host}:{port}", log, proc
 
 
 @contextmanager

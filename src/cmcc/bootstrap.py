@@ -119,7 +119,9 @@ def bootstrap(settings: Settings | None = None, *, role: str = "api") -> Platfor
     settings = settings or Settings()
     if settings.is_sqlite and not settings.database_url:
         settings.home.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.effective_database_url)
+    engine = make_engine(
+        settings.effective_database_url, busy_seconds=settings.database_wait_seconds
+    )
     bus = _bus(settings, role)
     # Every committed write is announced on the bus (cmcc.core.written).
     sessions = sessionmaker(expire_on_commit=False, info={PUBLISH: bus.publish, SETTINGS: settings})

@@ -28,6 +28,14 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL. Unset: SQLite file CMCC_HOME/cmcc.sqlite3. "
         "At scale: postgresql+psycopg://user@host:5432/dbname (PostGIS required).",
     )
+    database_wait_seconds: float = Field(
+        10.0,
+        ge=0,
+        le=600,
+        description="How long a request waits for the database before it is refused with "
+        "503: on SQLite, for another writer's lock (the database is busy); on PostgreSQL, for "
+        "a new connection to the server (the database is not available).",
+    )
     nats_url: str | None = Field(
         None,
         description="NATS server with JetStream (nats://host:4222, several separated by "

@@ -113,6 +113,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
         app.include_router(router)
     mount_web(app)  # the pages at /, after the API so that /api and /public come first
     openapi.install(app)  # links from each create to the operations on what it created
+    app.add_middleware(errors.DatabaseFaults)  # inside the others: they never see a fault
     app.add_middleware(
         BodyLimit,
         max_bytes=platform.settings.max_body_bytes,

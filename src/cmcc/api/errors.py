@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,12 +11,15 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cmcc.bootstrap import integrity_message
+from cmcc.core.dbfaults import DatabaseFault, database_fault, fault_seen, watching
 from cmcc.core.errors import Conflict, DomainError, FieldError, VersionConflict
 
 PROBLEM = "application/problem+json"
 TYPE_BASE = "https://cmcc.example/problems/"  # a name, never fetched
+log = logging.getLogger(__name__)
 
 
 def problem(
@@ -34,7 +38,45 @@ def problem(
 
 
 def _domain(request: Request, exc: DomainError) -> JSONResponse:
-    return problem(exc.http_status, exc.code, exc.title, exc.detail, request.url.path, exc.errors)
+    return _problem_of(exc, request.url.path)
+
+
+def _problem_of(exc: DomainError, instance: str) -> JSONResponse:
+    response = problem(exc.http_status, exc.code, exc.title, exc.detail, instance, exc.errors)
+    if isinstance(exc, DatabaseFault):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+class DatabaseFaults:
+    """ASGI middleware: a request that met a database fault (down, busy, full) is answered
+    with it, 503 or 507 problem+json with Retry-After, whatever error the fault became on its
+    way up (`cmcc.core.dbfaults`); any other error goes on to the server's 500 and its log."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        with watching():
+            try:
+                await self.app(scope, receive, tracking_send)
+            except Exception as exc:
+                fault = database_fault(exc) or fault_seen()
+                if fault is None or started:
+                    raise  # a streamed answer is cut short: the client sees it incomplete
+                # neither the path nor the client: a public path may carry a claim code
+                log.warning("%s answered %s: %s", scope["method"], fault.http_status, fault.code)
+                await _problem_of(fault, scope["path"])(scope, receive, send)
 
 
 def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -4,7 +4,6 @@ hashtags understood; all or nothing), and the figures or the crossings as HXL-ta
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -13,7 +12,14 @@ import typer
 
 from cmcc.access.domain import Principal
 from cmcc.access.service import org_by_code
-from cmcc.cli.common import console, err_console, operator_session, platform
+from cmcc.cli.common import (
+    OutputFile,
+    console,
+    err_console,
+    operator_session,
+    platform,
+    write_output,
+)
 from cmcc.core.errors import DomainError, InvalidInput
 from cmcc.core.releasability import Viewer
 from cmcc.humanitarian.aidflow_export import crossings_hxl, entries_hxl
@@ -74,9 +80,7 @@ def export_command(
         str | None,
         typer.Option("--as", help="Export what this organization may see (default: all)"),
     ] = None,
-    output: Annotated[
-        Path | None, typer.Option("--output", dir_okay=False, help="File (default: stdout)")
-    ] = None,
+    output: OutputFile = None,
 ) -> None:
     """Write the figures (`hxl-entries`) or the crossings with their status history
     (`hxl-crossings`) as HXL-tagged CSV."""
@@ -95,9 +99,4 @@ def export_command(
             text = "".join(crossings_hxl(session, viewer))
         else:
             text = "".join(entries_hxl(session, viewer, start=first, end=last))
-    if output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    else:
-        output.write_text(text, encoding="utf-8", newline="")
-        err_console.print(f"wrote {output}")
+    write_output(output, [text.encode()])

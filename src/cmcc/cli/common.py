@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import sys
 import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
+import psycopg
 import typer
 from rich.console import Console
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from cmcc.access.domain import Principal
 from cmcc.bootstrap import Platform, bootstrap
+from cmcc.core.dbfaults import database_fault
 from cmcc.core.errors import DomainError
+from cmcc.core.files import whole_file
 
 T = TypeVar("T")
 # No emoji codes: a fingerprint, serial or device uid with `:ab:` in it is printed as it is.
@@ -36,8 +43,14 @@ def platform(role: str = "cli") -> Iterator[Platform]:
     try:
         with announcing(p) if role == "cli" and p.settings.nats_url else nullcontext():
             yield p
-    except DBAPIError as exc:  # e.g. the server is down, or the role may not create postgis
-        first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    except (DBAPIError, PoolTimeout, sqlite3.Error, psycopg.Error) as exc:
+        # the server down, the database busy or full; or e.g. the role may not create postgis
+        fault = database_fault(exc)
+        if fault is not None:
+            err_console.print(f"[red]error:[/red] {fault.detail}")
+            raise typer.Exit(1) from None
+        orig = getattr(exc, "orig", None) or exc
+        first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
         err_console.print(f"[red]database error:[/red] {first}")
         raise typer.Exit(1) from None
     finally:
@@ -55,6 +68,27 @@ def operator_session(p: Platform, *, write: bool, actor: str) -> Iterator[Sessio
     except DomainError as exc:
         err_console.print(f"[red]error:[/red] {exc.detail}")
         raise typer.Exit(1) from None
+
+
+OutputFile = Annotated[
+    Path | None,
+    typer.Option("--output", dir_okay=False, help="File, written whole (default: stdout)"),
+]
+
+
+def write_output(output: Path | None, pieces: Iterable[bytes]) -> None:
+    """An export to standard output, or to the file `output` whole or not at all: written
+    under a temporary name beside it and renamed at the end (`cmcc.core.files`), so an export
+    that fails or is killed leaves no file that looks complete."""
+    if output is None:
+        for piece in pieces:
+            sys.stdout.buffer.write(piece)
+        sys.stdout.buffer.flush()
+        return
+    with whole_file(output) as out:
+        for piece in pieces:
+            out.write(piece)
+    err_console.print(f"wrote {output}")
 
 
 @contextmanager

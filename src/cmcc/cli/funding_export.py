@@ -3,7 +3,6 @@ flows) or an FTS-style CSV, written to standard output (streamed, any size)."""
 
 from __future__ import annotations
 
-import sys
 from enum import StrEnum
 from typing import Annotated
 
@@ -11,7 +10,7 @@ import typer
 
 from cmcc.access.domain import Principal
 from cmcc.access.service import org_by_code
-from cmcc.cli.common import operator_session, platform
+from cmcc.cli.common import OutputFile, operator_session, platform, write_output
 from cmcc.funding.exports import export_bytes
 from cmcc.funding.exports.selection import select_tree
 
@@ -35,19 +34,17 @@ def export_funding_command(
     plan: Annotated[
         str | None, typer.Option("--plan", help="Code of one plan (default: every plan)")
     ] = None,
+    output: OutputFile = None,
 ) -> None:
-    """Write the funding export to standard output:
-    `cmcc export funding --format iati > activities.xml`."""
-    out = sys.stdout.buffer
+    """Write the funding export to standard output, or whole to a file:
+    `cmcc export funding --format iati --output activities.xml`."""
     with platform() as p, operator_session(p, write=False, actor="system:export") as session:
         principal = Principal.system_operator()
         if as_org:
             org = org_by_code(session, as_org)
             principal = Principal(None, "export", org.id, org.code, org.is_member, None)
         selection = select_tree(session, principal, plan)
-        for piece in export_bytes(session, selection, fmt.value):
-            out.write(piece)
-    out.flush()
+        write_output(output, export_bytes(session, selection, fmt.value))
 
 
 def register(export_app: typer.Typer) -> None:

@@ -8,7 +8,6 @@ the import stopped before the end (run it again to resume), or the file cannot b
 from __future__ import annotations
 
 import csv
-import sys
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -20,7 +19,14 @@ from rich.table import Table
 
 from cmcc.access.domain import Principal
 from cmcc.access.service import org_by_code, resolve_marking
-from cmcc.cli.common import console, err_console, operator_session, platform
+from cmcc.cli.common import (
+    OutputFile,
+    console,
+    err_console,
+    operator_session,
+    platform,
+    write_output,
+)
 from cmcc.core.errors import DomainError
 from cmcc.incidents import service
 from cmcc.incidents.exporter import export_bytes
@@ -195,15 +201,14 @@ def export_incidents_command(
         str | None,
         typer.Option("--as", help="Export what this organization may see (default: all)"),
     ] = None,
+    output: OutputFile = None,
 ) -> None:
-    """Write the incidents to standard output: `cmcc export incidents --format hxl > FILE`."""
-    out = sys.stdout.buffer
+    """Write the incidents to standard output, or whole to a file:
+    `cmcc export incidents --format hxl --output FILE`."""
     with platform() as p, operator_session(p, write=False, actor="system:export") as session:
         principal = Principal.system_operator()
         if as_org:
             org = org_by_code(session, as_org)
             principal = Principal(None, "export", org.id, org.code, org.is_member, None)
         stmt = service.incident_statement(session, principal, p.spatial)
-        for piece in export_bytes(session, stmt, fmt.value):
-            out.write(piece)
-    out.flush()
+        write_output(output, export_bytes(session, stmt, fmt.value))

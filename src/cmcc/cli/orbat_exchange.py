@@ -3,7 +3,6 @@ unit locations, or an ORBAT Mapper scenario, and back (all or nothing)."""
 
 from __future__ import annotations
 
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +11,14 @@ import typer
 
 from cmcc.access.domain import Principal
 from cmcc.access.service import org_by_code
-from cmcc.cli.common import console, err_console, operator_session, platform
+from cmcc.cli.common import (
+    OutputFile,
+    console,
+    err_console,
+    operator_session,
+    platform,
+    write_output,
+)
 from cmcc.command.exchange import as_of_moment, export_bytes, import_units, unit_rows
 from cmcc.core.errors import DomainError, InvalidInput
 from cmcc.core.releasability import Viewer
@@ -41,9 +47,7 @@ def export_command(
         str | None,
         typer.Option("--as", help="Export what this organization may see (default: all)"),
     ] = None,
-    output: Annotated[
-        Path | None, typer.Option("--output", dir_okay=False, help="File (default: stdout)")
-    ] = None,
+    output: OutputFile = None,
 ) -> None:
     """Write the ORBAT as of a date: `cmcc orbat export --format csv --as IDN > orbat.csv`."""
     with platform() as p, operator_session(p, write=False, actor="system:export") as session:
@@ -57,12 +61,7 @@ def export_command(
             err_console.print(f"[red]error:[/red] {exc.detail}")
             raise typer.Exit(2) from None
         data = export_bytes(unit_rows(session, viewer, moment), fmt.value, moment)
-    if output is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-    else:
-        output.write_bytes(data)
-        err_console.print(f"wrote {output}")
+    write_output(output, [data])
 
 
 def import_command(

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from cmcc.cli.common import err_console, operator_session, platform
+from cmcc.cli.common import err_console, operator_session, platform, write_output
 from cmcc.command import sitrep_service
 from cmcc.command.sitrep import gather_for, viewer_of, yesterday
 from cmcc.command.sitrep_service import SitrepFormat
@@ -56,9 +56,6 @@ def sitrep(
                 session, everything, "ALL", "every record (local operator)", day, low_days=low
             )
         rendered = sitrep_service.render(data, fmt)
-    if output is None:
-        sys.stdout.buffer.write(rendered.content)
-        sys.stdout.flush()
-    else:
-        output.write_bytes(rendered.content)
-        err_console.print(f"SITREP {day} for {data.audience} written to {output} ({fmt.value})")
+    write_output(output, [rendered.content])
+    if output is not None:
+        err_console.print(f"SITREP {day} for {data.audience} ({fmt.value})")

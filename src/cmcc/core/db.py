@@ -11,6 +11,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from cmcc.core.dbfaults import watch
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -58,10 +60,13 @@ def _json_text(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, busy_seconds: float = 10.0, **kwargs: Any) -> Engine:
     """Create the engine. On SQLite: WAL, foreign keys, and BEGIN IMMEDIATE for write units of work
-    so that concurrent writers queue instead of failing when they upgrade a read lock. JSON
-    columns are read and written with orjson on both backends (many times faster than json)."""
+    so that concurrent writers queue instead of failing when they upgrade a read lock; a writer
+    waits `busy_seconds` for the lock. On PostgreSQL: each pooled connection is checked before
+    use (after a restart of the server the pool reconnects by itself), and a new connection is
+    waited for `busy_seconds` at most. JSON columns are read and written with orjson on both
+    backends (many times faster than json). Faults: `cmcc.core.dbfaults`."""
     kwargs = {"json_serializer": _json_text, "json_deserializer": orjson.loads, **kwargs}
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
@@ -73,7 +78,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=10000")
+            cur.execute(f"PRAGMA busy_timeout={round(busy_seconds * 1000)}")
             cur.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
             cur.close()
 
@@ -82,8 +87,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             write = conn.get_execution_options().get(WRITE_OPTION, False)
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
+        watch(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    connect = {"connect_timeout": max(1, round(busy_seconds))}  # libpq: whole seconds, 0 = none
+    engine = create_engine(url, pool_pre_ping=True, connect_args=connect, **kwargs)
+    watch(engine)
+    return engine
 
 
 def refresh_statistics(engine: Engine) -> None:

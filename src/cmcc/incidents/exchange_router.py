@@ -134,6 +134,11 @@ async def import_incidents_file(
         outside_aoi=outside_aoi,
     )
     report = await run_in_threadpool(import_incidents, platform, body, options)
+    if report.fault is not None:  # the database's fault, not the file's: 503 or 507
+        raise type(report.fault)(
+            f"{report.stopped}; {report.stored:,} rows stored before it; send the same file "
+            "again to resume"
+        )
     return ImportPublic(
         file_sha256=report.file_sha256,
         format=report.fmt,

@@ -41,6 +41,7 @@ from cmcc.access.domain import Principal
 from cmcc.audit.service import record_entries
 from cmcc.bootstrap import Platform
 from cmcc.core.clock import utcnow
+from cmcc.core.dbfaults import DatabaseFault, database_fault
 from cmcc.core.errors import DomainError, InvalidInput
 from cmcc.core.releasability import Marking
 from cmcc.core.timeparse import parse_instant
@@ -149,6 +150,7 @@ class ImportReport:
     batches: int = 0
     ignored_columns: list[str] = field(default_factory=list)
     stopped: str | None = None  # why the import stopped before the end of the file
+    fault: DatabaseFault | None = None  # the database's fault that stopped it, if that was it
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -1063,6 +1065,7 @@ def import_incidents(
                     try:
                         run.store(item)
                     except stop_on as exc:
+                        report.fault = database_fault(exc)
                         report.stopped = (
                             f"batch {report.batches + 1} (lines {item.first_line}-"
                             f"{item.last_line}) failed and was rolled back: {_reason(exc)}"
@@ -1075,6 +1078,9 @@ def import_incidents(
 
 
 def _reason(exc: BaseException) -> str:
+    fault = database_fault(exc)
+    if fault is not None:
+        return fault.detail
     if isinstance(exc, DomainError):
         return exc.detail
     orig = getattr(exc, "orig", None) or exc

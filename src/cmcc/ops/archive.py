@@ -12,9 +12,7 @@ import datetime as dt
 import hashlib
 import io
 import json
-import os
 import tarfile
-import tempfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from cmcc.core.files import whole_file
 from cmcc.ops.errors import BackupError
 
 FORMAT = "cmcc-backup"
@@ -138,36 +137,20 @@ def file_digest(path: Path) -> tuple[int, str]:
 
 def write(dest: Path, manifest: Manifest, payload: Path) -> None:
     """Write the archive to `dest` (readable by its owner only), whole or not at all."""
-    fd, partial = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".partial")
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
-                at, body = manifest.created_at, manifest.to_json()
-                _add(tar, MANIFEST, len(body), io.BytesIO(body), at)
-                with payload.open("rb") as data:
-                    _add(tar, manifest.payload_name, manifest.payload_bytes, data, at)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(partial, dest)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
-    sync_folder(dest.parent)
+    with (
+        whole_file(dest) as raw,
+        tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar,
+        payload.open("rb") as data,
+    ):
+        at, body = manifest.created_at, manifest.to_json()
+        _add(tar, MANIFEST, len(body), io.BytesIO(body), at)
+        _add(tar, manifest.payload_name, manifest.payload_bytes, data, at)
 
 
 def _add(tar: tarfile.TarFile, name: str, size: int, data: IO[bytes], at: dt.datetime) -> None:
     info = tarfile.TarInfo(name)
     info.size, info.mode, info.mtime = size, 0o600, int(at.timestamp())
     tar.addfile(info, data)
-
-
-def sync_folder(folder: Path) -> None:
-    """Make a rename in `folder` durable (the folder's entry is flushed to disk)."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Reader:

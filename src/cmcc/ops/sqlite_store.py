@@ -17,7 +17,8 @@ from pathlib import Path
 from sqlalchemy.engine import URL
 
 from cmcc.audit.models import GENESIS_HASH
-from cmcc.ops.archive import PAYLOADS, Manifest, Snapshot, sync_folder
+from cmcc.core.files import sync_folder
+from cmcc.ops.archive import PAYLOADS, Manifest, Snapshot
 from cmcc.ops.errors import BackupError
 from cmcc.ops.stores import Contents
 
