@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from cmcc.access.domain import Principal
@@ -55,7 +56,18 @@ def _bearer(request: Request, secret: str) -> str | None:
     return token.strip()
 
 
-def get_principal(request: Request, session: SessionDep, platform: PlatformDep) -> Principal:
+BEARER = HTTPBearer(
+    auto_error=False,
+    description="An API token (`cmcc token create`); without one, the caller sees public records",
+)
+Declared = Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
+"""The bearer scheme, declared in the OpenAPI description of each operation that reads the
+token; `_bearer` reads the header itself (and the browser's session cookie)."""
+
+
+def get_principal(
+    request: Request, session: SessionDep, platform: PlatformDep, _declared: Declared
+) -> Principal:
     """The caller named by `Authorization: Bearer <token>`; anonymous callers see public records."""
     secret = platform.settings.secret_key.get_secret_value()
     token = _bearer(request, secret)
@@ -86,7 +98,9 @@ Cursor = Annotated[str | None, Query(description="Cursor from the previous page'
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size (1-500)")]
 
 
-def get_principal_briefly(request: Request, platform: PlatformDep) -> Principal:
+def get_principal_briefly(
+    request: Request, platform: PlatformDep, _declared: Declared
+) -> Principal:
     """The caller, authenticated in a unit of work of its own that ends at once: for long
     responses (event streams) that must not hold a database session open."""
     secret = platform.settings.secret_key.get_secret_value()
