@@ -48,9 +48,9 @@ RELEASE_CHECK = Path(__file__).with_name("fuzz_release.py")
 # administrator may do everything, so its cases reach the services; the liaison officer and the
 # donor are mostly refused writes (403), and their reads are what release decides.
 CALLERS = {
-    "admin": ("CMCC", Role.ADMIN, (4, 40)),
-    "liaison_officer": ("GBR", Role.LIAISON_OFFICER, (2, 25)),
-    "donor": ("GBR", Role.DONOR, (2, 25)),
+    "admin": ("CMCC", Role.ADMIN, (3, 40)),
+    "liaison_officer": ("GBR", Role.LIAISON_OFFICER, (2, 20)),
+    "donor": ("GBR", Role.DONOR, (1, 20)),
 }
 
 
