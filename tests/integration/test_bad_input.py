@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from cmcc.access.domain import Role
 from cmcc.bootstrap import Platform
 from cmcc.core.schemas import MAX_ID
-from tests.factories import caller, pledge_body
+from tests.factories import caller, pledge_body, row_counts
 
 HUGE = 453458624097045618421137408  # past 64 bits, as the fuzzer sent it
 
@@ -146,3 +146,18 @@ def test_the_public_tip_status_describes_its_body(client: TestClient) -> None:
     r = client.post("/public/tips/status")
     assert r.status_code == 422, r.text
     _documented(spec, "post", "/public/tips/status", r)
+
+
+def test_a_nul_character_in_text_is_a_422_naming_the_field(
+    platform: Platform, client: TestClient, admin: dict[str, str]
+) -> None:
+    """Found by the fuzz on PostgreSQL, which cannot store a NUL: a login with one was a 500."""
+    before = row_counts(platform)
+    r = client.post("/api/v1/auth/login", json={"username": "a\x00b", "password": "x"})
+    _problem(r, 422, "body.username")
+    _problem(
+        client.post("/api/v1/pledges", headers=admin, json=pledge_body(notes="\x00")),
+        422,
+        "body.notes",
+    )
+    assert row_counts(platform) == before

@@ -52,18 +52,26 @@ def test_a_create_links_to_the_operations_on_its_record() -> None:
 
 def test_each_operation_documents_its_errors_as_problem_documents() -> None:
     record_id = {"name": "zone", "in": "query", "schema": {"anyOf": [{"maximum": MAX_ID}, {}]}}
+    unit = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Unit"}}}}
     schema: dict[str, Any] = {
-        "components": {"schemas": {"HTTPValidationError": {}, "ValidationError": {}}},
+        "components": {
+            "schemas": {
+                "HTTPValidationError": {},
+                "ValidationError": {},
+                "Unit": {"properties": {"pledge_id": {"maximum": MAX_ID}}},
+            }
+        },
         "paths": {
             "/api/v1/pledges/{pledge_id}": {
                 "patch": {"security": [{"HTTPBearer": []}], "requestBody": {}, "responses": {}}
             },
             "/api/v1/incidents": {"get": {"parameters": [record_id], "responses": {}}},
             "/api/v1/health": {"get": {"responses": {"503": {"description": "down"}}}},
+            "/api/v1/units": {"post": {"requestBody": unit, "responses": {}}},
         },
     }
     done = add_problems(schema)
-    assert set(done["components"]["schemas"]) == {"Problem"}
+    assert set(done["components"]["schemas"]) == {"Problem", "Unit"}
     paths = done["paths"]
     patch = paths["/api/v1/pledges/{pledge_id}"]["patch"]["responses"]
     assert set(patch) == {"400", "401", "403", "404", "409", "413", "422"}
@@ -72,3 +80,4 @@ def test_each_operation_documents_its_errors_as_problem_documents() -> None:
     }
     assert set(paths["/api/v1/incidents"]["get"]["responses"]) == {"404", "422"}
     assert paths["/api/v1/health"]["get"]["responses"] == {"503": {"description": "down"}}
+    assert set(paths["/api/v1/units"]["post"]["responses"]) == {"400", "404", "409", "413", "422"}

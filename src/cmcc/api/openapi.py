@@ -5,8 +5,8 @@
   from its creation to its reads and changes;
 - the error answers each operation can give, as the problem documents they are (RFC 9457,
   `cmcc.api.errors`): 422 and 400 for what the caller sent, 401 and 403 where the caller is
-  authenticated, 404 where the path or a query parameter names a record, 409 for writes, 413
-  for bodies."""
+  authenticated, 404 where the path, a query parameter or a body field names a record, 409 for
+  writes, 413 for bodies."""
 
 from __future__ import annotations
 
@@ -103,10 +103,19 @@ def _names_record(parameter: dict[str, Any]) -> bool:
     return any(s.get("maximum") == MAX_ID for s in [schema, *schema.get("anyOf", [])])
 
 
+def _body_names_record(operation: dict[str, Any], components: dict[str, Any]) -> bool:
+    """A JSON body with a field that names a record (`RecordIdField`: 404 when there is none)."""
+    body = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+    ref = body.get("schema", {}).get("$ref", "")
+    properties = components.get(ref.rsplit("/", 1)[-1], {}).get("properties", {})
+    return any(_names_record({"schema": p}) for p in properties.values())
+
+
 def _error_codes(
-    path: str, method: str, operation: dict[str, Any], authenticated: bool
+    path: str, method: str, operation: dict[str, Any], authenticated: bool, record_body: bool
 ) -> set[int]:
-    """The error answers of an operation (`authenticated`: it reads the caller's token)."""
+    """The error answers of an operation (`authenticated`: it reads the caller's token;
+    `record_body`: its body names a record)."""
     codes = {int(code) for code in operation.get("responses", {}) if int(code) >= 400}
     if operation.get("parameters") or "requestBody" in operation:
         codes.add(422)
@@ -114,7 +123,8 @@ def _error_codes(
         codes |= {400, 413}
     if authenticated:
         codes |= {401, 403}
-    if PARAM.search(path) or any(_names_record(p) for p in operation.get("parameters", [])):
+    parameters = operation.get("parameters", [])
+    if PARAM.search(path) or record_body or any(_names_record(p) for p in parameters):
         codes.add(404)
     if method in WRITES:
         codes.add(409)
@@ -132,7 +142,8 @@ def add_problems(schema: dict[str, Any]) -> dict[str, Any]:
     for path, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
-            codes = _error_codes(path, method, operation, "security" in operation)
+            record_body = _body_names_record(operation, components)
+            codes = _error_codes(path, method, operation, "security" in operation, record_body)
             for code in sorted(c for c in codes if c < 500):  # 5xx keep their own bodies
                 known = responses.get(str(code), {})
                 description = known.get("description") or ERRORS.get(code, "An error")

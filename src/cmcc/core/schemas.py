@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from cmcc.core.releasability import Marking, MarkingError
 
@@ -35,8 +35,29 @@ MarkingText = Annotated[
 ]
 
 
+def _without_nul(value: object) -> None:
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("text may not contain the NUL character (\\u0000)")
+    if isinstance(value, list | tuple | set):
+        for item in value:
+            _without_nul(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _without_nul(key)
+            _without_nul(item)
+
+
 class Input(BaseModel):
+    """A request body: only the documented fields, text trimmed, and no NUL character in any
+    text (PostgreSQL cannot store one; found by the API fuzz at login)."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        _without_nul(value)
+        return value
 
 
 class ReleasableCreate(Input):
