@@ -20,6 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from cmcc.access.domain import Role
@@ -77,6 +78,9 @@ def test_the_api_survives_schemathesis(gaza: Platform, tmp_path: Path, who: str)
         "CMCC_FUZZ_MEMBER": "1",  # CMCC and GBR are both members of the mission
     }
     with served(gaza, tmp_path) as (base, _log):
+        # The description is made on the first request; made here, on a busy machine it does
+        # not run into schemathesis' 10 s limit on loading it.
+        httpx.get(f"{base}/openapi.json", timeout=120).raise_for_status()
         command = [
             str(Path(sys.executable).with_name("schemathesis")),
             "--config-file",
