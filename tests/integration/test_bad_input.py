@@ -162,3 +162,13 @@ def test_a_control_character_in_text_is_a_422_naming_the_field(
     assert row_counts(platform) == before
     r = client.post("/api/v1/pledges", headers=admin, json=pledge_body(notes="a\tb\r\nc"))
     assert r.status_code == 201, r.text
+
+
+def test_a_control_character_in_a_parameter_is_a_422_naming_it(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    """Found by the fuzz: `?sector=` with a NUL was a 500 on PostgreSQL."""
+    _problem(client.get("/api/v1/requirements?sector=a%00b", headers=admin), 422, "query.sector")
+    _problem(client.get("/api/v1/states/A%01B", headers=admin), 422, "path.iso3")
+    r = client.get("/api/v1/requirements?sector=a%09b", headers=admin)  # a tab is text
+    assert r.status_code == 200, r.text
