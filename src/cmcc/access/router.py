@@ -20,7 +20,12 @@ from cmcc.api.deps import CurrentPrincipal, LoggedIn, PlatformDep, SessionDep
 router = APIRouter(prefix="/api/v1", tags=["access"])
 
 
-@router.post("/auth/login", response_model=TokenPublic, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/auth/login",
+    response_model=TokenPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses={401: {"description": "Wrong user name or password"}},
+)
 def login(body: Login, session: SessionDep, platform: PlatformDep) -> TokenPublic:
     ttl = platform.settings.token_ttl_days
     session.info["actor"] = body.username

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from cmcc import __version__
 from cmcc.access.router import router as access_router
 from cmcc.api import errors, health, openapi
+from cmcc.api.deps import plain_parameters
 from cmcc.api.limits import BodyLimit
 from cmcc.audit.router import router as audit_router
 from cmcc.bootstrap import Platform, bootstrap
@@ -70,6 +71,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
         docs_url=None,  # the interactive docs load scripts from a CDN: not in an air-gapped build
         redoc_url=None,
         openapi_url="/openapi.json",
+        dependencies=[Depends(plain_parameters)],
     )
     app.state.platform = platform
     errors.install(app)

@@ -37,6 +37,24 @@ def _not_future(value: dt.datetime | None, name: str) -> None:
 
 
 class HazardCreate(ReleasableCreate):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Rubble of a residential block (illustrative)",
+                    "classification": "sha",
+                    "device_category": "uxo",
+                    "geometry": {
+                        "type": "Polygon",
+                        "coordinates": [
+                            [[34.30, 31.34], [34.31, 31.34], [34.31, 31.35], [34.30, 31.34]]
+                        ],
+                    },
+                    "releasability": "mission",
+                }
+            ]
+        }
+    )
     name: str = Field(min_length=1, max_length=200)
     classification: Classification = Field(description="sha (suspected) or cha (confirmed)")
     device_category: DeviceCategory

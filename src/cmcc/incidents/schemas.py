@@ -22,6 +22,20 @@ class Casualties(Input):
 
 
 class IncidentCreate(ReleasableCreate):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "explosive_ordnance_found",
+                    "occurred_at": "2026-03-01T08:30:00Z",
+                    "geometry": {"type": "Point", "coordinates": [34.45, 31.5]},
+                    "severity": 2,
+                    "narrative": "Unexploded mortar round reported near a school (illustrative)",
+                    "releasability": "mission",
+                }
+            ]
+        }
+    )
     external_ref: str | None = Field(
         None, min_length=1, max_length=120, description="The source's own id (unique)"
     )

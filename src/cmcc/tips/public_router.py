@@ -85,6 +85,18 @@ def _model(schema: type[BaseModel], fields: dict[str, Any]) -> Any:
         raise _first_error(exc) from None
 
 
+def _posted(model: type[BaseModel]) -> dict[str, Any]:
+    """The request body of a public POST (read by `posted`): JSON, or the page's form."""
+    return {
+        "requestBody": {
+            "content": {
+                "application/json": {"schema": model.model_json_schema()},
+                "multipart/form-data": {"schema": {"type": "object"}},
+            }
+        }
+    }
+
+
 @router.get("", include_in_schema=True, response_class=Response)
 def tip_page() -> Response:
     """The page for the public: Arabic first, the map, the form, the claim code check."""
@@ -101,14 +113,8 @@ def get_challenge(platform: PlatformDep) -> Any:
     "",
     response_model=TipReceipt,
     status_code=status.HTTP_201_CREATED,
-    openapi_extra={
-        "requestBody": {
-            "content": {
-                "application/json": {"schema": TipSubmission.model_json_schema()},
-                "multipart/form-data": {"schema": {"type": "object"}},
-            }
-        }
-    },
+    responses={429: {"description": "Too many tips this hour, from everyone together"}},
+    openapi_extra=_posted(TipSubmission),
 )
 def submit_tip(posted: PostedDep, session: SessionDep, platform: PlatformDep) -> Any:
     """Send a tip; the answer holds the claim code, shown once (20 digits, grouped by 4)."""
@@ -128,7 +134,12 @@ def submit_tip(posted: PostedDep, session: SessionDep, platform: PlatformDep) ->
     return TipReceipt(claim_code=claimcode.grouped(code), status=tip.status)
 
 
-@router.post("/status", response_model=TipStatusPublic)
+@router.post(
+    "/status",
+    response_model=TipStatusPublic,
+    responses={404: {"description": "No tip opens with this claim code"}},
+    openapi_extra=_posted(StatusQuery),
+)
 def tip_status(posted: PostedDep, session: SessionDep, platform: PlatformDep) -> Any:
     """The state of the tip a claim code opens, and a reward ready to collect. A wrong code and
     an unknown code get the same 404."""

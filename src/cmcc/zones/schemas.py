@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from cmcc.core.schemas import Input, RecordPublic, ReleasableCreate, VersionedUpdate
 from cmcc.zones.domain import ZoneKind
@@ -13,6 +13,24 @@ GeoJSONGeometry = dict[str, Any]
 
 
 class ZoneCreate(ReleasableCreate):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Checkpoint area, Salah al-Din Road (illustrative)",
+                    "kind": "restricted_area",
+                    "geometry": {
+                        "type": "Polygon",
+                        "coordinates": [
+                            [[34.40, 31.45], [34.41, 31.45], [34.41, 31.46], [34.40, 31.45]]
+                        ],
+                    },
+                    "notional": True,
+                    "releasability": "mission",
+                }
+            ]
+        }
+    )
     name: str = Field(min_length=1, max_length=200)
     kind: ZoneKind
     geometry: GeoJSONGeometry = Field(description="GeoJSON geometry, WGS84 [lon, lat]")

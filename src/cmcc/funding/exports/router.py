@@ -30,7 +30,10 @@ def _stream(
 @router.get(
     "/export",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/xml": {}, "text/csv": {}}}},
+    responses={
+        200: {"content": {"application/xml": {}, "text/csv": {}}},
+        404: {"description": "No plan with this code released to the caller"},
+    },
 )
 def export_funding(
     principal: StreamPrincipal,

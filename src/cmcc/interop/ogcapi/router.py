@@ -40,6 +40,16 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 BAD_PARAMETER: dict[int | str, dict[str, Any]] = {400: _problem("A query parameter is invalid")}
 
 
+def _geojson(kind: str) -> dict[int | str, dict[str, Any]]:
+    """A 200 answer in GeoJSON: a `FeatureCollection` or a `Feature` object."""
+    schema = {
+        "type": "object",
+        "required": ["type"],
+        "properties": {"type": {"const": kind}},
+    }
+    return {200: {"content": {documents.GEOJSON: {"schema": schema}}}}
+
+
 class GeoJSONResponse(Response):
     media_type = documents.GEOJSON
 
@@ -133,7 +143,7 @@ def queryables(request: Request, collection_id: CollectionId) -> JSONResponse:
     operation_id="getFeatures",
     summary="The features the caller may see, filtered by bbox and datetime, one page",
     response_class=GeoJSONResponse,
-    responses={**BAD_PARAMETER, **NOT_FOUND},
+    responses={**_geojson("FeatureCollection"), **BAD_PARAMETER, **NOT_FOUND},
     openapi_extra={"parameters": ITEMS_OPENAPI},
 )
 def items(
@@ -153,7 +163,7 @@ def items(
     operation_id="getFeature",
     summary="One feature (404 when missing or not released to the caller)",
     response_class=GeoJSONResponse,
-    responses={**BAD_PARAMETER, **NOT_FOUND},
+    responses={**_geojson("Feature"), **BAD_PARAMETER, **NOT_FOUND},
     openapi_extra={"parameters": ITEM_OPENAPI},
 )
 def item(
