@@ -24,7 +24,7 @@ MAX_LENGTH = 256
 MIN_CORE = 4  # a common password inside digits and symbols is refused from this length
 _hasher = PasswordHasher()  # Argon2id with the library's recommended parameters
 _EDGES = re.compile(r"^[\W\d_]+|[\W\d_]+$")
-_REPEATED = re.compile(r"^(.{1,4}?)\1+$", re.DOTALL)
+_REPEATED = re.compile(r"^(.+?)\1+$", re.DOTALL)
 _RUNS = ("0123456789", "abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "asdfghjkl", "zxcvbnm")
 
 
@@ -60,7 +60,9 @@ def one_time_password() -> str:
 
 
 def _is_run(text: str) -> bool:
-    return any(text in run or text in run[::-1] for run in _RUNS)
+    """A run along the digits or the alphabet (wrapping round: 7890123...), or a keyboard row,
+    either way."""
+    return any(text in run * 3 or text in (run * 3)[::-1] for run in _RUNS)
 
 
 def refusal(password: str, username: str, min_length: int) -> str | None:
