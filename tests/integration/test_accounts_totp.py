@@ -4,11 +4,17 @@ kept out of the audit log and encrypted in the database."""
 
 from __future__ import annotations
 
+import base64
 import time
 from pathlib import Path
 
 import pyotp
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.x509.oid import NameOID
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 from typer.testing import CliRunner
@@ -17,9 +23,19 @@ from cmcc.access.domain import Principal, Role
 from cmcc.access.models import TotpFactor
 from cmcc.bootstrap import Platform
 from cmcc.cli import app as cli_app
+from cmcc.tak import enrollment
 from tests.accounts import PASSWORD, audit_of, bearer, login, web_get, web_sign_in
 from tests.factories import Caller, caller
 from tests.serving import platform_env
+from tests.tak_fixtures import with_ca
+
+
+def csr() -> bytes:
+    """A device's certificate signing request, as ATAK sends it (base64 of the DER)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "device")])
+    request = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, SHA256())
+    return base64.b64encode(request.public_bytes(serialization.Encoding.DER))
 
 
 def enrol(client: TestClient, who: Caller | dict[str, str]) -> pyotp.TOTP:
@@ -145,3 +161,30 @@ def test_a_role_that_needs_a_second_factor_enrols_first(
     )
     assert done.exit_code == 0, done.output
     assert client.get("/api/v1/auth/me", headers=bearer(again)).status_code == 401
+
+
+def test_tak_enrollment_takes_the_code_after_the_password(
+    platform: Platform, client: TestClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with_ca(platform, tmp_path)
+    staff = caller(platform, "IDN", Role.STAFF_OFFICER, password=PASSWORD)
+    app = enrol(client, staff)
+    code = later(app)
+    with TestClient(enrollment.create_app(platform)) as tak:
+        sign = "/Marti/api/tls/signClient/v2?clientUid=ANDROID-7"
+        # ATAK's three requests carry the same credentials: only the signing spends the code.
+        assert tak.get("/Marti/api/tls/config", auth=(staff.username, PASSWORD + code)).is_success
+        signed = tak.post(sign, content=csr(), auth=(staff.username, PASSWORD + code))
+        assert signed.status_code == 200, signed.text
+        profile = "/Marti/api/tls/profile/enrollment"
+        assert tak.get(profile, auth=(staff.username, PASSWORD + code)).status_code == 204
+        replayed = tak.post(sign, content=csr(), auth=(staff.username, PASSWORD + code))
+        assert replayed.status_code == 401
+        assert tak.post(sign, content=csr(), auth=(staff.username, PASSWORD)).status_code == 401
+
+        monkeypatch.setattr(platform.settings, "totp_roles", ("staff_officer",))
+        other = caller(platform, "IDN", Role.STAFF_OFFICER, password=PASSWORD)
+        must = tak.post(sign, content=csr(), auth=(other.username, PASSWORD))
+        assert must.status_code == 403 and "second factor" in must.json()["detail"]
+    reasons = [e.changes.get("reason") for e in audit_of(platform, staff.username)]
+    assert "wrong or used code after the password" in reasons
