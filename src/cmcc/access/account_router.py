@@ -25,7 +25,12 @@ from cmcc.api.deps import AccountHolder, LoggedIn, PlatformDep, RecordId, Sessio
 from cmcc.core.errors import Conflict, InvalidInput
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
-Username = Annotated[str, Path(min_length=1, max_length=64, description="The user's name")]
+Username = Annotated[
+    str,
+    Path(
+        min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$", description="The user's name"
+    ),
+]
 
 
 def _tokens(rows: list[accounts.TokenRow]) -> list[TokenListed]:

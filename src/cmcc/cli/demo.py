@@ -71,6 +71,7 @@ def issue_logins(session: Session, settings: Settings) -> list[DemoLogin]:
         revoke_tokens(session, user, "demo")
         password = secrets.token_urlsafe(12)  # 16 characters, new each run, shown once
         user.password_hash = hash_password(password)
+        user.password_must_change = False  # the printed password signs in as it is
         token = create_token(session, user, secret, label="demo", ttl_days=settings.token_ttl_days)
         logins.append(DemoLogin(name, org, role.value, password, token))
     return logins
