@@ -90,6 +90,15 @@ def test_reactivation_by_the_operator_lets_the_user_sign_in_with_new_tokens_only
     assert ("system:cli", "deactivate", "laptop stolen") in actions
     assert ("system:cli", "reactivate", "laptop found") in actions
 
+    reset = runner.invoke(
+        cli_app, ["user", "reset-password", staff.username, "--reason", "locked out"], env=env
+    )
+    assert reset.exit_code == 0, reset.output
+    one_time = reset.output.strip().splitlines()[-1]  # alone on the last line, for a script
+    assert client.get("/api/v1/auth/me", headers=bearer(token)).status_code == 401
+    limited = bearer(login(client, staff.username, one_time).json()["token"])
+    assert client.get("/api/v1/auth/me", headers=limited).json()["must"] == "change_password"
+
 
 def test_administrators_manage_their_own_organization_and_need_a_reason(
     platform: Platform, client: TestClient
