@@ -114,6 +114,18 @@ class Settings(BaseSettings):
     token_ttl_days: int = Field(
         30, ge=1, le=3650, description="Lifetime of tokens issued by password login."
     )
+    password_min_length: int = Field(
+        15,
+        ge=8,
+        le=64,
+        description="Shortest password a user may choose (NIST SP 800-63B: 15 where the "
+        "password alone signs in). Longest: 256 characters.",
+    )
+    totp_roles: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description="Roles that must sign in with a TOTP code besides the password, separated "
+        "by commas (such as admin, auditor). Empty: none; any user may still enrol one.",
+    )
     tip_photo_max_bytes: int = Field(
         5_242_880, ge=10_240, le=52_428_800, description="Largest photo accepted with a tip."
     )
@@ -325,6 +337,25 @@ class Settings(BaseSettings):
         """`IDN, GBR` -> ("IDN", "GBR")."""
         if isinstance(value, str):
             return tuple(c.strip().upper() for c in value.split(",") if c.strip())
+        return value
+
+    @field_validator("totp_roles", mode="before")
+    @classmethod
+    def _role_names(cls, value: object) -> object:
+        """`admin, auditor` -> ("admin", "auditor"); each must be a role."""
+        from cmcc.access.domain import Role
+
+        if isinstance(value, str):
+            value = tuple(r.strip().lower() for r in value.split(",") if r.strip())
+        if isinstance(value, list | tuple):
+            known = {r.value for r in Role}
+            unknown = [r for r in value if r not in known]
+            if unknown:
+                raise ValueError(
+                    f"unknown role(s) {', '.join(map(str, unknown))}; roles are "
+                    + ", ".join(sorted(known))
+                )
+            return tuple(value)
         return value
 
     @field_validator("trusted_proxies", mode="before")

@@ -15,7 +15,7 @@ from cmcc.bootstrap import Platform
 from cmcc.cli import app
 from cmcc.cli.demo import CREDENTIALS_FILE, DEMO_USERS
 
-LOGIN = re.compile(r"^(\S+) +(\S{12}) +(cmcc_[A-Za-z0-9_-]{43})$")
+LOGIN = re.compile(r"^(\S+) +(\S{16}) +(cmcc_[A-Za-z0-9_-]{43})$")
 
 
 def _demo(platform: Platform, home: Path) -> tuple[list[str], Path]:

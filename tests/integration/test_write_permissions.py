@@ -47,6 +47,7 @@ UNIT_TASK = Ref("unit_tasks")
 ACCESS_CONSTRAINT = Ref("access_constraints")
 NOTIFICATION = Ref("humanitarian_notifications")  # a first version's id: its lineage
 CROSSING = Ref("crossings")
+USER = Ref("users", key="username", text_id=True)  # another organization's user: hidden
 
 PATH_REFS = {
     "iso3": STATE,
@@ -72,6 +73,7 @@ PATH_REFS = {
     "lineage": UNIT,
     "rel_id": RELATIONSHIP,
     "constraint_id": ACCESS_CONSTRAINT,
+    "username": USER,
 }
 # Where a path parameter's name means another table on one route (`task_id` is a search task
 # elsewhere).
@@ -257,6 +259,11 @@ WRITES: dict[str, Any] = {
         "trucks_per_day": 1,
         "starts_on": "2026-03-01",
     },
+    # accounts: an administrator's actions on a user
+    **{
+        f"POST /api/v1/users/{{username}}/{action}": {"reason": "test"}
+        for action in ("deactivate", "reactivate", "reset-password", "reset-totp")
+    },
 }
 # Writes that name no existing record: nothing to hide (their permissions have their own tests).
 CREATES = {
@@ -284,6 +291,12 @@ CREATES = {
     "POST /api/v1/crossings",
     # a file that names crossings; coordinate_humanitarian is checked before it is read
     "POST /api/v1/aid-flow/import",
+    # the caller's own account (another user's token is not found, whatever the role)
+    "POST /api/v1/account/password",
+    "POST /api/v1/account/totp",
+    "POST /api/v1/account/totp/confirm",
+    "POST /api/v1/account/totp/remove",
+    "DELETE /api/v1/account/tokens/{token_id}",
 }
 
 

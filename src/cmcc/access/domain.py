@@ -113,6 +113,36 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 
 
+class SessionLimit(StrEnum):
+    """What a signed-in user must do before the session may do anything else."""
+
+    CHANGE_PASSWORD = "change_password"  # noqa: S105 - after an administrator's reset
+    ENROL_TOTP = "enrol_totp"  # the user's role needs a second factor (CMCC_TOTP_ROLES)
+
+    @property
+    def detail(self) -> str:
+        if self is SessionLimit.CHANGE_PASSWORD:
+            return (
+                "your password was reset: change it first (POST /api/v1/account/password, "
+                "or the page /account/password)"
+            )
+        return (
+            "your role needs a second factor: enrol an authenticator app first "
+            "(POST /api/v1/account/totp, or the page /account)"
+        )
+
+
+class SessionLimited(Forbidden):
+    """A session that must change its password or enrol a second factor asked for more."""
+
+    title = "Your account needs an action first"
+
+    def __init__(self, limit: SessionLimit) -> None:
+        super().__init__(limit.detail)
+        self.code = limit.value.replace("_", "-") + "-first"
+        self.limit = limit
+
+
 @dataclass(frozen=True)
 class Principal:
     """The authenticated caller: a user of one organization with one role."""
@@ -124,6 +154,8 @@ class Principal:
     org_is_member: bool
     role: Role | None
     system: bool = False  # the local operator at the CLI (scenario loading, init)
+    limited_to: SessionLimit | None = None  # the session may only do this (and /auth/me)
+    token_id: int | None = None  # the token the caller signed in with
 
     @classmethod
     def system_operator(cls, org_id: int | None = None, org_code: str | None = None) -> Principal:

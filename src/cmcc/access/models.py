@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cmcc.core.db import Base, UTCDateTime
@@ -35,6 +35,8 @@ class User(Timestamped, Base):
     role: Mapped[str] = mapped_column(String(32))
     password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set by an administrator's reset: the user's tokens may only change the password.
+    password_must_change: Mapped[bool] = mapped_column(Boolean, default=False)
 
     organization: Mapped[Organization] = relationship(lazy="joined")
 
@@ -50,3 +52,23 @@ class ApiToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # issued (by the operator or the user), login (API sign-in), web (a browser's session)
+    kind: Mapped[str] = mapped_column(String(16), default="issued")
+    # Bookkeeping, not audited: written at most every few minutes (cmcc.access.last_use).
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class TotpFactor(Base):
+    """A user's TOTP second factor: the secret (encrypted with a key derived from the secret
+    key), whether the user confirmed it with a code, and the last time step accepted (a code
+    is never accepted twice)."""
+
+    __tablename__ = "user_totp"
+    __audit_parent__ = "user_id"
+    __audit_redact__ = frozenset({"secret"})
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(200))  # Fernet token of the base32 secret
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -6,7 +6,7 @@ import datetime as dt
 
 from fastapi import APIRouter, status
 
-from cmcc.access import service
+from cmcc.access import service, totp
 from cmcc.access.domain import Permission, require
 from cmcc.access.schemas import (
     Login,
@@ -15,7 +15,7 @@ from cmcc.access.schemas import (
     OrganizationPublic,
     TokenPublic,
 )
-from cmcc.api.deps import CurrentPrincipal, LoggedIn, PlatformDep, SessionDep
+from cmcc.api.deps import AccountPrincipal, LoggedIn, PlatformDep, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["access"])
 
@@ -30,18 +30,27 @@ def login(body: Login, session: SessionDep, platform: PlatformDep) -> TokenPubli
     ttl = platform.settings.token_ttl_days
     session.info["actor"] = body.username
     token = service.login(
-        session, body.username, body.password, platform.settings.secret_key.get_secret_value(), ttl
+        session,
+        body.username,
+        body.password,
+        platform.settings.secret_key.get_secret_value(),
+        ttl,
+        code=body.code,
     )
     return TokenPublic(token=token, expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=ttl))
 
 
 @router.get("/auth/me", response_model=Me)
-def me(principal: CurrentPrincipal) -> Me:
+def me(principal: AccountPrincipal, session: SessionDep) -> Me:
+    """The caller; `must` says what a limited session must do first."""
     return Me(
         username=principal.username,
         organization=principal.org_code,
         role=principal.role,
         member=principal.org_is_member,
+        must=principal.limited_to,
+        second_factor=bool(principal.user_id)
+        and totp.has_confirmed(session, principal.user_id or 0),
     )
 
 

@@ -2,39 +2,66 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import functools
 import hashlib
 import hmac
 import secrets
+from typing import TYPE_CHECKING
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cmcc.access.domain import OrgKind, Principal, Role
+from cmcc.access import last_use, passwords, totp
+from cmcc.access.domain import OrgKind, Principal, Role, SessionLimit, SessionLimited
 from cmcc.access.models import ApiToken, Organization, User
 from cmcc.core.clock import utcnow
 from cmcc.core.codes import is_nation_code
 from cmcc.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from cmcc.core.releasability import CODE_RE, Marking, MarkingError
 
+if TYPE_CHECKING:
+    from cmcc.config import Settings
+
 TOKEN_PREFIX = "cmcc_"  # noqa: S105 - a visible prefix, not a secret
-_hasher = PasswordHasher()  # Argon2id with the library's recommended parameters
+hash_password = passwords.hash_password  # for passwords the platform makes (no policy)
 
 
-@functools.cache
-def _dummy_hash() -> str:
-    """A hash to verify against when the user has none (or does not exist), so that a failed
-    sign-in takes as long either way; made on first use, not at import."""
-    return _hasher.hash("not-a-password")
+class TokenKind:
+    ISSUED = "issued"  # by the operator (`cmcc token create`)
+    LOGIN = "login"  # POST /api/v1/auth/login
+    WEB = "web"  # a browser's session (the cmcc_session cookie)
 
 
-def hash_password(password: str) -> str:
-    if len(password) < 8:
-        raise InvalidInput.field("password", "must be at least 8 characters")
-    return _hasher.hash(password)
+SIGN_IN_KINDS = frozenset({TokenKind.LOGIN, TokenKind.WEB})  # made by a password sign-in
+
+
+class CodeRequired(Unauthorized):
+    """The password was right, but the account has a second factor and no code came: not a
+    failed guess."""
+
+    code = "totp-code-required"
+    title = "A code from the authenticator app is needed"
+
+
+class WrongCode(Unauthorized):
+    """The password was right and the code wrong or used before: a failed sign-in (a sign-in
+    throttle counts it like a wrong password)."""
+
+    code = "totp-code-wrong"
+    title = "Wrong code"
+
+
+def settings_in(session: Session) -> Settings:
+    from cmcc.bootstrap import settings_of  # the composition root imports this module
+
+    return settings_of(session)
+
+
+def chosen_password_hash(session: Session, password: str, username: str, field: str) -> str:
+    """The hash of a password a person chose, after the policy (422 on `field` if refused)."""
+    min_length = settings_in(session).password_min_length
+    return passwords.checked_hash(password, username, min_length, field)
 
 
 def token_hash(token: str, secret: str) -> str:
@@ -94,7 +121,9 @@ def add_user(
         username=username,
         org_id=org.id,
         role=role.value,
-        password_hash=hash_password(password) if password else None,
+        password_hash=(
+            chosen_password_hash(session, password, username, "password") if password else None
+        ),
     )
     user.organization = org
     session.add(user)
@@ -110,7 +139,13 @@ def user_by_name(session: Session, username: str) -> User:
 
 
 def create_token(
-    session: Session, user: User, secret: str, *, label: str = "", ttl_days: int | None = None
+    session: Session,
+    user: User,
+    secret: str,
+    *,
+    label: str = "",
+    ttl_days: int | None = None,
+    kind: str = TokenKind.ISSUED,
 ) -> str:
     """Issue a token; only its keyed hash is stored, the token itself is returned once."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -120,12 +155,28 @@ def create_token(
             user_id=user.id,
             token_hash=token_hash(token, secret),
             label=label,
+            kind=kind,
             created_at=now,
             expires_at=now + dt.timedelta(days=ttl_days) if ttl_days else None,
         )
     )
     session.flush()
     return token
+
+
+def session_limit(session: Session, user: User, kind: str) -> SessionLimit | None:
+    """What a token of this kind must do first: change the password after an administrator's
+    reset (any token); enrol a second factor when the role needs one and a password sign-in
+    made the token (tokens the operator issues are not sign-ins)."""
+    if user.password_must_change:
+        return SessionLimit.CHANGE_PASSWORD
+    if (
+        kind in SIGN_IN_KINDS
+        and user.role in settings_in(session).totp_roles
+        and not totp.has_confirmed(session, user.id)
+    ):
+        return SessionLimit.ENROL_TOTP
+    return None
 
 
 def authenticate(session: Session, token: str, secret: str) -> Principal:
@@ -141,7 +192,9 @@ def authenticate(session: Session, token: str, secret: str) -> Principal:
         raise Unauthorized("the token has been revoked")
     if api_token.expires_at is not None and api_token.expires_at <= utcnow():
         raise Unauthorized("the token has expired")
-    return principal_of(user)
+    last_use.note_use(session, api_token)
+    limit = session_limit(session, user, api_token.kind)
+    return dataclasses.replace(principal_of(user), limited_to=limit, token_id=api_token.id)
 
 
 def check_password(session: Session, username: str, password: str) -> User:
@@ -149,20 +202,67 @@ def check_password(session: Session, username: str, password: str) -> User:
     password and wrong passwords get the same answer, and take as long."""
     user = session.scalars(select(User).where(User.username == username)).first()
     stored = user.password_hash if user is not None and user.active else None
-    try:
-        _hasher.verify(stored or _dummy_hash(), password)
-        ok = stored is not None
-    except (VerificationError, InvalidHashError):
-        ok = False
-    if not ok or user is None:
+    if not passwords.verify(stored, password) or user is None:
         raise Unauthorized("wrong user name or password")
     return user
 
 
-def login(session: Session, username: str, password: str, secret: str, ttl_days: int) -> str:
-    """Exchange a password for a new token."""
+def check_code(session: Session, user: User, code: str | None, secret: str) -> None:
+    """The second step of a sign-in, for a user with a confirmed second factor: the current
+    code, never one used before (it is spent here). CodeRequired (no code: not a failure) or
+    WrongCode (a failed sign-in)."""
+    if not totp.has_confirmed(session, user.id):
+        return
+    if not code:
+        raise CodeRequired("this account signs in with a code from its authenticator app too")
+    if not totp.accept(session, user.id, code.strip(), secret, spend=True):
+        raise WrongCode("wrong code, or a code already used: wait for the next one")
+
+
+def check_device_sign_in(
+    session: Session, username: str, password: str, secret: str, *, spend: bool
+) -> User:
+    """A sign-in from a device that can send only a user name and a password (HTTP Basic: TAK
+    enrollment). A user with a second factor types the current code right after the password
+    (`password123456`); with `spend`, the request that issues a credential uses the code up,
+    the others of the same enrollment only check it. 401 as `check_password`, WrongCode, or
+    403 for an account that must first change its password or enrol a second factor (on the
+    web)."""
+    user = session.scalars(select(User).where(User.username == username)).first()
+    code = None
+    if user is not None and totp.has_confirmed(session, user.id):
+        password, code = password[:-6], password[-6:]
     user = check_password(session, username, password)
-    return create_token(session, user, secret, label="login", ttl_days=ttl_days)
+    if code is not None:
+        ok = (
+            totp.accept(session, user.id, code, secret, spend=True)
+            if spend
+            else totp.accept_again(session, user.id, code, secret)
+        )
+        if not ok:
+            raise WrongCode("wrong code after the password, or a code already used")
+    limit = session_limit(session, user, TokenKind.LOGIN)
+    if limit is not None:
+        raise SessionLimited(limit)
+    return user
+
+
+def login(
+    session: Session,
+    username: str,
+    password: str,
+    secret: str,
+    ttl_days: int,
+    *,
+    code: str | None = None,
+    kind: str = TokenKind.LOGIN,
+) -> str:
+    """Exchange a password (and, for a user with a second factor, its current code) for a
+    new token. Refusals are Unauthorized: a wrong password or unknown user, WrongCode (both
+    failed sign-ins), or CodeRequired (the password was right)."""
+    user = check_password(session, username, password)
+    check_code(session, user, code, secret)
+    return create_token(session, user, secret, label=kind, ttl_days=ttl_days, kind=kind)
 
 
 def list_organizations(session: Session) -> list[Organization]:

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from cmcc import __version__
+from cmcc.access.account_router import router as account_router
 from cmcc.access.router import router as access_router
 from cmcc.api import errors, health, openapi
 from cmcc.api.deps import plain_parameters
@@ -90,6 +91,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     for router in (
         health.router,
         access_router,
+        account_router,
         forces_router,
         orbat_exchange_router,  # before the command router: /orbat/{...} would catch /export
         zones_router,

@@ -9,7 +9,7 @@ from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from cmcc.access.domain import Principal
+from cmcc.access.domain import Principal, SessionLimited
 from cmcc.access.service import authenticate
 from cmcc.api.session import CSRF_HEADER, SESSION_COOKIE, csrf_matches
 from cmcc.bootstrap import Platform
@@ -78,10 +78,12 @@ Declared = Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
 token; `_bearer` reads the header itself (and the browser's session cookie)."""
 
 
-def get_principal(
+def get_account_principal(
     request: Request, session: SessionDep, platform: PlatformDep, _declared: Declared
 ) -> Principal:
-    """The caller named by `Authorization: Bearer <token>`; anonymous callers see public records."""
+    """The caller named by `Authorization: Bearer <token>` (or the session cookie), also when
+    the session must first change its password or enrol a second factor: for the routes of
+    the own account alone."""
     secret = platform.settings.secret_key.get_secret_value()
     token = _bearer(request, secret)
     if token is None:
@@ -91,7 +93,28 @@ def get_principal(
     return principal
 
 
+AccountPrincipal = Annotated[Principal, Depends(get_account_principal)]
+
+
+def get_principal(principal: AccountPrincipal) -> Principal:
+    """The caller named by `Authorization: Bearer <token>`; anonymous callers see public
+    records. A session that must change its password or enrol a second factor gets 403."""
+    if principal.limited_to is not None:
+        raise SessionLimited(principal.limited_to)
+    return principal
+
+
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require_account_login(principal: AccountPrincipal) -> Principal:
+    if principal.user_id is None:
+        raise Unauthorized("this resource needs a token: Authorization: Bearer <token>")
+    return principal
+
+
+AccountHolder = Annotated[Principal, Depends(require_account_login)]
+"""The signed-in user on the routes of their own account (limited sessions included)."""
 
 
 def require_login(principal: CurrentPrincipal) -> Principal:
@@ -121,7 +144,37 @@ def get_principal_briefly(
     if token is None:
         return Principal.anonymous()
     with platform.unit_of_work(Principal.anonymous()) as session:
-        return authenticate(session, token, secret)
+        principal = authenticate(session, token, secret)
+    if principal.limited_to is not None:
+        raise SessionLimited(principal.limited_to)
+    return principal
 
 
 StreamPrincipal = Annotated[Principal, Depends(get_principal_briefly)]
+
+
+def still_signed_in(request: Request, platform: Platform) -> bool:
+    """Whether the token of an open event stream is still good (not revoked, its user still
+    active): streams ask at each keep-alive, and at once when the user's row changes."""
+    secret = platform.settings.secret_key.get_secret_value()
+    try:
+        token = _bearer(request, secret)
+        if token is None:
+            return True
+        with platform.unit_of_work(Principal.anonymous()) as session:
+            authenticate(session, token, secret)
+    except (Unauthorized, Forbidden):
+        return False
+    return True
+
+
+def about_caller(event: dict[str, object], principal: Principal) -> bool:
+    """A bus event after which an open stream of this caller checks its token again: a
+    change of the caller's user row (deactivated, password reset)."""
+    ids = event.get("ids")
+    return (
+        event.get("type") == "changed"
+        and event.get("table") == "users"
+        and isinstance(ids, list)
+        and principal.user_id in ids
+    )

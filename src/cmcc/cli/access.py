@@ -1,17 +1,22 @@
-"""`cmcc user add`, `cmcc token create`."""
+"""`cmcc user add|deactivate|reactivate|reset-password|reset-totp`, `cmcc token
+create|list|revoke`."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
-from cmcc.access.domain import Role
+from cmcc.access import accounts
+from cmcc.access.domain import Principal, Role
 from cmcc.access.service import add_user, create_token, revoke_tokens, user_by_name
 from cmcc.cli.common import console, operator_session, platform
 
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
-token_app = typer.Typer(help="Issue API tokens.", no_args_is_help=True)
+token_app = typer.Typer(help="Issue, list and revoke API tokens.", no_args_is_help=True)
+OPERATOR = Principal.system_operator()
+Reason = Annotated[str, typer.Option("--reason", help="Why (kept in the audit log)")]
 
 
 @user_app.command("add")
@@ -32,6 +37,40 @@ def user_add(
         console.print(f"user {user.username} added ({role.value} of {org.upper()})")
 
 
+@user_app.command("deactivate")
+def user_deactivate(name: str, reason: Reason) -> None:
+    """Shut NAME's account off: no sign-in, and every token and web session ends now."""
+    with platform() as p, operator_session(p, write=True, actor="system:cli") as session:
+        count = accounts.deactivate(session, OPERATOR, name, reason)
+    console.print(f"user {name} deactivated; {count} token(s) and session(s) ended")
+
+
+@user_app.command("reactivate")
+def user_reactivate(name: str, reason: Reason) -> None:
+    """Let NAME sign in again (the old tokens stay revoked)."""
+    with platform() as p, operator_session(p, write=True, actor="system:cli") as session:
+        accounts.reactivate(session, OPERATOR, name, reason)
+    console.print(f"user {name} reactivated")
+
+
+@user_app.command("reset-password")
+def user_reset_password(name: str, reason: Reason) -> None:
+    """Give NAME a one-time password (printed once) to change at the next sign-in; every
+    token and session of NAME ends."""
+    with platform() as p, operator_session(p, write=True, actor="system:cli") as session:
+        password = accounts.reset_password(session, OPERATOR, name, reason)
+    console.print(f"one-time password of {name} (shown only now; changed at the next sign-in):")
+    print(password)
+
+
+@user_app.command("reset-totp")
+def user_reset_totp(name: str, reason: Reason) -> None:
+    """Remove NAME's second factor (a lost phone); NAME's sign-in sessions end."""
+    with platform() as p, operator_session(p, write=True, actor="system:cli") as session:
+        accounts.reset_totp(session, OPERATOR, name, reason)
+    console.print(f"second factor of {name} removed")
+
+
 @token_app.command("create")
 def token_create(
     user: str,
@@ -45,6 +84,31 @@ def token_create(
             session, user_by_name(session, user), secret, label=label, ttl_days=days
         )
     print(token)
+
+
+def _when(value: object) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if hasattr(value, "strftime") else "-"
+
+
+@token_app.command("list")
+def token_list(user: str) -> None:
+    """USER's tokens and sessions, newest first: id, label, kind, created, last use (to
+    within five minutes), expiry, and whether revoked (times in UTC)."""
+    with platform() as p, operator_session(p, write=False, actor="system:cli") as session:
+        rows = accounts.tokens_of(session, user_by_name(session, user))
+    table = Table("id", "label", "kind", "created", "last used", "expires", "state")
+    for r in rows:
+        state = "revoked" if r.revoked else "live"
+        table.add_row(
+            str(r.id),
+            r.label,
+            r.kind,
+            _when(r.created_at),
+            _when(r.last_used_at),
+            _when(r.expires_at),
+            state,
+        )
+    console.print(table)
 
 
 @token_app.command("revoke")

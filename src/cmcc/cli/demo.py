@@ -52,10 +52,10 @@ class DemoLogin:
     @property
     def line(self) -> str:
         """One user on one line of at most 80 columns (a terminal's width): never wrapped."""
-        return f"{self.user:<9}  {self.password:<12}  {self.token}"
+        return f"{self.user:<9}  {self.password:<16}  {self.token}"
 
 
-HEADER = f"{'user':<9}  {'password':<12}  token"
+HEADER = f"{'user':<9}  {'password':<16}  token"
 
 
 def issue_logins(session: Session, settings: Settings) -> list[DemoLogin]:
@@ -69,8 +69,9 @@ def issue_logins(session: Session, settings: Settings) -> list[DemoLogin]:
         except NotFound:
             user = add_user(session, name, org, role)
         revoke_tokens(session, user, "demo")
-        password = secrets.token_urlsafe(9)  # 12 characters, new each run, shown once
+        password = secrets.token_urlsafe(12)  # 16 characters, new each run, shown once
         user.password_hash = hash_password(password)
+        user.password_must_change = False  # the printed password signs in as it is
         token = create_token(session, user, secret, label="demo", ttl_days=settings.token_ttl_days)
         logins.append(DemoLogin(name, org, role.value, password, token))
     return logins

@@ -22,6 +22,8 @@ from cmcc.api.deps import (
     RecordId,
     SessionDep,
     StreamPrincipal,
+    about_caller,
+    still_signed_in,
 )
 from cmcc.api.responses import page_response, records_response
 from cmcc.bootstrap import Platform
@@ -190,7 +192,9 @@ async def alert_stream(
     request: Request, principal: StreamPrincipal, platform: PlatformDep
 ) -> StreamingResponse:
     """Server-sent events: one `alert` event per new alert the caller may see, and a comment
-    line every 15 s to keep the connection open."""
+    line every 15 s to keep the connection open. The stream ends when the caller's token
+    stops being good (revoked, its user deactivated): checked at each keep-alive, and at once
+    when the user's record changes."""
     sub = platform.bus.subscribe()
 
     async def events() -> AsyncIterator[bytes]:
@@ -200,7 +204,13 @@ async def alert_stream(
                 try:
                     event = await asyncio.wait_for(sub.queue.get(), HEARTBEAT_SECONDS)
                 except TimeoutError:
+                    if not await run_in_threadpool(still_signed_in, request, platform):
+                        break
                     yield b": keep-alive\n\n"
+                    continue
+                if about_caller(event, principal):
+                    if not await run_in_threadpool(still_signed_in, request, platform):
+                        break
                     continue
                 if event.get("type") != "alert":
                     continue

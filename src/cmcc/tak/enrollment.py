@@ -40,9 +40,9 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from cmcc.access.domain import Permission, Principal
+from cmcc.access.domain import Permission, Principal, SessionLimited
 from cmcc.access.models import User
-from cmcc.access.service import check_password, principal_of
+from cmcc.access.service import WrongCode, check_device_sign_in, principal_of
 from cmcc.api import errors
 from cmcc.api.limits import BodyLimit, FailureLimit
 from cmcc.audit.service import record_entries
@@ -106,9 +106,10 @@ class Enrollment:
         settings = platform.settings
         self.limit = FailureLimit(settings.tak_enroll_failures, settings.tak_enroll_window_seconds)
 
-    def sign_in(self, attempt: Attempt) -> Principal:
+    def sign_in(self, attempt: Attempt, *, spend: bool = False) -> Principal:
         """The user the request signs in as, who may enroll devices; else 429, 401 or 403
-        (each refusal counted or audited)."""
+        (each refusal counted or audited). A user with a second factor appends the current
+        code to the password; the signing request (`spend`) uses it up."""
         wait = self.limit.retry_after(*attempt.keys)
         if wait > 0:
             minutes = max(1, round(wait / 60))
@@ -118,14 +119,24 @@ class Enrollment:
         if attempt.username is None or attempt.password is None:
             self.limit.failed(*attempt.keys)
             raise Unauthorized("sign in with a CMCC user name and password (HTTP Basic)")
+        secret = self.platform.settings.secret_key.get_secret_value()
         try:
-            with self.platform.unit_of_work(Principal.system_operator()) as session:
+            with self.platform.unit_of_work(Principal.system_operator(), write=spend) as session:
                 principal = principal_of(
-                    check_password(session, attempt.username, attempt.password)
+                    check_device_sign_in(
+                        session, attempt.username, attempt.password, secret, spend=spend
+                    )
                 )
+        except WrongCode:  # a failed sign-in, like a wrong password
+            self.limit.failed(*attempt.keys)
+            self.refused(attempt, "wrong or used code after the password")
+            raise
         except Unauthorized:
             self.limit.failed(*attempt.keys)
             self.refused(attempt, "wrong user name or password")
+            raise
+        except SessionLimited as exc:
+            self.refused(attempt, exc.detail)
             raise
         self.limit.forget(f"user:{attempt.username}")
         if not principal.can(Permission.ENROLL_DEVICES):
@@ -135,7 +146,7 @@ class Enrollment:
 
     def enroll(self, attempt: Attempt, body: bytes) -> tuple[bytes, bytes]:
         """Sign the device's request; the certificate and the CA certificate, as PEM."""
-        principal = self.sign_in(attempt)
+        principal = self.sign_in(attempt, spend=True)
         try:
             uid = _device_uid(attempt.device_uid)
             csr = read_request(body)

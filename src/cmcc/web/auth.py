@@ -9,7 +9,7 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from cmcc.access.domain import Principal
+from cmcc.access.domain import Principal, SessionLimit
 from cmcc.access.service import authenticate
 from cmcc.api.deps import PlatformDep, SessionDep
 from cmcc.api.session import SESSION_COOKIE, csrf_token
@@ -17,10 +17,18 @@ from cmcc.core.errors import Unauthorized
 
 
 class LoginRequired(Exception):
-    """Raised by a page whose visitor has no valid session; answered with a redirect."""
+    """Raised by a page whose visitor has no valid session (or a session that must change its
+    password or enrol a second factor first); answered with a redirect."""
 
-    def __init__(self, next_path: str) -> None:
-        self.location = "/login?next=" + quote(next_path, safe="/")
+    def __init__(self, next_path: str, location: str | None = None) -> None:
+        self.location = location or "/login?next=" + quote(next_path, safe="/")
+
+
+# Where a limited session is sent, whatever page it asks for.
+LIMIT_PAGES = {
+    SessionLimit.CHANGE_PASSWORD: "/account/password",
+    SessionLimit.ENROL_TOTP: "/account",
+}
 
 
 @dataclass(frozen=True)
@@ -41,11 +49,25 @@ def visitor_of(request: Request, session: Session, secret: str) -> Visitor | Non
     return Visitor(principal, csrf_token(token, secret))
 
 
-def require_visitor(request: Request, session: SessionDep, platform: PlatformDep) -> Visitor:
+def require_account_visitor(
+    request: Request, session: SessionDep, platform: PlatformDep
+) -> Visitor:
+    """The visitor, also with a session that must change its password or enrol a second
+    factor first: for the pages of the own account."""
     visitor = visitor_of(request, session, platform.settings.secret_key.get_secret_value())
     if visitor is None:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(path)
+    return visitor
+
+
+AccountVisitor = Annotated[Visitor, Depends(require_account_visitor)]
+
+
+def require_visitor(visitor: AccountVisitor) -> Visitor:
+    limit = visitor.principal.limited_to
+    if limit is not None:
+        raise LoginRequired("", LIMIT_PAGES[limit])
     return visitor
 
 

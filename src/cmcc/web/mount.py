@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 
 from cmcc.web import (
     access,
+    account,
     aidflow,
     alerts,
     basemap,
@@ -31,6 +32,7 @@ from cmcc.web.templating import HERE
 
 PAGE_ROUTERS = (
     router.router,
+    account.router,
     map.router,
     basemap.router,
     incidents.router,

@@ -27,6 +27,14 @@ def _safe_next(path: str | None) -> str:
     return path
 
 
+def _refusal(exc: Unauthorized) -> str:
+    if isinstance(exc, service.CodeRequired):
+        return "Your account needs the code from your authenticator app: type it too."
+    if isinstance(exc, service.WrongCode):
+        return "Wrong code, or a code already used: wait for the next one and try again."
+    return "Wrong user name or password."
+
+
 @router.get("/")
 def index(request: Request, session: SessionDep, platform: PlatformDep) -> Response:
     visitor = visitor_of(request, session, platform.settings.secret_key.get_secret_value())
@@ -52,6 +60,7 @@ def login(
     password: Annotated[str, Form(max_length=1024)],
     login_nonce: Annotated[str, Form(max_length=100)],
     next: Annotated[str, Form(max_length=2000)] = "/map",
+    code: Annotated[str | None, Form(max_length=12)] = None,
 ) -> Response:
     cookie = request.cookies.get(LOGIN_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie, login_nonce):
@@ -65,9 +74,11 @@ def login(
             password,
             settings.secret_key.get_secret_value(),
             settings.token_ttl_days,
+            code=code,
+            kind=service.TokenKind.WEB,
         )
-    except Unauthorized:
-        response = login_form(request, next, "Wrong user name or password.")
+    except Unauthorized as exc:
+        response = login_form(request, next, _refusal(exc))
         response.status_code = 401
         return response
     response = RedirectResponse(_safe_next(next), status_code=303)

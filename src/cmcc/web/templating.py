@@ -68,7 +68,7 @@ def render(
         {
             "visitor": visitor,
             "principal": principal,
-            "nav": nav_for(principal) if principal else [],
+            "nav": nav_for(principal) if principal and not principal.limited_to else [],
             "csrf": visitor.csrf if visitor else "",
             "path": request.url.path,
             **context,

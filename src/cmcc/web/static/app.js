@@ -73,6 +73,15 @@
     const error = form.querySelector(".form-error");
     if (error) { error.hidden = true; error.textContent = ""; }
     clearFieldErrors(form);
+    // A field repeated to catch typing mistakes (data-same-as="the other field's name").
+    for (const el of form.querySelectorAll("[data-same-as]")) {
+      const other = form.elements.namedItem(el.dataset.sameAs);
+      if (other && other.value !== el.value) {
+        fieldErrors(form, { errors: [{ field: el.name, message: "does not match" }], title: "Check the form" });
+        if (error) { error.textContent = labelOf(el) + ": does not match"; error.hidden = false; }
+        return;
+      }
+    }
     const button = form.querySelector("[type=submit]");
     if (button) button.disabled = true;
     try {
