@@ -19,9 +19,11 @@ import csv
 import datetime as dt
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -147,6 +149,30 @@ def postgres_backends(database: str | None) -> list[psutil.Process]:
     return found
 
 
+class Backends(threading.Thread):
+    """PostgreSQL's backends of the run's database, looked at every half second: the pool
+    closes connections beyond its size, and their CPU would be lost at the end."""
+
+    def __init__(self, database: str | None) -> None:
+        super().__init__(daemon=True)
+        self.database = database
+        self.first = {p.pid: cpu_seconds([p]) for p in postgres_backends(database)}
+        self.last = dict(self.first)
+        self.done = threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        while not self.done.wait(0.5):
+            for p in postgres_backends(self.database):
+                self.first.setdefault(p.pid, 0.0)
+                self.last[p.pid] = max(self.last.get(p.pid, 0.0), cpu_seconds([p]))
+
+    def seconds(self) -> float:
+        self.done.set()
+        self.join()
+        return sum(self.last[pid] - self.first[pid] for pid in self.last)
+
+
 def run_locust(config: Path, base: str, users: int, seconds: int, out: Path) -> float:
     """Locust headless, one process; its CPU seconds (from its rusage)."""
     proc = subprocess.Popen(
@@ -253,18 +279,19 @@ def one_run(
         before = {
             "uptime": uptime(),
             "server": cpu_seconds(servers),
-            "pg": {p.pid: cpu_seconds([p]) for p in postgres_backends(database)},
             "machine": psutil.cpu_times(),
             "at": time.monotonic(),
         }
+        backends = Backends(database)
+        if profile:
+            proc.send_signal(signal.SIGUSR1)  # the sampler starts counting now
         locust_cpu = run_locust(config, base, users, seconds, home / "locust")
-        pg_after = postgres_backends(database)
         elapsed = time.monotonic() - before["at"]
         machine = psutil.cpu_times()
         busy = sum(machine) - machine.idle - machine.iowait
         busy_before = sum(before["machine"]) - before["machine"].idle - before["machine"].iowait
         server_cpu = cpu_seconds(servers) - before["server"]
-        pg_cpu = sum(cpu_seconds([p]) - before["pg"].get(p.pid, 0.0) for p in pg_after)
+        pg_cpu = backends.seconds()
         result = {
             "run": name,
             "uptime_before": before["uptime"],

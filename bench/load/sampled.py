@@ -3,9 +3,9 @@ sees one thread, and the API's handlers run in a pool of threads).
 
 Every 5 ms a thread of this process takes the stack of every other thread; a thread waiting
 for work (the event loop's select, the pool's queue) is idle and not counted. At exit it
-writes to CMCC_LOAD_SAMPLES a JSON of what the busy threads were doing: by the innermost
+writes to CMCC_LOAD_SAMPLES (SIGTERM) a JSON of what the busy threads were doing: by the innermost
 frame's package (the database driver waiting, SQLAlchemy, pydantic, ...), and the functions
-of cmcc on the stack (inclusive).
+of cmcc on the stack (inclusive). SIGUSR1 starts the count again (the load begins).
 
     python bench/load/sampled.py serve --port 8000
 """
@@ -16,6 +16,7 @@ import atexit
 import collections
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -91,10 +92,19 @@ def _write() -> None:
             )
 
 
+def _reset() -> None:
+    leaf.clear()
+    inclusive.clear()
+    busy[0] = samples[0] = 0
+
+
 def main() -> None:
     thread = threading.Thread(target=lambda: _sample(thread.ident or 0), daemon=True)
     thread.start()
     atexit.register(_write)
+    signal.signal(signal.SIGUSR1, lambda *_: _reset())  # the load begins: forget the start
+    # uvicorn raises the SIGTERM it caught again once it has shut down: write then too
+    signal.signal(signal.SIGTERM, lambda *_: (_write(), os._exit(0)))
     sys.argv = ["cmcc", *sys.argv[1:]]
     from cmcc.cli import main as cmcc
 
