@@ -4,8 +4,9 @@ API processes (`--workers`), each into a scratch database.
 Goals (PostgreSQL, 2 workers): 1,000 incident creations/s and 3,000 reads/s with p99 under
 100 ms. Prints, for each run: creations/s, reads/s, p50/p95/p99 of each kind, failures, the load
 average before and after, and where the CPU went (the server's processes, PostgreSQL's
-backends of the run's database, Locust, the rest of the machine). Then one run of PostgreSQL
-with 1 worker under a sampling profiler (bench/load/sampled.py): what the server's threads were
+backends of the run's database, Locust, the rest of the machine). Then, on PostgreSQL with 1
+worker: one writer alone and one reader alone (what a request costs without company), and a
+run under a sampling profiler (bench/load/sampled.py): what the server's threads were
 doing, the first bottleneck. Asserts nothing.
 
     .venv/bin/python bench/load/run.py [--seconds 60] [--users 32] [--backends sqlite,postgresql]
@@ -28,6 +29,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -173,8 +175,24 @@ class Backends(threading.Thread):
         return sum(self.last[pid] - self.first[pid] for pid in self.last)
 
 
-def run_locust(config: Path, base: str, users: int, seconds: int, out: Path) -> float:
+@dataclass(frozen=True)
+class Run:
+    backend: str
+    workers: int
+    users: int
+    seconds: int
+    classes: tuple[str, ...] = ()  # Locust's user classes; all of them when empty
+    profile: bool = False
+    label: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.backend}-{self.workers}" + (f"-{self.label}" if self.label else "")
+
+
+def run_locust(config: Path, base: str, run: Run, out: Path) -> float:
     """Locust headless, one process; its CPU seconds (from its rusage)."""
+    users, seconds = run.users, run.seconds
     proc = subprocess.Popen(
         [
             LOCUST,
@@ -196,6 +214,7 @@ def run_locust(config: Path, base: str, users: int, seconds: int, out: Path) -> 
             "5",
             "--loglevel",
             "WARNING",
+            *run.classes,
         ],
         env={**os.environ, "CMCC_LOAD_CONFIG": str(config)},
         stdout=subprocess.DEVNULL,
@@ -206,7 +225,7 @@ def run_locust(config: Path, base: str, users: int, seconds: int, out: Path) -> 
     return usage.ru_utime + usage.ru_stime
 
 
-def figures(prefix: Path, seconds: int) -> dict[str, Any]:
+def figures(prefix: Path) -> dict[str, Any]:
     rows = list(csv.DictReader((prefix.parent / f"{prefix.name}_stats.csv").open()))
     by = {r["Name"]: r for r in rows}
     writes = [r for name, r in by.items() if name == "create incident"]
@@ -215,7 +234,14 @@ def figures(prefix: Path, seconds: int) -> dict[str, Any]:
     def rate(rs: list[dict[str, str]]) -> float:
         return sum(float(r["Requests/s"]) for r in rs)
 
+    failures = prefix.parent / f"{prefix.name}_failures.csv"
     return {
+        "failures": [
+            f"{r['Occurrences']} x {r['Method']} {r['Name']}: {r['Error'][:160]}"
+            for r in csv.DictReader(failures.open())
+        ]
+        if failures.exists()
+        else [],
         "creations/s": rate(writes),
         "reads/s": rate(reads),
         "rows": [
@@ -233,10 +259,8 @@ def figures(prefix: Path, seconds: int) -> dict[str, Any]:
     }
 
 
-def one_run(
-    backend: str, workers: int, users: int, seconds: int, folder: Path, profile: bool
-) -> dict[str, Any]:
-    name = f"{backend}-{workers}{'-sampled' if profile else ''}"
+def one_run(run: Run, folder: Path) -> dict[str, Any]:
+    name, backend, workers, profile = run.name, run.backend, run.workers, run.profile
     with ExitStack() as stack:
         if backend == "postgresql":
             url = stack.enter_context(scratch_postgres())
@@ -285,7 +309,7 @@ def one_run(
         backends = Backends(database)
         if profile:
             proc.send_signal(signal.SIGUSR1)  # the sampler starts counting now
-        locust_cpu = run_locust(config, base, users, seconds, home / "locust")
+        locust_cpu = run_locust(config, base, run, home / "locust")
         elapsed = time.monotonic() - before["at"]
         machine = psutil.cpu_times()
         busy = sum(machine) - machine.idle - machine.iowait
@@ -303,7 +327,7 @@ def one_run(
                 "locust": locust_cpu / elapsed,
                 "machine": (busy - busy_before) / elapsed,
             },
-            **figures(home / "locust", seconds),
+            **figures(home / "locust"),
         }
     if samples is not None and samples.exists():
         result["samples"] = json.loads(samples.read_text())
@@ -333,6 +357,8 @@ def show(result: dict[str, Any]) -> None:
             f"   {r['name']:<22} {r['count']:>7} {r['failures']:>5} {r['per_s']:>7.1f} "
             f"{r['p50']:>6} {r['p95']:>6} {r['p99']:>6}"
         )
+    for failure in result["failures"]:
+        print(f"   failed: {failure}")
     if "samples" in result:
         s = result["samples"]
         total = max(1, s["busy_samples"])
@@ -358,12 +384,25 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory(prefix="cmcc-load-") as tmp:
         runs = [
-            (b, int(w), False) for b in args.backends.split(",") for w in args.workers.split(",")
+            Run(b, int(w), args.users, args.seconds)
+            for b in args.backends.split(",")
+            for w in args.workers.split(",")
         ]
-        if not args.no_profile:
-            runs.append(("postgresql", 1, True))
-        for backend, workers, profile in runs:
-            result = one_run(backend, workers, args.users, args.seconds, Path(tmp), profile)
+        short = max(10, args.seconds // 3)
+        runs += (
+            []
+            if "postgresql" not in args.backends
+            else [  # one request at a time: what a creation and a read cost alone
+                Run("postgresql", 1, 1, short, ("StaffWriter",), label="one-writer-alone"),
+                Run("postgresql", 1, 1, short, ("StaffReader",), label="one-reader-alone"),
+            ]
+        )
+        if not args.no_profile and "postgresql" in args.backends:
+            runs.append(
+                Run("postgresql", 1, args.users, args.seconds, profile=True, label="sampled")
+            )
+        for run in runs:
+            result = one_run(run, Path(tmp))
             show(result)
             results.append(result)
     if args.json:
