@@ -349,6 +349,12 @@ def show(result: dict[str, Any]) -> None:
         f"{cpu['postgresql']:.2f}, Locust {cpu['locust']:.2f}, whole machine {cpu['machine']:.2f}"
         f" (others {cpu['machine'] - cpu['server'] - cpu['postgresql'] - cpu['locust']:.2f})"
     )
+    done = sum(r["count"] for r in result["rows"] if r["name"] != "Aggregated")
+    per = 1000 * result["seconds"] / max(1, done)
+    print(
+        f"   CPU per request: server {cpu['server'] * per:.1f} ms, PostgreSQL "
+        f"{cpu['postgresql'] * per:.1f} ms, Locust {cpu['locust'] * per:.1f} ms ({done} requests)"
+    )
     print(
         f"   {'request':<22} {'count':>7} {'fail':>5} {'per s':>7} {'p50':>6} {'p95':>6} {'p99':>6}"
     )
