@@ -95,6 +95,7 @@ bench: $(DEV_STAMP) postgis nats
 	$(BIN)/python bench/humanitarian_bench.py
 	$(BIN)/python bench/scaleout_bench.py
 	$(BIN)/python bench/tak_packages_bench.py
+	$(BIN)/python bench/load/run.py
 
 clean:
 	rm -rf $(VENV) $(VENDOR) frontend/node_modules test-artifacts .cmcc .pytest_cache .mypy_cache .ruff_cache

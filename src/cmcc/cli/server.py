@@ -34,46 +34,83 @@ def serve(
     no_gateway: Annotated[
         bool, typer.Option("--no-gateway", help="Without the TAK gateway (run `cmcc gateway`)")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, help="API processes on the port (above 1 needs CMCC_NATS_URL)"),
+    ] = 1,
 ) -> None:
     """Run the API server, the web interface, the TAK gateway (CMCC_COT_* ports) and the
     scheduled SITREP (CMCC_SITREP_*). Several instances may run on one PostgreSQL database
-    when CMCC_NATS_URL is set (docs/operations/scale-out.md)."""
+    when CMCC_NATS_URL is set (docs/operations/scale-out.md); `--workers N` runs N API processes
+    on the port, the gateway and the SITREP schedule in the first only
+    (docs/operations/load.md)."""
     import asyncio
+    import socket
 
     import uvicorn
+    from fastapi import FastAPI
 
     from cmcc.api.app import create_app
+    from cmcc.bootstrap import bootstrap
+    from cmcc.cli.workers import fork_workers, listening_sockets, stop_workers, watch_workers
     from cmcc.command import sitrep_schedule
     from cmcc.cot import gateway
     from cmcc.tips.anonymity import uvicorn_log_config
 
     with platform("api") as p:
+        if workers > 1 and not p.settings.nats_url:
+            err_console.print(
+                "[red]--workers above 1 needs CMCC_NATS_URL[/red]: the workers learn of each "
+                "other's zone changes and alerts through NATS (docs/operations/scale-out.md)"
+            )
+            raise typer.Exit(2)
         initialize(p)
         bind = host or p.settings.host
         proxies = list(p.settings.trusted_proxies)
-        config = uvicorn.Config(
-            create_app(p),
-            host=bind,
-            port=port or p.settings.port,
-            log_level="info",
-            log_config=uvicorn_log_config(),  # no client address, no line for /public/
-            proxy_headers=bool(proxies),  # X-Forwarded-* believed from these proxies only
-            forwarded_allow_ips=proxies,
-        )
+        sockets = listening_sockets(bind, port or p.settings.port, workers)
 
-        async def run() -> None:
-            server = uvicorn.Server(config)
+        def config(app: FastAPI) -> uvicorn.Config:
+            return uvicorn.Config(
+                app,
+                log_level="info",
+                log_config=uvicorn_log_config(),  # no client address, no line for /public/
+                proxy_headers=bool(proxies),  # X-Forwarded-* believed from these proxies only
+                forwarded_allow_ips=proxies,
+            )
+
+        def api_only(sock: socket.socket) -> None:  # a forked worker: a platform of its own
+            p.engine.dispose(close=False)  # the first process's connections stay its own
+            mine = bootstrap(role="api")
+            try:
+                uvicorn.Server(config(create_app(mine))).run(sockets=[sock])
+            finally:
+                mine.dispose()
+
+        pids = fork_workers(sockets, api_only)
+
+        async def run() -> bool:
+            """Serve until stopped; True when a worker was lost."""
+            server = uvicorn.Server(config(create_app(p)))
             tak = None if no_gateway else await gateway.start(p, bind)
             schedule = sitrep_schedule.start(p)  # CMCC_SITREP_TIME / _ORGS; None when off
+            watching = asyncio.create_task(watch_workers(pids, server)) if pids else None
             try:
-                await server.serve()
+                await server.serve(sockets=sockets[:1])
+                return watching is not None and watching.done()
             finally:
+                if watching is not None:
+                    watching.cancel()
                 if schedule is not None:
                     schedule.cancel()
                 if tak is not None:
                     await tak.stop()
 
-        asyncio.run(run())
+        try:
+            lost = asyncio.run(run())
+        finally:
+            stop_workers(pids)
+        if lost:
+            raise typer.Exit(1)
 
 
 def gateway_only(
