@@ -55,6 +55,11 @@ def test_a_devices_traffic_reaches_the_organizations_its_marking_releases_it_to(
         receivers = {uid: await connect() for uid in ("idn-2", "gbr-1", "fra-1", "ngo-1")}
         for uid, conn in receivers.items():
             await conn.send(event(uid, OUTSIDE))
+        for _ in range(100):  # until the server has identified every receiver (a loaded machine)
+            known = {c.peer.device_uid for c in server.clients if c.peer is not None}
+            if known >= set(receivers):
+                break
+            await asyncio.sleep(0.1)
         await asyncio.sleep(0.5)
         for conn in receivers.values():
             await conn.read_for(0.3)  # what they were sent on joining

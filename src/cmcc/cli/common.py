@@ -88,7 +88,7 @@ def write_output(output: Path | None, pieces: Iterable[bytes]) -> None:
     with whole_file(output) as out:
         for piece in pieces:
             out.write(piece)
-    err_console.print(f"wrote {output}")
+    err_console.print(f"wrote {output}", highlight=False, soft_wrap=True)  # a path, whole
 
 
 @contextmanager
