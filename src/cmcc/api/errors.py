@@ -11,8 +11,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from cmcc.api.limits import StartTracking
 from cmcc.bootstrap import integrity_message
 from cmcc.core.dbfaults import DatabaseFault, database_fault, fault_seen, watching
 from cmcc.core.errors import Conflict, DomainError, FieldError, VersionConflict
@@ -60,19 +61,13 @@ class DatabaseFaults:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        tracking = StartTracking(send)
         with watching():
             try:
-                await self.app(scope, receive, tracking_send)
+                await self.app(scope, receive, tracking)
             except Exception as exc:
                 fault = database_fault(exc) or fault_seen()
-                if fault is None or started:
+                if fault is None or tracking.started:
                     raise  # a streamed answer is cut short: the client sees it incomplete
                 # neither the path nor the client: a public path may carry a claim code
                 log.warning("%s answered %s: %s", scope["method"], fault.http_status, fault.code)

@@ -17,6 +17,19 @@ class BodyTooLarge(Exception):
     pass
 
 
+class StartTracking:
+    """An ASGI `send` that notes whether the response has started: a middleware that meets an
+    error may answer it itself only while nothing has been sent."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        self.started = self.started or message["type"] == "http.response.start"
+        await self._send(message)
+
+
 class BodyLimit:
     def __init__(
         self, app: ASGIApp, max_bytes: int, per_path: Mapping[str, int] | None = None
@@ -36,7 +49,6 @@ class BodyLimit:
             await self._refuse(scope, send, limit)
             return
         seen = 0
-        started = False
 
         async def limited_receive() -> Message:
             nonlocal seen
@@ -47,15 +59,11 @@ class BodyLimit:
                     raise BodyTooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        tracking = StartTracking(send)
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, tracking)
         except BodyTooLarge:
-            if not started:
+            if not tracking.started:
                 await self._refuse(scope, send, limit)
 
     async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
