@@ -8,10 +8,10 @@ from typing import Any
 
 import orjson
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from cmcc.access.domain import Principal
-from cmcc.access.models import User
+from cmcc.access.models import SignInThrottle, User
 from cmcc.api.session import SESSION_COOKIE
 from cmcc.audit.models import AuditEntry
 from cmcc.bootstrap import Platform
@@ -73,3 +73,10 @@ def login(client: TestClient, username: str, password: str, code: str | None = N
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def forget_failures(platform: Platform) -> None:
+    """Clear the sign-in throttle (as an administrator would): for tests whose failed sign-ins
+    are about something else."""
+    with platform.unit_of_work(Principal.system_operator(), write=True) as s:
+        s.execute(delete(SignInThrottle))

@@ -126,6 +126,45 @@ class Settings(BaseSettings):
         description="Roles that must sign in with a TOTP code besides the password, separated "
         "by commas (such as admin, auditor). Empty: none; any user may still enrol one.",
     )
+    # --- Sign-in throttling (cmcc.access.throttle): web, API and TAK enrollment ---
+    signin_free_failures: int = Field(
+        3,
+        ge=1,
+        le=100,
+        description="Failed sign-ins in a row an account name may have before each further "
+        "attempt must wait: 1 s, then twice as long after each failure, up to "
+        "CMCC_SIGNIN_MAX_DELAY_SECONDS.",
+    )
+    signin_lockout_failures: int = Field(
+        10,
+        ge=2,
+        le=1000,
+        description="Failed sign-ins in a row that lock an account name for "
+        "CMCC_SIGNIN_LOCKOUT_MINUTES (an administrator may unlock it sooner).",
+    )
+    signin_address_free_failures: int = Field(
+        10,
+        ge=1,
+        le=10_000,
+        description="The same as CMCC_SIGNIN_FREE_FAILURES, per client address (whatever the "
+        "account names): many users may sign in from one office's address.",
+    )
+    signin_address_lockout_failures: int = Field(
+        30,
+        ge=2,
+        le=100_000,
+        description="The same as CMCC_SIGNIN_LOCKOUT_FAILURES, per client address.",
+    )
+    signin_max_delay_seconds: int = Field(
+        60, ge=1, le=3600, description="Longest wait between two attempts before a lockout."
+    )
+    signin_lockout_minutes: int = Field(
+        15,
+        ge=1,
+        le=1440,
+        description="How long a lockout lasts; also how long failures are remembered: a "
+        "failure this long after the previous one starts the count again.",
+    )
     tip_photo_max_bytes: int = Field(
         5_242_880, ge=10_240, le=52_428_800, description="Largest photo accepted with a tip."
     )
@@ -317,19 +356,6 @@ class Settings(BaseSettings):
         description="HTTPS port where TAK devices enroll for a certificate with a user's name "
         "and password (TAK Server's 8446; 0: off).",
     )
-    tak_enroll_failures: int = Field(
-        5,
-        ge=1,
-        le=1000,
-        description="Failed enrollment sign-ins accepted per user name, and per client address, "
-        "within CMCC_TAK_ENROLL_WINDOW_SECONDS; beyond them the port answers 429.",
-    )
-    tak_enroll_window_seconds: float = Field(
-        900.0,
-        gt=0,
-        le=86_400,
-        description="The window in which failed enrollment sign-ins are counted (seconds).",
-    )
 
     @field_validator("sitrep_orgs", mode="before")
     @classmethod
@@ -391,6 +417,19 @@ class Settings(BaseSettings):
                 "CMCC_SECRET_KEY must be set to a random value of at least 32 characters "
                 "when CMCC_ENVIRONMENT=production"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _lockout_after_delays(self) -> Settings:
+        for kind, free, lockout in (
+            ("", self.signin_free_failures, self.signin_lockout_failures),
+            ("ADDRESS_", self.signin_address_free_failures, self.signin_address_lockout_failures),
+        ):
+            if lockout <= free:
+                raise ValueError(
+                    f"CMCC_SIGNIN_{kind}LOCKOUT_FAILURES ({lockout}) must be more than "
+                    f"CMCC_SIGNIN_{kind}FREE_FAILURES ({free})"
+                )
         return self
 
     @property

@@ -11,6 +11,7 @@ import json
 import re
 import ssl
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -314,15 +315,24 @@ def test_openssl_and_curl_enroll_as_a_device_would(enrolling: Enrolling, tmp_pat
 
 @pytest.fixture
 def limited(platform: Platform, tmp_path: Path) -> Iterator[Enrolling]:
-    yield from _start(platform, tmp_path, CMCC_TAK_ENROLL_FAILURES="3")
+    yield from _start(  # three failures lock the name and the address
+        platform,
+        tmp_path,
+        CMCC_SIGNIN_FREE_FAILURES="2",
+        CMCC_SIGNIN_LOCKOUT_FAILURES="3",
+        CMCC_SIGNIN_ADDRESS_FREE_FAILURES="2",
+        CMCC_SIGNIN_ADDRESS_LOCKOUT_FAILURES="3",
+    )
 
 
 def test_failed_sign_ins_are_limited_per_user_and_per_address(limited: Enrolling) -> None:
     with limited.client() as web:
-        for _ in range(3):
+        for n in range(3):
+            if n == 2:  # the delay after two failures passes
+                time.sleep(1.1)
             r = web.get("/Marti/api/tls/config", auth=(limited.staff.username, "wrong password"))
             assert r.status_code == 401
-        # The right password now: refused until the window has passed.
+        # The right password now: refused until the lockout ends.
         r = web.get("/Marti/api/tls/config", auth=(limited.staff.username, PASSWORD))
         assert r.status_code == 429, r.text
         assert int(r.headers["retry-after"]) > 0

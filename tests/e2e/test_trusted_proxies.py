@@ -1,10 +1,11 @@
 """Forwarded headers count only from the proxies named in CMCC_TRUSTED_PROXIES (none by
 default), and no client address reaches the log, not even one a trusted proxy forwards.
 
-What a trusted proxy changes that can be seen from outside is the scheme it reports
-(`X-Forwarded-Proto: https` behind a proxy that ends TLS): the links of the OGC API landing page
-are absolute, so their scheme shows whether the server believed the header. The address in
-`X-Forwarded-For` is used by no route, and never logged."""
+What a trusted proxy changes is the scheme it reports (`X-Forwarded-Proto: https` behind a
+proxy that ends TLS: the links of the OGC API landing page are absolute, so their scheme shows
+whether the server believed the header) and the address the sign-in throttle counts under (its
+keyed hash, in the database). The address is used by no route, and never logged: not for the
+public tip page and what it makes the browser fetch, not for a failed sign-in."""
 
 from __future__ import annotations
 
@@ -12,7 +13,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from cmcc.access import throttle
+from cmcc.access.domain import Principal
+from cmcc.access.models import SignInThrottle
 from cmcc.bootstrap import Platform
 from tests.serving import served
 
@@ -20,6 +25,8 @@ pytestmark = pytest.mark.e2e
 
 ADDRESS = "203.0.113.77"  # TEST-NET-3: no real host
 FROM_A_PROXY = {"X-Forwarded-Proto": "https", "X-Forwarded-For": ADDRESS}
+# What the tip page makes a browser fetch, with the forwarded headers a proxy adds.
+PUBLIC = ("/public/tips", "/public/tips/challenge", "/favicon.ico", "/static/icon.svg")
 
 
 @pytest.mark.parametrize(
@@ -40,7 +47,20 @@ def test_forwarded_headers_only_from_trusted_proxies(
         assert landing.status_code == 200
         self_link = next(link["href"] for link in landing.json()["links"] if link["rel"] == "self")
         assert self_link.split("://")[0] == scheme, self_link
+        for path in PUBLIC:
+            assert httpx.get(base + path, headers=FROM_A_PROXY, timeout=30).status_code == 200
+        body = {"username": "someone", "password": "a wrong password"}
+        r = httpx.post(base + "/api/v1/auth/login", json=body, headers=FROM_A_PROXY, timeout=30)
+        assert r.status_code == 401
     output = log.read_bytes()
     assert b'- - "GET /ogc HTTP/1.1" 200' in output  # the request is logged, `-` for the client
+    assert b"/public/" not in output  # the public routes are not logged at all
     assert ADDRESS.encode() not in output  # neither the forwarded address
     assert b"127.0.0.1" not in output and b"::1" not in output  # nor the proxy's
+    # The failed sign-in was counted under the forwarded address only from a trusted proxy.
+    with platform.unit_of_work(Principal.system_operator()) as session:
+        address_rows = select(SignInThrottle.key).where(SignInThrottle.kind == throttle.ADDRESS)
+        keys = set(session.scalars(address_rows))
+    secret = platform.settings.secret_key.get_secret_value()
+    believed = ADDRESS if scheme == "https" else "127.0.0.1"
+    assert keys == {throttle.address_key(secret, believed)}

@@ -48,6 +48,7 @@ ACCESS_CONSTRAINT = Ref("access_constraints")
 NOTIFICATION = Ref("humanitarian_notifications")  # a first version's id: its lineage
 CROSSING = Ref("crossings")
 USER = Ref("users", key="username", text_id=True)  # another organization's user: hidden
+THROTTLE = Ref("sign_in_throttles")  # another organization's user's failed sign-ins: hidden
 
 PATH_REFS = {
     "iso3": STATE,
@@ -74,6 +75,7 @@ PATH_REFS = {
     "rel_id": RELATIONSHIP,
     "constraint_id": ACCESS_CONSTRAINT,
     "username": USER,
+    "throttle_id": THROTTLE,
 }
 # Where a path parameter's name means another table on one route (`task_id` is a search task
 # elsewhere).
@@ -259,7 +261,8 @@ WRITES: dict[str, Any] = {
         "trucks_per_day": 1,
         "starts_on": "2026-03-01",
     },
-    # accounts: an administrator's actions on a user
+    # accounts: an administrator's actions on a user, and on the sign-in throttle
+    "DELETE /api/v1/auth/throttles/{throttle_id}": None,
     **{
         f"POST /api/v1/users/{{username}}/{action}": {"reason": "test"}
         for action in ("deactivate", "reactivate", "reset-password", "reset-totp")
@@ -338,6 +341,9 @@ def _records_of_every_kind(platform: Platform, client: TestClient) -> None:
     _ok(client.post("/api/v1/rewards", headers=admin, json=reward))
     partner = caller(platform, "OCHA", Role.HUMANITARIAN_PARTNER, kind=OrgKind.UN_AGENCY)
     _ok(client.post("/api/v1/notifications", headers=partner.headers, json=movement_body()))
+    staff = caller(platform, "CMCC", Role.STAFF_OFFICER)  # a failed sign-in of the centre's user
+    failed = {"username": staff.username, "password": "not the password"}
+    assert client.post("/api/v1/auth/login", json=failed).status_code == 401
 
 
 def _body_refs() -> set[Ref]:

@@ -19,7 +19,6 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
-from cmcc.api.limits import FailureLimit
 from cmcc.tak import connection
 from cmcc.tak.enrollment import BadEnrollment, read_request, signed_response, tls_config_xml
 
@@ -132,26 +131,6 @@ def test_the_signed_certificate_comes_as_json_unless_xml_alone_is_asked(ca: byte
     assert root.tag == "enrollment"
     assert root.findtext("signedCert") == der
     assert [e.text for e in root if e.tag != "signedCert"] == [der]
-
-
-def test_failures_are_counted_per_key_over_the_window() -> None:
-    now = [1000.0]
-    limit = FailureLimit(3, 60, max_keys=4, clock=lambda: now[0])
-    for _ in range(3):
-        assert limit.retry_after("user:a", "address:x") == 0
-        limit.failed("user:a", "address:x")
-    assert limit.retry_after("user:a") == pytest.approx(60)
-    assert limit.retry_after("address:x") == pytest.approx(60)
-    assert limit.retry_after("user:b") == 0  # another user, another address: not refused
-    now[0] += 30
-    assert limit.retry_after("user:b", "address:x") == pytest.approx(30)
-    limit.forget("user:a")
-    assert limit.retry_after("user:a") == 0
-    now[0] += 31  # the failures left the window
-    assert limit.retry_after("address:x") == 0
-    for n in range(6):  # more keys than kept: the oldest are forgotten
-        limit.failed(f"user:{n}")
-    assert len(limit._failures) == 4
 
 
 def _package(zip_bytes: bytes) -> tuple[zipfile.ZipFile, etree._Element, dict[str, str]]:

@@ -1,20 +1,22 @@
 """REST routes of accounts: the caller's own (password, tokens, second factor; also for a
 session that must change its password or enrol a second factor first), and an
 administrator's on a user (deactivate, reactivate, reset the password or the second factor,
-list the tokens)."""
+list the tokens) and on the sign-in throttle (list, clear)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from cmcc.access import accounts, passwords, totp
+from cmcc.access import accounts, passwords, throttle, totp
 from cmcc.access.schemas import (
     PasswordChange,
     PasswordChanged,
     PasswordReset,
     Reason,
+    ThrottleListed,
     TokenListed,
     TotpCode,
     TotpEnrolment,
@@ -151,3 +153,21 @@ def user_tokens(username: Username, session: SessionDep, principal: LoggedIn) ->
     """A user's tokens and sessions (administrators)."""
     user = accounts.managed_user(session, principal, username)
     return _tokens(accounts.tokens_of(session, user))
+
+
+@router.get("/auth/throttles", response_model=list[ThrottleListed])
+def list_throttles(
+    session: SessionDep, principal: LoggedIn, platform: PlatformDep
+) -> list[ThrottleListed]:
+    """Account names and client addresses whose failed sign-ins still count, locked ones first
+    (administrators: the CMCC's see all, an organization's those of its own users)."""
+    memory = dt.timedelta(minutes=platform.settings.signin_lockout_minutes)
+    rows = throttle.listing(session, principal, memory)
+    return [ThrottleListed.model_validate(row) for row in rows]
+
+
+@router.delete("/auth/throttles/{throttle_id}", status_code=204)
+def clear_throttle(throttle_id: RecordId, session: SessionDep, principal: LoggedIn) -> Response:
+    """Clear a delay or a lockout now (audited): the name or address may sign in again."""
+    throttle.clear(session, principal, throttle_id)
+    return Response(status_code=204)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from cmcc.access import passwords, totp
 from cmcc.access.domain import OrgKind, Permission, Principal, require
-from cmcc.access.models import ApiToken, Organization, User
+from cmcc.access.models import ApiToken, Organization, SignInThrottle, User
 from cmcc.access.service import SIGN_IN_KINDS, chosen_password_hash
 from cmcc.audit.service import record_entries
 from cmcc.core.errors import Conflict, InvalidInput, NotFound
@@ -47,14 +47,22 @@ def _reason(reason: str) -> str:
     return text
 
 
+def manages_all(session: Session, actor: Principal) -> bool:
+    """An administrator of the CMCC (or the operator) manages every organization's users; an
+    organization's administrator only its own."""
+    require(actor, Permission.MANAGE_ACCESS)
+    if actor.system:
+        return True
+    kind = session.scalar(select(Organization.kind).where(Organization.id == actor.org_id))
+    return kind == OrgKind.CMCC.value
+
+
 def managed_user(session: Session, actor: Principal, username: str) -> User:
     """The user an administrator may manage, or 403 (the role) / 404 (another organization)."""
-    require(actor, Permission.MANAGE_ACCESS)
+    all_users = manages_all(session, actor)
     user = session.scalars(select(User).where(User.username == username)).first()
-    if user is not None and not actor.system and user.org_id != actor.org_id:
-        kind = session.scalar(select(Organization.kind).where(Organization.id == actor.org_id))
-        if kind != OrgKind.CMCC.value:
-            user = None
+    if user is not None and not all_users and user.org_id != actor.org_id:
+        user = None
     if user is None:
         raise NotFound(f"user {username!r} not found")
     return user
@@ -117,6 +125,9 @@ def reset_password(session: Session, actor: Principal, username: str, reason: st
     user.password_hash = passwords.hash_password(password)
     user.password_must_change = True
     count = _revoke(session, user, None, None)
+    for row in session.scalars(select(SignInThrottle).where(SignInThrottle.user_id == user.id)):
+        session.delete(row)  # a lockout ends with the reset
+
     _audit(session, "reset_password", user, reason=why, tokens_revoked=count)
     return password
 

@@ -72,3 +72,25 @@ class TotpFactor(Base):
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
     last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins in a row under one key: an account name, or a client address, each
+    kept only as a keyed hash (`cmcc.access.throttle`). A row lives while its failures count
+    (CMCC_SIGNIN_LOCKOUT_MINUTES after the last one), then it is deleted. A row for the name of
+    an existing user names it (`user_id`), and its audit entries are seen with that user."""
+
+    __tablename__ = "sign_in_throttles"
+    __audit_parent__ = "user_id"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)  # HMAC-SHA-256, hex
+    kind: Mapped[str] = mapped_column(String(16))  # account | address
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True, default=None
+    )
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    # No attempt is tried before this time (a delay, or a lockout when `locked`).
+    blocked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
-from cmcc.access import service, totp
-from cmcc.access.domain import Permission, require
+from cmcc.access import service, throttle, totp
+from cmcc.access.domain import Permission, Principal, require
 from cmcc.access.schemas import (
     Login,
     Me,
@@ -15,6 +15,7 @@ from cmcc.access.schemas import (
     OrganizationPublic,
     TokenPublic,
 )
+from cmcc.api.clients import client_key
 from cmcc.api.deps import AccountPrincipal, LoggedIn, PlatformDep, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["access"])
@@ -24,19 +25,30 @@ router = APIRouter(prefix="/api/v1", tags=["access"])
     "/auth/login",
     response_model=TokenPublic,
     status_code=status.HTTP_201_CREATED,
-    responses={401: {"description": "Wrong user name or password"}},
+    responses={
+        401: {"description": "Wrong user name or password, or a code wrong or missing"},
+        429: {"description": "Too many failed sign-ins for this user name or address"},
+    },
 )
-def login(body: Login, session: SessionDep, platform: PlatformDep) -> TokenPublic:
+def login(body: Login, request: Request, platform: PlatformDep) -> TokenPublic:
+    """Sign in for a token. Failed sign-ins are throttled per user name and per client address
+    (429 with Retry-After; docs/security.md, "Sign-in throttling")."""
     ttl = platform.settings.token_ttl_days
-    session.info["actor"] = body.username
-    token = service.login(
-        session,
-        body.username,
-        body.password,
-        platform.settings.secret_key.get_secret_value(),
-        ttl,
-        code=body.code,
-    )
+
+    def sign_in() -> str:
+        with platform.unit_of_work(Principal.anonymous(), write=True) as session:
+            session.info["actor"] = body.username
+            return service.login(
+                session,
+                body.username,
+                body.password,
+                platform.settings.secret_key.get_secret_value(),
+                ttl,
+                code=body.code,
+            )
+
+    attempt = throttle.Attempt(body.username, client_key(request))
+    token = throttle.Throttle(platform).guarded(attempt, sign_in)
     return TokenPublic(token=token, expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=ttl))
 
 

@@ -83,6 +83,22 @@ class TokenListed(BaseModel):
     current: bool = Field(description="The token of this request")
 
 
+class ThrottleListed(BaseModel):
+    """Failed sign-ins in a row under one account name or client address (never the name
+    typed, unless it is an existing user's, nor the address)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str = Field(description="account (a user name) or address (a client address)")
+    username: str | None = Field(description="The user, when the name is an existing user's")
+    key: str = Field(description="The start of the keyed hash: tells rows apart, names nothing")
+    failures: int = Field(description="Failed sign-ins in a row")
+    last_failure_at: dt.datetime
+    blocked_until: dt.datetime | None = Field(description="No attempt is tried before this")
+    locked: bool = Field(description="Locked out (not merely delayed) now")
+
+
 class TotpEnrolment(BaseModel):
     secret: str = Field(description="Base32; shown only now")
     otpauth_uri: str

@@ -44,6 +44,11 @@ class CodeRequired(Unauthorized):
     title = "A code from the authenticator app is needed"
 
 
+class WrongPassword(Unauthorized):
+    """A wrong password, or a user name unknown or inactive (the same answer for each): a
+    failed sign-in."""
+
+
 class WrongCode(Unauthorized):
     """The password was right and the code wrong or used before: a failed sign-in (a sign-in
     throttle counts it like a wrong password)."""
@@ -203,7 +208,7 @@ def check_password(session: Session, username: str, password: str) -> User:
     user = session.scalars(select(User).where(User.username == username)).first()
     stored = user.password_hash if user is not None and user.active else None
     if not passwords.verify(stored, password) or user is None:
-        raise Unauthorized("wrong user name or password")
+        raise WrongPassword("wrong user name or password")
     return user
 
 

@@ -11,6 +11,7 @@ from cmcc import __version__
 from cmcc.access.account_router import router as account_router
 from cmcc.access.router import router as access_router
 from cmcc.api import errors, health, openapi
+from cmcc.api.clients import ClientAddresses
 from cmcc.api.deps import plain_parameters
 from cmcc.api.limits import BodyLimit
 from cmcc.audit.router import router as audit_router
@@ -40,7 +41,6 @@ from cmcc.interop.ogcapi import registry
 from cmcc.interop.ogcapi.router import router as ogcapi_router
 from cmcc.remains.ogc import SearchTaskCollection
 from cmcc.remains.router import router as remains_router
-from cmcc.tips.anonymity import ForgetClientAddress
 from cmcc.tips.public_router import body_limits as public_tip_body_limits
 from cmcc.tips.public_router import router as public_tips_router
 from cmcc.tips.router import router as tips_router
@@ -48,6 +48,9 @@ from cmcc.web.mount import mount as mount_web
 from cmcc.zones.ogc import ZoneCollection
 from cmcc.zones.router import router as zones_router
 
+# The routes that sign in with a password: their requests keep a keyed hash of the client's
+# address, for the sign-in throttle (cmcc.api.clients, cmcc.access.throttle).
+SIGN_IN_PATHS = frozenset({"/api/v1/auth/login", "/login"})
 DESCRIPTION = """Coordination platform of the International Stabilization Force and the
 Civil-Military Coordination Centre. Every record carries a releasability marking; a record the
 caller may not see answers 404, like one that does not exist. Errors are RFC 9457 problem+json."""
@@ -123,5 +126,10 @@ def create_app(platform: Platform | None = None) -> FastAPI:
         max_bytes=platform.settings.max_body_bytes,
         per_path=public_tip_body_limits(platform.settings),
     )
-    app.add_middleware(ForgetClientAddress)  # the outermost: no request keeps its address
+    app.add_middleware(  # the outermost: no request keeps its address
+        ClientAddresses,
+        trusted_proxies=platform.settings.trusted_proxies,
+        secret=platform.settings.secret_key.get_secret_value(),
+        sign_in_paths=SIGN_IN_PATHS,
+    )
     return app

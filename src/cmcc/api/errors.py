@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cmcc.api.limits import StartTracking
 from cmcc.bootstrap import integrity_message
-from cmcc.core.dbfaults import DatabaseFault, database_fault, fault_seen, watching
+from cmcc.core.dbfaults import database_fault, fault_seen, watching
 from cmcc.core.errors import Conflict, DomainError, FieldError, VersionConflict
 
 PROBLEM = "application/problem+json"
@@ -44,8 +44,9 @@ def _domain(request: Request, exc: DomainError) -> JSONResponse:
 
 def _problem_of(exc: DomainError, instance: str) -> JSONResponse:
     response = problem(exc.http_status, exc.code, exc.title, exc.detail, instance, exc.errors)
-    if isinstance(exc, DatabaseFault):
-        response.headers["Retry-After"] = str(exc.retry_after)
+    retry_after = getattr(exc, "retry_after", None)  # a database fault, too many failures
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 

@@ -1,12 +1,9 @@
 """Limits on what clients send: request bodies larger than the configured limit are refused
-(413) without being read whole; failed attempts are counted per key over a window."""
+(413) without being read whole. (Failed sign-ins: `cmcc.access.throttle`.)"""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -86,64 +83,3 @@ class BodyLimit:
             }
         )
         await send({"type": "http.response.body", "body": raw})
-
-
-class FailureLimit:
-    """Failed attempts counted per key (a user name, a client address) over a sliding window:
-    a key with `limit` failures in the last `window` seconds is refused until the oldest of
-    them leaves the window. Kept in memory, for one process, and never written anywhere; the
-    oldest keys are forgotten first when more than `max_keys` are counted at once."""
-
-    def __init__(
-        self,
-        limit: int,
-        window: float,
-        *,
-        max_keys: int = 100_000,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.limit = limit
-        self.window = window
-        self.max_keys = max_keys
-        self._clock = clock
-        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def retry_after(self, *keys: str) -> float:
-        """Seconds until every key may try again (0: none is refused now)."""
-        now = self._clock()
-        wait = 0.0
-        with self._lock:
-            for key in keys:
-                times = self._recent(key, now)
-                if times is not None and len(times) >= self.limit:
-                    wait = max(wait, times[0] + self.window - now)
-        return wait
-
-    def failed(self, *keys: str) -> None:
-        now = self._clock()
-        with self._lock:
-            for key in keys:
-                times = self._recent(key, now)
-                if times is None:
-                    times = self._failures[key] = deque(maxlen=self.limit)
-                times.append(now)
-                self._failures.move_to_end(key)
-            while len(self._failures) > self.max_keys:
-                self._failures.popitem(last=False)
-
-    def forget(self, key: str) -> None:
-        """A success: the key's failures no longer count."""
-        with self._lock:
-            self._failures.pop(key, None)
-
-    def _recent(self, key: str, now: float) -> deque[float] | None:
-        times = self._failures.get(key)
-        if times is None:
-            return None
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        if not times:
-            del self._failures[key]
-            return None
-        return times

@@ -1,17 +1,18 @@
-"""`cmcc user add|deactivate|reactivate|reset-password|reset-totp`, `cmcc token
-create|list|revoke`."""
+"""`cmcc user add|deactivate|reactivate|reset-password|reset-totp|lockouts|unlock`, `cmcc
+token create|list|revoke`."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from cmcc.access import accounts
+from cmcc.access import accounts, throttle
 from cmcc.access.domain import Principal, Role
 from cmcc.access.service import add_user, create_token, revoke_tokens, user_by_name
-from cmcc.cli.common import console, operator_session, platform
+from cmcc.cli.common import console, err_console, operator_session, platform
 
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 token_app = typer.Typer(help="Issue, list and revoke API tokens.", no_args_is_help=True)
@@ -69,6 +70,60 @@ def user_reset_totp(name: str, reason: Reason) -> None:
     with platform() as p, operator_session(p, write=True, actor="system:cli") as session:
         accounts.reset_totp(session, OPERATOR, name, reason)
     console.print(f"second factor of {name} removed")
+
+
+@user_app.command("lockouts")
+def user_lockouts() -> None:
+    """Account names and client addresses whose failed sign-ins still count (web, API, TAK
+    enrollment), locked ones first: id, kind, user (when the name is a user's), the start of
+    the keyed hash (never the name typed nor the address), failures in a row, the last one,
+    and until when attempts wait (times in UTC)."""
+    with platform() as p, operator_session(p, write=False, actor="system:cli") as session:
+        memory = dt.timedelta(minutes=p.settings.signin_lockout_minutes)
+        rows = throttle.listing(session, OPERATOR, memory)
+    if not rows:
+        console.print("no account name or address has failed sign-ins that count now")
+        return
+    table = Table("id", "kind", "user", "key", "failures", "last failure", "waits until", "state")
+    for r in rows:
+        state = "locked" if r.locked else "delayed" if r.blocked_until else "counting"
+        table.add_row(
+            str(r.id),
+            r.kind,
+            r.username or "-",
+            r.key,
+            str(r.failures),
+            _when(r.last_failure_at),
+            _when(r.blocked_until),
+            state,
+        )
+    console.print(table)
+
+
+@user_app.command("unlock")
+def user_unlock(
+    name: Annotated[str | None, typer.Argument(help="The account name to unlock")] = None,
+    address: Annotated[
+        str | None, typer.Option("--address", help="A client address to unlock instead")
+    ] = None,
+    row: Annotated[int | None, typer.Option("--id", help="A row of `cmcc user lockouts`")] = None,
+) -> None:
+    """End the delay or lockout of an account name (any name, a user's or not), of a client
+    address (--address), or of one row of `cmcc user lockouts` (--id)."""
+    if sum(x is not None for x in (name, address, row)) != 1:
+        err_console.print("[red]give one of NAME, --address or --id[/red]")
+        raise typer.Exit(2)
+    with platform() as p, operator_session(p, write=True, actor="system:cli") as session:
+        secret = p.settings.secret_key.get_secret_value()
+        if row is not None:
+            throttle.clear(session, OPERATOR, row)
+            done = True
+        elif name is not None:
+            done = throttle.clear_key(session, throttle.account_key(secret, name))
+        else:
+            done = throttle.clear_key(session, throttle.address_key(secret, address or ""))
+    what = f"row {row}" if row is not None else name if name is not None else address
+    console.print(f"{what} unlocked" if done else f"{what} was not throttled", soft_wrap=True)
 
 
 @token_app.command("create")

@@ -66,7 +66,6 @@ def serve(
             raise typer.Exit(2)
         initialize(p)
         bind = host or p.settings.host
-        proxies = list(p.settings.trusted_proxies)
         sockets = listening_sockets(bind, port or p.settings.port, workers)
 
         def config(app: FastAPI) -> uvicorn.Config:
@@ -74,8 +73,7 @@ def serve(
                 app,
                 log_level="info",
                 log_config=uvicorn_log_config(),  # no client address, no line for /public/
-                proxy_headers=bool(proxies),  # X-Forwarded-* believed from these proxies only
-                forwarded_allow_ips=proxies,
+                proxy_headers=False,  # cmcc.api.clients reads them, from trusted proxies only
             )
 
         def api_only(sock: socket.socket) -> None:  # a forked worker: a platform of its own

@@ -64,6 +64,18 @@ class Unauthorized(DomainError):
     title = "Authentication required"
 
 
+class TooManyAttempts(DomainError):
+    """Refused before it was tried: too many failed attempts lately (429, with Retry-After)."""
+
+    http_status = 429
+    code = "too-many-failures"
+    title = "Too many failed sign-ins"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, retry_after)
+
+
 class Forbidden(DomainError):
     http_status = 403
     code = "forbidden"

@@ -14,9 +14,9 @@ Every request signs in with HTTP Basic as a CMCC user who may enroll devices
 (`enroll_devices`). The device (`clientUid`) is registered to the user's organization when it
 is new, and refused (403) when it belongs to another one. The certificate's subject is the
 server's (CN = device uid, O = organization code), whatever the request says. Failed sign-ins
-are limited per user name and per client address (CMCC_TAK_ENROLL_FAILURES within
-CMCC_TAK_ENROLL_WINDOW_SECONDS); the addresses are kept in memory for that window only, and
-taken out of each request before anything could log them.
+are throttled per user name and per client address as on the web and the API
+(`cmcc.access.throttle`: 429 with Retry-After); the address is taken out of each request before
+anything could log it, and only its keyed hash is kept (`cmcc.api.clients`).
 Every enrollment, and every refused attempt, is an entry in the audit log (never a password).
 """
 
@@ -38,16 +38,24 @@ from fastapi.responses import JSONResponse, Response
 from lxml import etree
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Receive, Scope, Send
 
+from cmcc.access import throttle
 from cmcc.access.domain import Permission, Principal, SessionLimited
 from cmcc.access.models import User
 from cmcc.access.service import WrongCode, check_device_sign_in, principal_of
 from cmcc.api import errors
-from cmcc.api.limits import BodyLimit, FailureLimit
+from cmcc.api.clients import ClientAddresses, client_key
+from cmcc.api.limits import BodyLimit
 from cmcc.audit.service import record_entries
 from cmcc.bootstrap import Platform
-from cmcc.core.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthorized
+from cmcc.core.errors import (
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooManyAttempts,
+    Unauthorized,
+)
 from cmcc.cot import devices
 from cmcc.cot.devices import CotDevice
 from cmcc.tak import pki
@@ -71,31 +79,19 @@ class BadEnrollment(DomainError):
     title = "Bad enrollment request"
 
 
-class TooManyFailures(DomainError):
-    http_status = 429
-    code = "too-many-failures"
-    title = "Too many failed sign-ins"
-
-    def __init__(self, detail: str, retry_after: float) -> None:
-        super().__init__(detail)
-        self.retry_after = retry_after
-
-
 @dataclass(frozen=True)
 class Attempt:
     """Who asks, from where, for which device (as the request says: nothing checked yet)."""
 
     username: str | None
     password: str | None
-    address: str
+    address_key: str | None
     device_uid: str | None = None
     client_version: str | None = None
 
     @property
-    def keys(self) -> tuple[str, ...]:
-        """The rate limit's keys: the address, and the user name when one was given."""
-        user = (f"user:{self.username}",) if self.username is not None else ()
-        return (f"address:{self.address}", *user)
+    def throttled(self) -> throttle.Attempt:
+        return throttle.Attempt(self.username, self.address_key)
 
 
 class Enrollment:
@@ -103,42 +99,34 @@ class Enrollment:
 
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
-        settings = platform.settings
-        self.limit = FailureLimit(settings.tak_enroll_failures, settings.tak_enroll_window_seconds)
+        self.throttle = throttle.Throttle(platform)
 
     def sign_in(self, attempt: Attempt, *, spend: bool = False) -> Principal:
         """The user the request signs in as, who may enroll devices; else 429, 401 or 403
         (each refusal counted or audited). A user with a second factor appends the current
         code to the password; the signing request (`spend`) uses it up."""
-        wait = self.limit.retry_after(*attempt.keys)
-        if wait > 0:
-            minutes = max(1, round(wait / 60))
-            raise TooManyFailures(
-                f"too many failed sign-ins; try again in {minutes} minute(s)", wait
-            )
         if attempt.username is None or attempt.password is None:
-            self.limit.failed(*attempt.keys)
             raise Unauthorized("sign in with a CMCC user name and password (HTTP Basic)")
+        username, password = attempt.username, attempt.password
         secret = self.platform.settings.secret_key.get_secret_value()
-        try:
+
+        def check() -> Principal:
             with self.platform.unit_of_work(Principal.system_operator(), write=spend) as session:
-                principal = principal_of(
-                    check_device_sign_in(
-                        session, attempt.username, attempt.password, secret, spend=spend
-                    )
+                return principal_of(
+                    check_device_sign_in(session, username, password, secret, spend=spend)
                 )
-        except WrongCode:  # a failed sign-in, like a wrong password
-            self.limit.failed(*attempt.keys)
+
+        try:  # a refusal by the throttle (429) is not audited: it costs a guesser nothing
+            principal = self.throttle.guarded(attempt.throttled, check)
+        except WrongCode:
             self.refused(attempt, "wrong or used code after the password")
             raise
         except Unauthorized:
-            self.limit.failed(*attempt.keys)
             self.refused(attempt, "wrong user name or password")
             raise
         except SessionLimited as exc:
             self.refused(attempt, exc.detail)
             raise
-        self.limit.forget(f"user:{attempt.username}")
         if not principal.can(Permission.ENROLL_DEVICES):
             self.refused(attempt, "the user's role may not enroll devices")
             raise Forbidden(f"the role {principal.role} may not enroll devices")
@@ -313,28 +301,10 @@ def attempt_of(request: Request) -> Attempt:
     return Attempt(
         username=username,
         password=password,
-        address=str(request.scope.get(PEER, "-")),
+        address_key=client_key(request),
         device_uid=query.get("clientUid") or query.get("clientUID"),
         client_version=query.get("version"),
     )
-
-
-PEER = "cmcc.peer"  # the scope key where the client's address waits for the failure limit
-
-
-class PeerForLimitOnly:
-    """The client's address is taken out of the request's scope (where the server's request
-    lines would name it) and kept under PEER, for the failure limit alone."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            client = scope.get("client")
-            scope[PEER] = client[0] if client else "-"
-            scope["client"] = None
-        await self.app(scope, receive, send)
 
 
 def create_app(platform: Platform) -> Any:
@@ -351,12 +321,12 @@ def create_app(platform: Platform) -> Any:
         )
         if isinstance(exc, Unauthorized):
             response.headers["WWW-Authenticate"] = REALM
-        if isinstance(exc, TooManyFailures):
-            response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+        if isinstance(exc, TooManyAttempts):
+            response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
     app.add_exception_handler(Unauthorized, _refusal)
-    app.add_exception_handler(TooManyFailures, _refusal)
+    app.add_exception_handler(TooManyAttempts, _refusal)
 
     @app.get("/Marti/api/tls/config")
     async def tls_config(request: Request) -> Response:
@@ -382,7 +352,13 @@ def create_app(platform: Platform) -> Any:
         await run_in_threadpool(service.sign_in, attempt_of(request))
         return Response(status_code=204)
 
-    return PeerForLimitOnly(BodyLimit(app, MAX_REQUEST_BYTES))
+    settings = platform.settings
+    return ClientAddresses(
+        BodyLimit(app, MAX_REQUEST_BYTES),
+        settings.trusted_proxies,
+        settings.secret_key.get_secret_value(),
+        sign_in_paths=None,  # every request of this port signs in
+    )
 
 
 @dataclass

@@ -5,9 +5,10 @@ A tipster's browser asks for more than `/public/...` (an icon, above all), and a
 on the same machine names the tipster in `X-Forwarded-For`. So no client address is kept for
 any request, whatever its path:
 
-- `ForgetClientAddress` (the application's outermost middleware) removes the client address
-  from every request before the application sees it, and so from whatever the server logs
-  after the answer (uvicorn's access log reads it there);
+- `cmcc.api.clients.ClientAddresses` (the application's outermost middleware) removes the
+  client address and every header naming one from every request before the application sees
+  it, and so from whatever the server logs after the answer (uvicorn's access log reads it
+  there); on the sign-in paths only, it keeps a keyed hash of it for the sign-in throttle;
 - `NoClientAddress`, on uvicorn's log handlers, writes `-` where uvicorn's request lines (the
   access log, WebSocket handshakes) name the client, and drops its trace lines, which name the
   peer; it holds also for answers uvicorn makes without the application (503 over the
@@ -31,7 +32,6 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cmcc.api import errors
 from cmcc.core.errors import DomainError
@@ -87,19 +87,6 @@ class NoClientAddress(logging.Filter):
         if request_line and isinstance(record.args, tuple) and record.args:
             record.args = ("-", *record.args[1:])
         return True
-
-
-class ForgetClientAddress:
-    """The client address is removed from every request's scope (in place: the server logs from
-    the same scope); the platform uses none."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
-            scope["client"] = None
-        await self.app(scope, receive, send)
 
 
 def forget_sender(request: Request) -> None:

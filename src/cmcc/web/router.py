@@ -9,10 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from cmcc.access import service
+from cmcc.access import service, throttle
+from cmcc.access.domain import Principal
+from cmcc.api.clients import client_key
 from cmcc.api.deps import PlatformDep, SessionDep
 from cmcc.api.session import CSRF_FIELD, SESSION_COOKIE, csrf_matches
-from cmcc.core.errors import Unauthorized
+from cmcc.core.errors import TooManyAttempts, Unauthorized
 from cmcc.web.auth import visitor_of
 from cmcc.web.templating import render
 
@@ -27,7 +29,9 @@ def _safe_next(path: str | None) -> str:
     return path
 
 
-def _refusal(exc: Unauthorized) -> str:
+def _refusal(exc: Unauthorized | TooManyAttempts) -> str:
+    if isinstance(exc, TooManyAttempts):
+        return exc.detail[0].upper() + exc.detail[1:] + "."
     if isinstance(exc, service.CodeRequired):
         return "Your account needs the code from your authenticator app: type it too."
     if isinstance(exc, service.WrongCode):
@@ -54,7 +58,6 @@ def login_form(request: Request, next: str | None = None, error: str | None = No
 @router.post("/login")
 def login(
     request: Request,
-    session: SessionDep,
     platform: PlatformDep,
     username: Annotated[str, Form(max_length=120)],
     password: Annotated[str, Form(max_length=1024)],
@@ -66,20 +69,28 @@ def login(
     if not cookie or not hmac.compare_digest(cookie, login_nonce):
         return login_form(request, next, "The form expired. Please sign in again.")
     settings = platform.settings
-    session.info["actor"] = username
+
+    def sign_in() -> str:
+        with platform.unit_of_work(Principal.anonymous(), write=True) as session:
+            session.info["actor"] = username
+            return service.login(
+                session,
+                username,
+                password,
+                settings.secret_key.get_secret_value(),
+                settings.token_ttl_days,
+                code=code,
+                kind=service.TokenKind.WEB,
+            )
+
+    attempt = throttle.Attempt(username, client_key(request))
     try:
-        token = service.login(
-            session,
-            username,
-            password,
-            settings.secret_key.get_secret_value(),
-            settings.token_ttl_days,
-            code=code,
-            kind=service.TokenKind.WEB,
-        )
-    except Unauthorized as exc:
+        token = throttle.Throttle(platform).guarded(attempt, sign_in)
+    except (Unauthorized, TooManyAttempts) as exc:
         response = login_form(request, next, _refusal(exc))
-        response.status_code = 401
+        response.status_code = exc.http_status
+        if isinstance(exc, TooManyAttempts):
+            response.headers["Retry-After"] = str(exc.retry_after)
         return response
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
