@@ -8,6 +8,7 @@ import datetime as dt
 import threading
 from decimal import Decimal
 
+from alembic import command
 from sqlalchemy import select
 
 from cmcc.access.domain import OrgKind, Principal
@@ -18,6 +19,7 @@ from cmcc.funding import flows, reference, reports, service, totals
 from cmcc.funding.models import Flow, Total
 from cmcc.funding.reports import GroupBy
 from cmcc.funding.schemas import FlowCreate, PlanCreate
+from cmcc.schema import alembic_config
 from tests.factories import org
 
 
@@ -37,6 +39,15 @@ def test_kept_totals_equal_their_rebuild(gaza: Platform) -> None:
     assert kept
     with gaza.engine.begin() as conn:
         assert totals.rebuild(conn) == len(kept)
+    assert _rows(gaza) == kept
+
+
+def test_the_migration_fills_the_totals_from_the_flows(gaza: Platform) -> None:
+    kept = _rows(gaza)
+    cfg = alembic_config(gaza.engine.url.render_as_string(hide_password=False))
+    gaza.engine.dispose()
+    command.downgrade(cfg, "0015")
+    command.upgrade(cfg, "head")
     assert _rows(gaza) == kept
 
 
