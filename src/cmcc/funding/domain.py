@@ -142,3 +142,35 @@ def disbursement_rate(paid: Decimal, committed: Decimal) -> Decimal | None:
     if committed <= 0:
         return None
     return (paid / committed).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
+
+
+def conversion_terms(amount: int, converted: dict[str, int]) -> dict[frozenset[str], int]:
+    """A pledge's or commitment's outstanding part, split so that it adds up per caller: the
+    converting flows' cents per marking (`converted`), and the terms {set of markings: cents}
+    such that, for a caller who may see the markings S, the sum of the terms whose set lies
+    within S is max(0, amount - the cents of S): the floor of the totals rule, exactly.
+
+    The empty set carries the amount; a marking alone takes off what it converts (no more than
+    the amount). Terms of two or more markings appear only when the conversions together pass
+    the amount (the floor then depends on which of them the caller sees): they are the Moebius
+    inversion of the floored remainders over the subsets of the markings."""
+    items = sorted((m, c) for m, c in converted.items() if c)
+    if sum(c for _, c in items) <= amount:
+        terms: dict[frozenset[str], int] = {frozenset(): amount}
+        terms.update({frozenset([m]): -c for m, c in items})
+        return {k: v for k, v in terms.items() if v}
+    n = len(items)
+    # f[mask]: the floored remainder for a caller who sees the markings in mask
+    g = [
+        max(0, amount - sum(c for i, (_, c) in enumerate(items) if mask >> i & 1))
+        for mask in range(1 << n)
+    ]
+    for i in range(n):  # Moebius inversion over the subset lattice
+        for mask in range(1 << n):
+            if mask >> i & 1:
+                g[mask] -= g[mask ^ (1 << i)]
+    return {
+        frozenset(m for i, (m, _) in enumerate(items) if mask >> i & 1): v
+        for mask, v in enumerate(g)
+        if v
+    }

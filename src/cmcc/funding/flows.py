@@ -21,7 +21,7 @@ from cmcc.core.clock import utcnow
 from cmcc.core.codes import is_currency_code
 from cmcc.core.crud import check_version
 from cmcc.core.errors import Conflict, InvalidInput
-from cmcc.funding import domain
+from cmcc.funding import domain, totals
 from cmcc.funding.domain import FULFILS, FlowStatus
 from cmcc.funding.models import Flow, Phase, Plan, Programme, Project
 from cmcc.funding.schemas import FlowCreate, FlowRevision
@@ -264,10 +264,12 @@ def create_flow(session: Session, principal: Principal, data: FlowCreate) -> Flo
     )
     _terms(session, principal, flow, data.model_dump(), data.override_reason)
     flow.marking = resolve_marking(session, data.releasability)
+    change = totals.Change(session, flow.fulfils_id)
     flow.id = flow.lineage_id = _next_id(session)
     session.add(flow)
     session.flush()
     refresh_converted(session, flow.fulfils_id)
+    change.apply(flow.lineage_id)
     return flow
 
 
@@ -331,11 +333,13 @@ def revise_flow(session: Session, principal: Principal, flow_id: int, data: Flow
     new.marking = (
         resolve_marking(session, data.releasability) if data.releasability else old.marking
     )
+    change = totals.Change(session, old.lineage_id, old.fulfils_id, new.fulfils_id)
     old.is_current = False
     session.flush()
     session.add(new)
     session.flush()
     refresh_converted(session, new.lineage_id, old.fulfils_id, new.fulfils_id)
+    change.apply()
     return new
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -221,3 +222,48 @@ class Flow(Releasable, Base):
     @property
     def donor_code(self) -> str:
         return self.donor.code
+
+
+class Total(Base):
+    """Converted totals kept per marking (`cmcc.funding.totals` keeps them on every write of a
+    flow): per grouping (`phase`, `sector`: the programme, `month`: yyyymm; 0 for none), plan,
+    donor and status, the cents of the current flows of one marking (`marking`), for one set of
+    markings of their converting flows (`conversions`, '' for none). A caller's figure is the sum
+    of the rows whose marking and conversions they may see (`TotalMarking`): the rows are as
+    many as groups x markings, whatever the number of flows. Derived from the flows and
+    recomputable (`totals.rebuild`): not audited."""
+
+    __tablename__ = "funding_totals"
+    __table_args__ = (
+        UniqueConstraint(
+            "grouping", "plan_id", "donor_org_id", "group_key", "status", "marking", "conversions"
+        ),
+        CheckConstraint("grouping IN ('phase', 'sector', 'month')", name="grouping"),
+        CheckConstraint(sql_in("status", FlowStatus), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    grouping: Mapped[str] = mapped_column(String(8))
+    plan_id: Mapped[int] = mapped_column(ForeignKey("funding_plans.id"), index=True)
+    donor_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    group_key: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    marking: Mapped[str] = mapped_column(String(40))
+    conversions: Mapped[str] = mapped_column(String(40))
+    cents: Mapped[int] = mapped_column(BigInteger)
+    flows: Mapped[int] = mapped_column(Integer)  # rows without conversions: the flows counted
+
+
+class TotalMarking(Base):
+    """The markings of each set named by `Total.marking` and `Total.conversions` (a digest of
+    the set): the release policy (`release_filter`) reads these columns, one row per member."""
+
+    __tablename__ = "funding_total_markings"
+    __table_args__ = (UniqueConstraint("set_key", "member"), *marking_checks())
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    set_key: Mapped[str] = mapped_column(String(40))
+    member: Mapped[str] = mapped_column(String(40))
+    releasability: Mapped[str] = mapped_column(String(8))
+    owner_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    release_to: Mapped[str | None] = mapped_column(String(1000), default=None)

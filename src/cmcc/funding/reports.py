@@ -1,12 +1,14 @@
-"""Funding reports, computed in SQL (GROUP BY) through the release policy, exact to the cent.
+"""Funding reports, summed in SQL from the converted totals kept per marking, through the
+release policy, exact to the cent.
 
 Totals count current versions only, and never count the same money twice: a payment counts
 whole; a commitment counts for its amount less the payments that convert it, a pledge for its
 amount less the commitments that convert it, each floored at 0 (`domain.outstanding` is the
-same rule in Python). A converting flow counts only when the caller may see it: each flow keeps
-the converted USD of its lineage (`converted_usd`, maintained by `cmcc.funding.flows`), used as
-is when the caller may see every current converting flow, less the hidden ones' per-lineage
-sums otherwise. Sums run on the stored whole cents (BIGINT) and become Decimal at the end."""
+same rule in Python). A converting flow counts only when the caller may see it. The figures come
+from `funding_totals` (kept by `cmcc.funding.totals` on every write): the rows whose flows'
+marking and converting flows' markings the caller may see, whoever the caller, without a pass
+over the flows (`cmcc.funding.reference` is the computation over the flows, for the tests and
+the benchmark). Sums run on whole cents (BIGINT) and become Decimal at the end."""
 
 from __future__ import annotations
 
@@ -14,18 +16,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
-    ColumnElement,
     case,
     func,
     not_,
     select,
-    type_coerce,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from cmcc.access.models import Organization
 from cmcc.access.policy import release_filter
@@ -33,7 +32,7 @@ from cmcc.core.releasability import Viewer
 from cmcc.funding import domain
 from cmcc.funding.dac import dac_name
 from cmcc.funding.domain import FlowStatus, phase_label
-from cmcc.funding.models import Flow, Phase, Programme
+from cmcc.funding.models import Phase, Programme, Total, TotalMarking
 
 ZERO = Decimal("0.00")
 
@@ -83,81 +82,21 @@ class Summary:
     total: Row
 
 
-def _usd(cents: Any) -> Decimal:
+def usd(cents: Any) -> Decimal:
     return (Decimal(int(cents or 0)) * domain.CENT).quantize(domain.CENT)
 
 
-def _hidden_conversions(session: Session, viewer: Viewer, donor_org_id: int | None) -> bool:
-    """Whether a current converting flow (of the donor, if one) is not released to the caller:
-    one EXISTS, through the release policy negated. A converting flow has its parent's donor."""
-    if viewer.sees_all:
-        return False
-    stmt = select(Flow.id).where(
-        Flow.is_current.is_(True),
-        Flow.fulfils_id.is_not(None),
-        not_(release_filter(Flow, viewer)),
-    )
-    if donor_org_id is not None:
-        stmt = stmt.where(Flow.donor_org_id == donor_org_id)
-    return bool(session.scalar(select(stmt.exists())))
+# the rows a grouping reads (by donor: the phase rows, summed per donor)
+_GROUPING = {
+    GroupBy.DONOR: "phase",
+    GroupBy.PHASE: "phase",
+    GroupBy.SECTOR: "sector",
+    GroupBy.MONTH: "month",
+}
+_STAGES = (FlowStatus.PLEDGE.value, FlowStatus.COMMITMENT.value, FlowStatus.PAID.value)
 
 
-def _figures(
-    session: Session, viewer: Viewer, donor_org_id: int | None
-) -> tuple[list[ColumnElement[Any]], Any]:
-    """The five sums, and the subquery they join (None: none to join). A converting flow
-    reduces its parent only for a caller who may see it. When the caller may see every current
-    converting flow (the operator always), each flow's maintained `converted_usd` is the
-    converted part; otherwise that less the per-lineage sums of the converting flows hidden
-    from the caller."""
-    done: Any = type_coerce(Flow.converted_usd, BigInteger)
-    hidden = None
-    if _hidden_conversions(session, viewer, donor_org_id):
-        other = aliased(Flow)
-        hidden = (
-            select(
-                other.fulfils_id.label("lineage"),
-                func.sum(type_coerce(other.amount_usd, BigInteger)).label("cents"),
-            )
-            .where(
-                other.is_current.is_(True),
-                other.fulfils_id.is_not(None),
-                not_(release_filter(cast(Any, other), viewer)),
-            )
-            .group_by(other.fulfils_id)
-            .subquery()
-        )
-        done = done - func.coalesce(hidden.c.cents, 0)
-    cents = type_coerce(Flow.amount_usd, BigInteger)
-    rest = case((cents > done, cents - done), else_=0)
-
-    def stage(status: FlowStatus, value: Any) -> ColumnElement[Any]:
-        return func.sum(case((Flow.status == status.value, value), else_=0))
-
-    sums = [
-        stage(FlowStatus.PLEDGE, cents),
-        stage(FlowStatus.COMMITMENT, cents),
-        stage(FlowStatus.PAID, cents),
-        stage(FlowStatus.PLEDGE, rest),
-        stage(FlowStatus.COMMITMENT, rest),
-    ]
-    return sums, hidden
-
-
-def _key(by: GroupBy) -> Any:
-    """The raw column each grouping groups by: each leads a covering index
-    (`ix_funding_flows_report_*`), which the GROUP BY reads in order, without the table or a
-    sort. The donor's code and name, the DAC code and the month are derived afterwards."""
-    if by is GroupBy.DONOR:
-        return Flow.donor_org_id
-    if by is GroupBy.PHASE:
-        return Flow.phase_id
-    if by is GroupBy.SECTOR:
-        return Flow.programme_id
-    return Flow.flow_date
-
-
-def _fold(
+def fold(
     groups: Sequence[tuple[Any, list[Decimal]]], label: dict[Any, Any]
 ) -> list[tuple[tuple[Any, ...], list[Decimal]]]:
     """The groups of raw keys summed per derived key (`label[raw]`), exactly (Decimal)."""
@@ -171,6 +110,41 @@ def _fold(
     return [(key if isinstance(key, tuple) else (key,), f) for key, f in folded.items()]
 
 
+def _sums(
+    session: Session,
+    viewer: Viewer,
+    by: GroupBy,
+    donor_org_id: int | None,
+    plan_id: int | None,
+) -> list[tuple[Any, list[Decimal]]]:
+    """[(raw key, [pledged, committed, paid, outstanding pledges, unpaid commitments])] from the
+    totals kept per marking: the rows whose flows' marking and converting flows' markings the
+    caller may see (the release policy on the sets' markings), summed per raw key and status.
+    The amounts are the rows without conversions; the outstanding parts every visible row."""
+    column = Total.donor_org_id if by is GroupBy.DONOR else Total.group_key
+    stmt = select(
+        column,
+        Total.status,
+        func.sum(case((Total.conversions == "", Total.cents), else_=0)),
+        func.sum(Total.cents),
+    ).where(Total.grouping == _GROUPING[by])
+    if not viewer.sees_all:
+        hidden = select(TotalMarking.set_key).where(not_(release_filter(TotalMarking, viewer)))
+        stmt = stmt.where(Total.marking.not_in(hidden), Total.conversions.not_in(hidden))
+    if donor_org_id is not None:
+        stmt = stmt.where(Total.donor_org_id == donor_org_id)
+    if plan_id is not None:
+        stmt = stmt.where(Total.plan_id == plan_id)
+    figures: dict[Any, list[int]] = {}
+    for raw, status, amount, rest in session.execute(stmt.group_by(column, Total.status)):
+        sums = figures.setdefault(raw, [0, 0, 0, 0, 0])
+        stage = _STAGES.index(status)
+        sums[stage] += int(amount or 0)
+        if stage < 2:
+            sums[3 + stage] += int(rest or 0)
+    return [(raw, [usd(v) for v in sums]) for raw, sums in figures.items()]
+
+
 def grouped(
     session: Session,
     viewer: Viewer,
@@ -182,23 +156,13 @@ def grouped(
     """[(group key values, [pledged, committed, paid, outstanding pledges, unpaid
     commitments])] for the current flows the viewer may see. Keys: (donor code, donor name),
     (phase id,), (DAC code,) or (year, month)."""
-    sums, hidden = _figures(session, viewer, donor_org_id)
-    key = _key(by)
-    stmt = select(key, *sums).select_from(Flow)
-    if hidden is not None:
-        stmt = stmt.outerjoin(hidden, hidden.c.lineage == Flow.lineage_id)
-    stmt = stmt.where(Flow.is_current.is_(True), release_filter(Flow, viewer))
-    if donor_org_id is not None:
-        stmt = stmt.where(Flow.donor_org_id == donor_org_id)
-    if plan_id is not None:
-        stmt = stmt.where(Flow.plan_id == plan_id)
-    groups = [(row[0], [_usd(v) for v in row[1:]]) for row in session.execute(stmt.group_by(key))]
+    groups = _sums(session, viewer, by, donor_org_id, plan_id)
     if by is GroupBy.PHASE:
-        return [((raw,), f) for raw, f in groups]
+        return [((raw or None,), f) for raw, f in groups]
     if by is GroupBy.MONTH:
-        return _fold(groups, {raw: (raw.year, raw.month) for raw, _ in groups})
-    ids = [raw for raw, _ in groups if raw is not None]
-    label: dict[Any, Any] = {None: (None, None) if by is GroupBy.DONOR else None}
+        return fold(groups, {raw: divmod(raw, 100) for raw, _ in groups})
+    ids = [raw for raw, _ in groups if raw]
+    label: dict[Any, Any] = {0: None}
     if by is GroupBy.DONOR:
         donors = select(Organization.id, Organization.code, Organization.name)
         for id_, code, name in session.execute(donors.where(Organization.id.in_(ids))):
@@ -207,7 +171,7 @@ def grouped(
         sectors = select(Programme.id, Programme.dac_code).where(Programme.id.in_(ids))
         for id_, dac_code in session.execute(sectors):
             label[id_] = dac_code
-    return _fold(groups, label)
+    return fold(groups, label)
 
 
 def _row(key: str | None, label: str, figures: Sequence[Decimal]) -> Row:
@@ -230,6 +194,19 @@ def summary(
     """Pledged / committed / paid and the outstanding parts per donor, phase (with the budget
     and the funding gap), sector (DAC code) or month, and the overall total."""
     groups = grouped(session, viewer, by, donor_org_id=donor_org_id, plan_id=plan_id)
+    return summarize(session, viewer, by, groups, donor_code=donor_code, plan_id=plan_id)
+
+
+def summarize(
+    session: Session,
+    viewer: Viewer,
+    by: GroupBy,
+    groups: list[tuple[tuple[Any, ...], list[Decimal]]],
+    *,
+    donor_code: str | None = None,
+    plan_id: int | None = None,
+) -> Summary:
+    """The summary's rows and total from the figures per group (`grouped`)."""
     rows: list[Row] = []
     if by is GroupBy.DONOR:
         rows = [_row(k[0], k[1], f) for k, f in sorted(groups, key=lambda g: g[0][0])]
