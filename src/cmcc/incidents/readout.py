@@ -301,7 +301,7 @@ def features(
         ]
     out = []
     for record in public_records(session, rows):
-        feature = {"type": "Feature", "id": str(record.pop("id"))}
+        feature: dict[str, Any] = {"type": "Feature", "id": str(record.pop("id"))}
         feature["geometry"] = record.pop("geometry")
         for key in RECORD_ONLY:
             del record[key]
