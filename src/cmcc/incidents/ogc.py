@@ -43,11 +43,14 @@ class IncidentCollection:
                 stmt = stmt.where(Incident.occurred_at >= start)
             if end is not None:
                 stmt = stmt.where(Incident.occurred_at <= end)
-        matched = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         selection = q.properties
         columns = readout.COLUMNS if selection is None else readout.selected_columns(selection)
         page = stmt.with_only_columns(*columns).order_by(Incident.id)
         rows = session.execute(page.offset(q.offset).limit(q.limit)).all()
+        if q.offset == 0 and len(rows) < q.limit:  # the first page holds every match
+            matched = len(rows)
+        else:
+            matched = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         return ItemPage(readout.features(session, rows, q.properties), int(matched))
 
     def get(self, session: Session, viewer: Viewer, feature_id: str) -> dict[str, Any]:

@@ -10,8 +10,8 @@ the per-row pydantic validation from ORM objects was most of a list request's ti
 A page (`public_records`, `features`) is built with no query of its own: the owner's code comes
 with each row (`OWNER_CODE`, a correlated subquery on the organization's key), the marking texts
 from a process-wide cache (`marking_text`: a pure function of the stored marking), the row is
-unpacked by position and each record is one dict literal. Measured: about half the per-record
-cost of the first version (docs/modules/picture.md, Performance).
+unpacked by position and each record is one dict literal. Measured: a quarter to a third of the
+per-record cost of the first version (docs/modules/picture.md, Performance).
 """
 
 from __future__ import annotations
