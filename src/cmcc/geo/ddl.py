@@ -50,9 +50,12 @@ def table_rtree_columns(table: str) -> list[str]:
     return rtree_columns(SPATIAL_TABLES[table], table in MARKED_TABLES)
 
 
-def rtree_statements(table: str, time_col: str | None, marked: bool = False) -> list[str]:
+def rtree_statements(table: str, time_col: str | None, marked: bool | None = None) -> list[str]:
     """The R*Tree and its triggers; `marked`: with the marking columns as auxiliary columns
-    (the triggers then also follow a change of marking)."""
+    (the triggers then also follow a change of marking); None: as the table's latest
+    migration has it (`MARKED_TABLES`), for code that rebuilds an index (a bulk load)."""
+    if marked is None:
+        marked = table in MARKED_TABLES
     names = rtree_columns(time_col is not None, marked)
     cols = ", ".join(names)
     declared = ", ".join(f"+{c}" if c in MARKING_COLUMNS else c for c in names)
