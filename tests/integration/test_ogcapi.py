@@ -203,7 +203,7 @@ def test_openapi_describes_the_routes_and_the_page_size(ogc: TestClient) -> None
         "type": "integer",
         "minimum": 1,
         "maximum": 10000,
-        "default": 10,
+        "default": 100,
     }
     assert {"collectionId", "bbox", "datetime", "offset", "bbox-crs"} <= set(params)
     assert "application/geo+json" in items["responses"]["200"]["content"]

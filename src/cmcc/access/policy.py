@@ -6,10 +6,13 @@ caller may see. For a record with a marking of its own (`Releasable`) the rule i
 `cmcc.core.releasability.may_see`, which the tests compare it with. A derived record (`Derived`:
 an alert) has no marking: the caller must be able to see each of its sources, checked in the
 same query, so it follows their markings when they change (`may_see_all` is its reference).
+A spatial index that carries a table's marking columns (`MarkingColumns`) is filtered by the
+same function, so that the policy runs inside the index (`cmcc.geo.ddl.MARKED_TABLES`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, literal, or_, select, true
@@ -22,9 +25,26 @@ from cmcc.core.releasability import MarkingKind, Viewer
 R = TypeVar("R", bound=Record)
 
 
+@dataclass(frozen=True)
+class MarkingColumns:
+    """The marking columns of `entity` as an index holds them (e.g. auxiliary R*Tree columns):
+    `release_filter` on it tests an index entry as it would the row. Only for a record with
+    a marking of its own and no further condition (not Derived, no own_release_condition)."""
+
+    entity: type[Record]
+    releasability: Any
+    owner_org_id: Any
+    release_to: Any
+
+
 def release_filter(model: Any, viewer: Viewer) -> ColumnElement[bool]:
     """The SQL condition under which `viewer` may see a row of `model` (a mapped class that is
-    Releasable or Derived, or an alias of one)."""
+    Releasable or Derived, or an alias of one), or an index entry (`MarkingColumns`)."""
+    if isinstance(model, MarkingColumns):
+        entity = model.entity
+        if issubclass(entity, Derived) or hasattr(entity, "own_release_condition"):
+            raise TypeError(f"{entity.__name__}: its marking alone does not decide release")
+        return true() if viewer.sees_all else _marking_filter(model, viewer)
     if viewer.sees_all:
         return true()
     entity = _entity(model)

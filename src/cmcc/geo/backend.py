@@ -29,7 +29,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from cmcc.geo.ddl import SPATIAL_TABLES
+from cmcc.access.policy import MarkingColumns, release_filter
+from cmcc.core.releasability import Viewer
+from cmcc.geo.ddl import MARKED_TABLES, table_rtree_columns
 from cmcc.geo.geometry import BBox
 from cmcc.geo.measure import degrees_around, distances_m
 
@@ -56,7 +58,11 @@ class SpatialBackend:
         time_col: Any,
         start: dt.datetime | None,
         end: dt.datetime | None,
+        viewer: Viewer | None = None,
     ) -> ColumnElement[bool]:
+        """`viewer`: where the index carries the marking (`MARKED_TABLES`, SQLite), the release
+        policy is applied inside it as well, so a hit the viewer may not see reads no table
+        row; the caller still filters the rows (`visible`)."""
         clauses = [self.bbox_filter(model, bbox)]
         if start is not None:
             clauses.append(time_col >= start)
@@ -132,18 +138,17 @@ class SpatialBackend:
 
 
 class SQLiteBackend(SpatialBackend):
-    """R*Tree: `<table>_rtree(id, min_x, max_x, min_y, max_y[, min_t, max_t])` (float32 bounds,
-    rounded outwards by SQLite, so it never misses; exact columns filter afterwards)."""
+    """R*Tree: `<table>_rtree(id, min_x, max_x, min_y, max_y[, min_t, max_t][, +releasability,
+    +owner_org_id, +release_to])` (float32 bounds, rounded outwards by SQLite, so it never
+    misses; exact columns filter afterwards)."""
 
-    def _rtree(self, model: Any, with_time: bool) -> Any:
-        cols = ["id", "min_x", "max_x", "min_y", "max_y"] + (
-            ["min_t", "max_t"] if with_time else []
-        )
+    def _rtree(self, model: Any) -> Any:
+        cols = table_rtree_columns(model.__tablename__)
         return table(f"{model.__tablename__}_rtree", *(column(c) for c in cols))
 
     def bbox_filter(self, model: Any, bbox: BBox) -> ColumnElement[bool]:
         minx, miny, maxx, maxy = bbox
-        r = self._rtree(model, SPATIAL_TABLES[model.__tablename__])
+        r = self._rtree(model)
         ids = select(r.c.id).where(
             r.c.max_x >= minx, r.c.min_x <= maxx, r.c.max_y >= miny, r.c.min_y <= maxy
         )
@@ -156,14 +161,18 @@ class SQLiteBackend(SpatialBackend):
         time_col: Any,
         start: dt.datetime | None,
         end: dt.datetime | None,
+        viewer: Viewer | None = None,
     ) -> ColumnElement[bool]:
         minx, miny, maxx, maxy = bbox
-        r = self._rtree(model, True)
+        r = self._rtree(model)
         where = [r.c.max_x >= minx, r.c.min_x <= maxx, r.c.max_y >= miny, r.c.min_y <= maxy]
         if start is not None:
             where.append(r.c.max_t >= epoch(start) - 1)
         if end is not None:
             where.append(r.c.min_t <= epoch(end) + 1)
+        if viewer is not None and model.__tablename__ in MARKED_TABLES:
+            marks = MarkingColumns(model, r.c.releasability, r.c.owner_org_id, r.c.release_to)
+            where.append(release_filter(marks, viewer))
         # The exact test on the columns; not the inherited filter, which would reach the
         # R*Tree a second time through this class's bbox_filter.
         exact = SpatialBackend.bbox_filter(self, model, bbox)

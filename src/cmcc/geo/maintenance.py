@@ -16,7 +16,7 @@ import numpy.typing as npt
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from cmcc.geo.ddl import SPATIAL_TABLES
+from cmcc.geo.ddl import SPATIAL_TABLES, table_rtree_columns
 
 BITS = 21  # per dimension: 3 x 21 = 63 bits
 
@@ -62,17 +62,18 @@ def optimize(session: Session) -> OptimizeResult:
         return OptimizeResult(dialect, {})
     counts = {}
     for table, timed in SPATIAL_TABLES.items():
-        cols = "id, min_x, max_x, min_y, max_y" + (", min_t, max_t" if timed else "")
+        names = table_rtree_columns(table)
+        cols = ", ".join(names)
         rows = session.execute(text(f"SELECT {cols} FROM {table}_rtree")).all()  # noqa: S608
         counts[table] = len(rows)
         if not rows:
             continue
-        arr = np.array(rows, dtype=np.float64)
+        arr = np.array([r[: 7 if timed else 5] for r in rows], dtype=np.float64)  # no marking
         centres = [(arr[:, 1] + arr[:, 2]) / 2, (arr[:, 3] + arr[:, 4]) / 2]
         if timed:
             centres.append((arr[:, 5] + arr[:, 6]) / 2)
         order = morton_order(*centres)
-        marks = ", ".join(f":{c.strip()}" for c in cols.split(","))
+        marks = ", ".join(f":{c}" for c in names)
         session.execute(text(f"DELETE FROM {table}_rtree"))  # noqa: S608
         session.execute(
             text(f"INSERT INTO {table}_rtree ({cols}) VALUES ({marks})"),  # noqa: S608

@@ -23,6 +23,7 @@ class IncidentCollection:
     id = "incidents"
     title = "Incidents"
     description = "Incidents of the operational picture with their verification status."
+    returnables = frozenset(readout.SELECTABLE)
 
     def extent(self, session: Session, viewer: Viewer) -> tuple[BBox | None, Interval | None]:
         i = Incident
@@ -34,7 +35,7 @@ class IncidentCollection:
         if q.bbox is not None:
             stmt = stmt.where(
                 backend_for(session.get_bind()).bbox_time_filter(
-                    Incident, q.bbox, Incident.occurred_at, start, end
+                    Incident, q.bbox, Incident.occurred_at, start, end, viewer
                 )
             )
         else:
@@ -42,10 +43,15 @@ class IncidentCollection:
                 stmt = stmt.where(Incident.occurred_at >= start)
             if end is not None:
                 stmt = stmt.where(Incident.occurred_at <= end)
-        matched = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        page = stmt.with_only_columns(*readout.COLUMNS).order_by(Incident.id)
+        selection = q.properties
+        columns = readout.COLUMNS if selection is None else readout.selected_columns(selection)
+        page = stmt.with_only_columns(*columns).order_by(Incident.id)
         rows = session.execute(page.offset(q.offset).limit(q.limit)).all()
-        return ItemPage(readout.features(session, rows), int(matched))
+        if q.offset == 0 and len(rows) < q.limit:  # the first page holds every match
+            matched = len(rows)
+        else:
+            matched = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        return ItemPage(readout.features(session, rows, q.properties), int(matched))
 
     def get(self, session: Session, viewer: Viewer, feature_id: str) -> dict[str, Any]:
         stmt = visible(Incident, viewer).where(Incident.id == record_id(feature_id))

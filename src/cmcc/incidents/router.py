@@ -57,8 +57,10 @@ def list_incidents(
     platform: PlatformDep,
     filters: IncidentFiltersDep,
     cursor: Cursor = None,
-    limit: Limit = 50,
+    limit: Limit = 100,
 ) -> Any:
+    """The picture's list: 100 a page unless `limit` says otherwise (the map's common request,
+    a box and a window, is one page; the page of 500 is there for exports that page through)."""
     stmt = service.incident_statement(session, principal, platform.spatial, **filters.kwargs())
     page = paginate(session, stmt, Incident.id, cursor, limit, columns=readout.COLUMNS)
     return records_response(readout.public_records(session, page.items), page)

@@ -235,7 +235,9 @@ def incident_statement(
     stmt = visible(Incident, principal.viewer)
     if bbox is not None:
         stmt = stmt.where(
-            spatial.bbox_time_filter(Incident, bbox, Incident.occurred_at, start, end)
+            spatial.bbox_time_filter(
+                Incident, bbox, Incident.occurred_at, start, end, principal.viewer
+            )
         )
     else:
         if start is not None:

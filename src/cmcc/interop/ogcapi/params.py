@@ -21,11 +21,12 @@ from cmcc.interop.ogcapi.provider import BBox, Interval, ItemQuery
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CRS84_NAMES = frozenset({CRS84, "[OGC:CRS84]"})
-DEFAULT_LIMIT = 10
+DEFAULT_LIMIT = 100  # the common request (the map's view, a GIS layer) in one page
 MAX_LIMIT = 10_000
 FORMATS = ("json", "geojson")
-ITEMS_PARAMS = ("bbox", "bbox-crs", "datetime", "limit", "offset", "crs", "f")
+ITEMS_PARAMS = ("bbox", "bbox-crs", "datetime", "limit", "offset", "properties", "crs", "f")
 ITEM_PARAMS = ("crs", "f")
+PROPERTY_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 DIGITS = re.compile(r"^[0-9]{1,12}$")
 
 
@@ -38,7 +39,36 @@ def parse_items_query(params: QueryParams) -> ItemQuery:
         interval=_interval(values["datetime"]) if "datetime" in values else None,
         limit=_integer(values, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
         offset=_integer(values, "offset", 0, 0, None),
+        properties=_properties(values["properties"]) if "properties" in values else None,
     )
+
+
+def check_properties(q: ItemQuery, offered: Collection[str] | None) -> None:
+    """Refuse (400) a `properties` selection naming a property the collection does not have,
+    or any selection where the collection offers none (`offered` None)."""
+    if q.properties is None:
+        return
+    if offered is None:
+        raise _fail("properties", "this collection does not offer property selection")
+    unknown = [name for name in q.properties if name not in offered]
+    if unknown:
+        raise _fail(
+            "properties",
+            f"unknown {', '.join(unknown)}; the collection's properties are "
+            + ", ".join(sorted(offered)),
+        )
+
+
+def _properties(text: str) -> tuple[str, ...]:
+    """OGC API - Features - Part 6 `properties`: a comma-separated list of property names;
+    empty: no properties."""
+    names = [name.strip() for name in text.split(",")] if text.strip() else []
+    for name in names:
+        if not PROPERTY_NAME.match(name):
+            raise _fail("properties", f"{name!r} is not a property name")
+    if len(set(names)) != len(names):
+        raise _fail("properties", "names a property more than once")
+    return tuple(names)
 
 
 def check_item_params(params: QueryParams) -> None:
@@ -140,6 +170,12 @@ ITEMS_OPENAPI: list[dict[str, Any]] = [
         "limit",
         "Page size.",
         {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+    ),
+    _parameter(
+        "properties",
+        "Only these properties of each feature (OGC API - Features - Part 6): a comma-separated "
+        "list of property names; empty for none. The id and the geometry are always returned.",
+        {"type": "array", "items": {"type": "string"}},
     ),
     _parameter(
         "offset",

@@ -44,6 +44,7 @@ class ItemQuery:
     interval: Interval | None  # (start, end), aware UTC, None = open end; instant t -> (t, t)
     limit: int
     offset: int
+    properties: tuple[str, ...] | None = None  # Part 6 selection; None: every property
 
 
 @dataclass
@@ -56,6 +57,9 @@ class ItemPage:
 
 
 class CollectionProvider(Protocol):
+    """A provider that offers property selection (`ItemQuery.properties`) also has a
+    `returnables` attribute: the names a selection may take (checked before `query`)."""
+
     id: str
     title: str
     description: str

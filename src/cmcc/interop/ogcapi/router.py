@@ -20,6 +20,7 @@ from cmcc.interop.ogcapi.params import (
     ITEM_OPENAPI,
     ITEMS_OPENAPI,
     check_item_params,
+    check_properties,
     parse_items_query,
 )
 from cmcc.interop.ogcapi.registry import get_provider, providers
@@ -151,6 +152,7 @@ def items(
 ) -> GeoJSONResponse:
     provider = get_provider(collection_id)
     query = parse_items_query(request.query_params)
+    check_properties(query, getattr(provider, "returnables", None))
     page = provider.query(session, principal.viewer, query)
     collection_url = _url_for(request)("ogc_collection", collectionId=collection_id)
     doc = documents.feature_collection(page, query, request.url, collection_url, utcnow())
