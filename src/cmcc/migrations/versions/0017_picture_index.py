@@ -1,7 +1,7 @@
 """The picture's index carries the marking: the release policy inside the index
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-06
 
 SQLite: `incidents_rtree` is rebuilt with the marking columns as auxiliary R*Tree columns
@@ -20,7 +20,7 @@ from alembic import op
 from cmcc.geo.ddl import EPOCH, drop_spatial_index, rtree_columns, rtree_statements
 
 revision = "0017"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
