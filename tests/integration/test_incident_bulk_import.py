@@ -220,13 +220,21 @@ def test_refused_while_the_table_is_in_use(platform: Platform, tmp_path: Path) -
 def test_a_bad_row_stores_nothing(platform: Platform, tmp_path: Path) -> None:
     features = [_feature(n) for n in range(250)]
     features[230]["properties"]["type"] = "nope"
+    features[235]["geometry"] = {"type": "Point", "coordinates": [31.4, 34.35]}
     features[240]["geometry"] = {"type": "Point", "coordinates": [10.0, 10.0]}
+    features[245]["geometry"] = {"type": "Point", "coordinates": [34.35, 31.4, 12.0]}  # 3-D: ok
     path = _geojson(tmp_path / "bad.geojson", features)
     before = _counts(platform)
     report = bulk_import_incidents(platform, path, _options(platform))
     assert report.stopped is not None and "nothing was stored" in report.stopped
-    assert (report.stored, report.batches, report.bad_rows) == (0, 0, 2)
-    assert [(e.line, e.field) for e in report.errors] == [(231, "type"), (241, "geometry")]
+    assert (report.stored, report.batches, report.bad_rows) == (0, 0, 3)
+    assert [(e.line, e.field) for e in report.errors] == [
+        (231, "type"),
+        (236, "geometry"),
+        (241, "geometry"),
+    ]
+    assert "look swapped" in report.errors[1].reason  # the API's messages
+    assert "outside the mission's area of interest" in report.errors[2].reason
     assert _counts(platform) == before
     _index_intact(platform)
     out = CliRunner().invoke(
