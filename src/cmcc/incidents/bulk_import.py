@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy.orm import Session
 
@@ -29,6 +31,8 @@ from cmcc.bootstrap import Platform
 from cmcc.core.dbfaults import database_fault
 from cmcc.geo import bulk as spatial
 from cmcc.incidents.importer import (
+    SQLITE_BATCH_CACHE_KIB,
+    Checked,
     ImportOptions,
     ImportReport,
     Progress,
@@ -80,40 +84,14 @@ def bulk_import_incidents(
         run = _Run(platform, options, report)
         checked = _checked(chunks, options, report.file_sha256[:12])
         try:
-            with platform.unit_of_work(Principal.system_operator(), write=True) as session:
+            with (
+                platform.unit_of_work(Principal.system_operator(), write=True) as session,
+                _large_cache(session),
+            ):
                 session.info["actor"] = options.actor
                 if dialect == "postgresql":
                     refuse_if_serving(session, TABLE)
-                tick = time.perf_counter()
-                index = spatial.suspend(session, TABLE, TIME_COLUMN)
-                report.add_time("index", time.perf_counter() - tick)
-                ahead = 1 if dialect == "postgresql" else 0  # as the normal import (measured)
-                with read_ahead(checked, ahead) as items:
-                    line = 0
-                    while True:
-                        try:
-                            item = next(items, None)
-                        except (FormatError, UnicodeDecodeError) as exc:
-                            report.stopped = f"the file cannot be read after line {line}: {exc}"
-                            break
-                        if item is None:
-                            break
-                        run.count(item, on_error)
-                        line = item.last_line
-                        if len(item.rows) and not report.bad_rows:
-                            _store(session, run, item.rows, f"{item.first_line}-{line}")
-                        if on_progress is not None:
-                            on_progress(Progress(binary.tell(), total, report))
-                if report.bad_rows and report.stopped is None:
-                    report.stopped = (
-                        f"{report.bad_rows:,} bad rows: nothing was stored (a bulk load is all "
-                        "or nothing); fix them and run it again"
-                    )
-                if report.stopped is not None:
-                    raise _Undo
-                tick = time.perf_counter()
-                spatial.rebuild(session, index)
-                report.add_time("index", time.perf_counter() - tick)
+                _load(session, run, checked, on_error, on_progress, (binary, total))
                 commit_tick = time.perf_counter()
             report.add_time("commit", time.perf_counter() - commit_tick)
         except _Undo:
@@ -126,6 +104,48 @@ def bulk_import_incidents(
             _nothing_stored(report)
     report.timings["total"] = time.perf_counter() - started
     return report
+
+
+def _load(
+    session: Session,
+    run: _Run,
+    checked: Iterator[Checked],
+    on_error: Callable[[RowError], None] | None,
+    on_progress: Callable[[Progress], None] | None,
+    file: tuple[BinaryIO, int],
+) -> None:
+    """Every batch, then the index; raises _Undo when nothing may be kept."""
+    report, dialect = run.report, session.get_bind().dialect.name
+    tick = time.perf_counter()
+    index = spatial.suspend(session, TABLE, TIME_COLUMN)
+    report.add_time("index", time.perf_counter() - tick)
+    ahead = 1 if dialect == "postgresql" else 0  # as the normal import (measured)
+    with read_ahead(checked, ahead) as items:
+        line = 0
+        while True:
+            try:
+                item = next(items, None)
+            except (FormatError, UnicodeDecodeError) as exc:
+                report.stopped = f"the file cannot be read after line {line}: {exc}"
+                break
+            if item is None:
+                break
+            run.count(item, on_error)
+            line = item.last_line
+            if len(item.rows) and not report.bad_rows:
+                _store(session, run, item.rows, f"{item.first_line}-{line}")
+            if on_progress is not None:
+                on_progress(Progress(file[0].tell(), file[1], report))
+    if report.bad_rows and report.stopped is None:
+        report.stopped = (
+            f"{report.bad_rows:,} bad rows: nothing was stored (a bulk load is all or nothing); "
+            "fix them and run it again"
+        )
+    if report.stopped is not None:
+        raise _Undo
+    tick = time.perf_counter()
+    spatial.rebuild(session, index)
+    report.add_time("index", time.perf_counter() - tick)
 
 
 def _store(session: Session, run: _Run, rows: Rows, lines: str) -> None:
@@ -145,6 +165,24 @@ def _store(session: Session, run: _Run, rows: Rows, lines: str) -> None:
     report.stored += result.stored
     report.skipped += result.skipped
     report.alerts += result.alerts
+
+
+@contextmanager
+def _large_cache(session: Session) -> Iterator[None]:
+    """SQLite: the page cache raised for the whole load (as the normal import does for each
+    batch), put back afterwards whatever happens (the connection returns to the pool). The
+    load is one transaction: with the default 2 MB cache its dirty pages spill to the WAL and
+    are read back again and again (measured: the R*Tree build after 1,000,000 rows took 39 s)."""
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    raw = session.connection().connection.driver_connection
+    usual = int(raw.execute("PRAGMA cache_size").fetchone()[0])  # type: ignore[union-attr]
+    raw.execute(f"PRAGMA cache_size = {-SQLITE_BATCH_CACHE_KIB}")  # type: ignore[union-attr]
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA cache_size = {usual}")  # type: ignore[union-attr]
 
 
 def _nothing_stored(report: ImportReport) -> None:
