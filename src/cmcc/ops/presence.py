@@ -94,7 +94,6 @@ def refuse_if_serving(conn: Session, table: str) -> None:
             "a server runs on this database (it holds the advisory lock "
             f"{SERVER_LOCK}); stop `cmcc serve` and `cmcc gateway` first, or import without --bulk"
         )
-    conn.execute(text("SET LOCAL lock_timeout = 0"))
     try:
         with conn.begin_nested():
             conn.execute(text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE NOWAIT"))
