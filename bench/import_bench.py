@@ -2,23 +2,27 @@
 
     .venv/bin/python bench/import_bench.py [--rows 1000000] [--batch-size 5000]
                                            [--backends sqlite,postgresql]
+                                           [--file geojson|csv] [--modes normal,bulk]
 
-Generates N valid rows into a temporary CSV file (timed on its own), then imports the file with
-`cmcc.incidents.importer` into a scratch SQLite database (CMCC_HOME in a temporary folder; the
-R*Tree triggers of migration 0002 fire on every insert) and into a scratch PostgreSQL database
-(created and dropped here; COPY). 20 zones, two of them civilian safe zones (one closing during
-the period), so that the geofence runs and raises alerts.
+Generates N valid rows into a temporary GeoJSON (default) or CSV file (timed on its own), then
+imports the file into a scratch SQLite database (CMCC_HOME in a temporary folder) and into a
+scratch PostgreSQL database (created and dropped here; COPY), once per mode, each into a fresh
+database, in the same run: `normal` (`cmcc.incidents.importer`: the R*Tree triggers / the GiST
+index live) and `bulk` (`cmcc.incidents.bulk_import`, `--bulk`: the index built once after the
+load). 20 zones, two of them civilian safe zones (one closing during the period), so that the
+geofence runs and raises alerts.
 
-Printed per backend: end to end (file -> database: read, check, store, alerts, audit), the
-batch transactions alone (ref check, insert, geofence, alerts, audit entry, commit), and the
-insert statements alone (executemany / COPY), each against the targets of the issue:
-SQLite >= 100,000 rows/s, PostgreSQL >= 150,000 rows/s.
+Printed per backend and mode: end to end (file -> database: read, check, store, alerts, audit,
+index build, commit), with where the time goes, against the targets of issue 18: normal
+SQLite >= 100,000 and PostgreSQL >= 150,000 rows/s; bulk SQLite >= 150,000 and PostgreSQL >=
+300,000 rows/s.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import os
 import platform as host
 import sqlite3
@@ -28,6 +32,7 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+import orjson
 import psycopg
 
 from cmcc.access.domain import Principal
@@ -35,6 +40,7 @@ from cmcc.access.service import org_by_code
 from cmcc.bootstrap import Platform, bootstrap
 from cmcc.config import Settings
 from cmcc.core.releasability import Marking
+from cmcc.incidents.bulk_import import bulk_import_incidents
 from cmcc.incidents.domain import IncidentType
 from cmcc.incidents.importer import ImportOptions, ImportReport, import_incidents
 from cmcc.initialize import initialize
@@ -43,7 +49,12 @@ from cmcc.zones.service import create_zone
 
 PG_ADMIN = os.environ.get("CMCC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 SECRET = "bench-secret-" + "x" * 32
-TARGETS = {"SQLite": 100_000, "PostgreSQL": 150_000}
+TARGETS = {
+    ("SQLite", "normal"): 100_000,
+    ("PostgreSQL", "normal"): 150_000,
+    ("SQLite", "bulk"): 150_000,
+    ("PostgreSQL", "bulk"): 300_000,
+}
 HEADER = (
     "type,occurred_at,reported_at,lat,lon,severity,killed_civilian,killed_other,"
     "injured_civilian,injured_other,source_reliability,info_credibility,narrative,source"
@@ -83,6 +94,33 @@ def generate(path: Path, n: int, seed: int = 2026) -> None:
                 ["bench"] * m,
             ]
             f.write("\n".join(map(",".join, zip(*columns, strict=True))) + "\n")
+
+
+def generate_geojson(path: Path, n: int, seed: int = 2026) -> None:
+    """The same rows as `generate`, as a GeoJSON FeatureCollection of points."""
+    csv_path = path.with_suffix(".csv")
+    generate(csv_path, n, seed)
+    names = HEADER.split(",")
+    ints = {"severity", "killed_civilian", "killed_other", "injured_civilian", "injured_other"}
+    with csv_path.open(encoding="utf-8") as src, path.open("wb") as out:
+        next(src)
+        out.write(b'{"type":"FeatureCollection","features":[\n')
+        first = True
+        for line in src:
+            row = dict(zip(names, line.rstrip("\n").split(","), strict=True))
+            lon, lat = float(row.pop("lon")), float(row.pop("lat"))
+            props: dict[str, object] = {
+                k: int(v) if k in ints or k == "info_credibility" else v for k, v in row.items()
+            }
+            feature = {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": props,
+            }
+            out.write((b"" if first else b",\n") + orjson.dumps(feature))
+            first = False
+        out.write(b"\n]}\n")
+    csv_path.unlink()
 
 
 def square(lon: float, lat: float, half: float) -> dict[str, object]:
@@ -132,7 +170,7 @@ def add_zones(platform: Platform) -> None:
             create_zone(s, who, zone, aoi=platform.settings.aoi_bbox, fence=None)
 
 
-def run_import(platform: Platform, path: Path, batch_size: int) -> ImportReport:
+def run_import(platform: Platform, path: Path, batch_size: int, mode: str) -> ImportReport:
     initialize(platform)
     add_zones(platform)
     with platform.unit_of_work(Principal.system_operator()) as s:
@@ -145,23 +183,28 @@ def run_import(platform: Platform, path: Path, batch_size: int) -> ImportReport:
         batch_size=batch_size,
     )
     platform.fence()  # loaded before the clock starts, as in a running server
-    return import_incidents(platform, path, options)
+    load = bulk_import_incidents if mode == "bulk" else import_incidents
+    return load(platform, path, options)
 
 
 def rate(rows: int, seconds: float) -> float:
     return rows / seconds if seconds > 0 else float("nan")
 
 
-def show(name: str, report: ImportReport, extra: str) -> list[str]:
+def show(name: str, mode: str, report: ImportReport, extra: str) -> list[str]:
     t = report.timings
     n = report.stored
-    target = TARGETS[name]
+    target = TARGETS[name, mode]
+    known = ("read", "check", "store", "index", "commit")
+    other = t["total"] - sum(t.get(k, 0.0) for k in known)
     lines = [
-        f"{name} ({extra}): {n:,} stored, {report.skipped:,} skipped, {report.bad_rows:,} bad, "
-        f"{report.alerts:,} alerts, {report.batches} batches, complete={report.complete}",
-        f"  time: total {t['total']:.1f} s = read {t.get('read', 0):.1f} + check "
-        f"{t.get('check', 0):.1f} + batch transactions {t.get('store', 0):.1f} "
-        f"(of which insert statements {t.get('insert', 0):.1f})",
+        f"{name} {mode} ({extra}): {n:,} stored, {report.skipped:,} skipped, "
+        f"{report.bad_rows:,} bad, {report.alerts:,} alerts, {report.batches} batches, "
+        f"complete={report.complete}",
+        f"  time: total {t['total']:.1f} s = read (parse) {t.get('read', 0):.1f} + check "
+        f"{t.get('check', 0):.1f} + batches {t.get('store', 0):.1f} (of which insert statements "
+        f"{t.get('insert', 0):.1f}) + index {t.get('index', 0):.1f} + commit "
+        f"{t.get('commit', 0):.1f} + other {other:.1f}",
     ]
     for label, seconds in (
         ("end to end (file -> database)", t["total"]),
@@ -183,6 +226,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--batch-size", type=int, default=5000)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--file", choices=("geojson", "csv"), default="geojson")
+    parser.add_argument("--modes", default="normal,bulk")
     args = parser.parse_args()
     load_before = os.getloadavg()
     print(
@@ -192,24 +237,25 @@ def main() -> None:
     )
     out: list[str] = []
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "incidents.csv"
+        path = Path(folder) / f"incidents.{args.file}"
         t0 = time.perf_counter()
-        generate(path, args.rows)
+        (generate_geojson if args.file == "geojson" else generate)(path, args.rows)
         gen = time.perf_counter() - t0
         size = path.stat().st_size
         print(
             f"generated {args.rows:,} rows ({size / 1e6:.0f} MB) in {gen:.1f} s "
             f"({rate(args.rows, gen):,.0f} rows/s; not part of the figures below)"
         )
-        for backend in args.backends.split(","):
+        for backend, mode in itertools.product(args.backends.split(","), args.modes.split(",")):
             if backend == "sqlite":
-                home = Path(folder) / "home"
+                home = Path(folder) / f"home-{mode}"
                 p = bootstrap(Settings(home=home, secret_key=SECRET, environment="test"))
                 try:
-                    report = run_import(p, path, args.batch_size)
+                    report = run_import(p, path, args.batch_size, mode)
                 finally:
                     p.dispose()
-                out += show("SQLite", report, f"WAL, R*Tree triggers, batch {args.batch_size}")
+                index = "R*Tree built after" if mode == "bulk" else "R*Tree triggers"
+                out += show("SQLite", mode, report, f"WAL, {index}, batch {args.batch_size}")
             else:
                 db = f"cmcc_import_bench_{uuid.uuid4().hex[:8]}"
                 with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
@@ -218,14 +264,15 @@ def main() -> None:
                 try:
                     p = bootstrap(Settings(database_url=pg_url(db), secret_key=SECRET))
                     try:
-                        report = run_import(p, path, args.batch_size)
+                        report = run_import(p, path, args.batch_size, mode)
                     finally:
                         p.dispose()
                 finally:
                     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
                         conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
                 server = version[0] if version else "?"
-                out += show("PostgreSQL", report, f"{server}, COPY, batch {args.batch_size}")
+                index = "GiST built after" if mode == "bulk" else "GiST live"
+                out += show("PostgreSQL", mode, report, f"{server}, COPY, {index}")
     print("\n".join(out))
     load_after = os.getloadavg()
     print(f"load average after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")

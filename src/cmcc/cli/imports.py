@@ -3,6 +3,8 @@
 Exit codes of the import: 0 every row is stored (or was stored already); 1 some rows were bad,
 the import stopped before the end (run it again to resume), or the file cannot be read;
 130 interrupted (the batches already stored stay stored; run it again to resume).
+With `--bulk` (cmcc.incidents.bulk_import): 2 refused because a server runs on the database or
+the incidents table is in use (nothing written); a bad row or a failure stores nothing (exit 1).
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ from cmcc.cli.common import (
 )
 from cmcc.core.errors import DomainError
 from cmcc.incidents import service
+from cmcc.incidents.bulk_import import bulk_import_incidents
 from cmcc.incidents.exporter import export_bytes
 from cmcc.incidents.importer import ImportOptions, ImportReport, RowError, import_incidents
 from cmcc.incidents.importer import Progress as ImportProgress
+from cmcc.ops.presence import ServerRunning
 
 import_app = typer.Typer(help="Load records from exchange files.", no_args_is_help=True)
 export_app = typer.Typer(help="Write records to exchange files.", no_args_is_help=True)
@@ -126,10 +130,18 @@ def import_incidents_command(
             help="Write every bad row to this CSV file (line, field, reason)",
         ),
     ] = None,
+    bulk: Annotated[
+        bool,
+        typer.Option(
+            "--bulk",
+            help="Bulk load mode: only while no server runs on the database; the spatial index "
+            "is built once after the load; all rows in one transaction (all or nothing)",
+        ),
+    ] = False,
 ) -> None:
     """Check every row, store the good ones in batches (one transaction each), report the bad
     ones by line and reason. Running the same file again resumes: rows already stored (same
-    external_ref) are skipped."""
+    external_ref) are skipped. `--bulk`: see docs/modules/incident-exchange.md."""
     with platform() as p:
         with operator_session(p, write=False, actor="system:import") as session:
             org = org_by_code(session, as_org)
@@ -168,9 +180,11 @@ def import_incidents_command(
                     text = f"{r.stored:,} stored, {r.skipped:,} skipped, {r.bad_rows:,} bad"
                     bar.update(task, completed=done.bytes_read, description=text)
 
-                report = import_incidents(
-                    p, file, options, on_error=on_error, on_progress=on_progress
-                )
+                load = bulk_import_incidents if bulk else import_incidents
+                report = load(p, file, options, on_error=on_error, on_progress=on_progress)
+        except ServerRunning as exc:
+            err_console.print(f"[red]refused:[/red] {exc.detail}")
+            raise typer.Exit(2) from None
         except DomainError as exc:
             err_console.print(f"[red]error:[/red] {exc.detail}")
             raise typer.Exit(1) from None
@@ -186,7 +200,8 @@ def import_incidents_command(
     _summary(report, time.perf_counter() - started)
     if report.stopped:
         err_console.print(f"[red]stopped:[/red] {report.stopped}")
-        err_console.print("the batches before it are stored; fix the cause and run it again")
+        if not bulk:
+            err_console.print("the batches before it are stored; fix the cause and run it again")
         raise typer.Exit(1)
     if report.bad_rows:
         raise typer.Exit(1)

@@ -11,6 +11,7 @@ from rich.table import Table
 from cmcc.cli.common import console, err_console, platform
 from cmcc.config import Settings
 from cmcc.initialize import initialize
+from cmcc.ops.presence import ServerPresence
 
 config_app = typer.Typer(help="Check the settings.", no_args_is_help=True)
 
@@ -85,6 +86,7 @@ def serve(
                 mine.dispose()
 
         pids = fork_workers(sockets, api_only)
+        presence = ServerPresence(p.engine)  # refuses bulk loads while serving (cmcc.ops.presence)
 
         async def run() -> bool:
             """Serve until stopped; True when a worker was lost."""
@@ -106,6 +108,7 @@ def serve(
         try:
             lost = asyncio.run(run())
         finally:
+            presence.release()
             stop_workers(pids)
         if lost:
             raise typer.Exit(1)
@@ -125,6 +128,7 @@ def gateway_only(
     service_logging()
     with platform("gateway") as p:
         bind = host or p.settings.host
+        presence = ServerPresence(p.engine)  # refuses bulk loads while running
 
         async def run() -> None:
             await p.bus.start()
@@ -139,7 +143,10 @@ def gateway_only(
                 await tak.stop()
                 await p.bus.stop()
 
-        asyncio.run(run())
+        try:
+            asyncio.run(run())
+        finally:
+            presence.release()
 
 
 @config_app.command("check")

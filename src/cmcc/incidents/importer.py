@@ -259,6 +259,20 @@ def _geojson_chunks(stream: TextIO, size: int) -> Iterator[Chunk]:
         yield chunk
 
 
+def _point_xy(value: Any) -> tuple[float, float] | None:
+    """lon, lat of a plain GeoJSON Point (2 or 3 numbers), for the column-wise check; None for
+    anything else, which `parse_geometry` checks on its own."""
+    if type(value) is not dict or value.get("type") != "Point":
+        return None
+    c = value.get("coordinates")
+    if type(c) is not list or not 2 <= len(c) <= 3 or any(type(v) not in (int, float) for v in c):
+        return None
+    try:
+        return float(c[0]), float(c[1])
+    except OverflowError:  # an integer beyond any float
+        return None
+
+
 def _missing_columns(positions: dict[str, int]) -> list[str]:
     names = {c.field: f"{c.field} (header '{c.header}' or hashtag '{c.hashtag}')" for c in COLUMNS}
     missing = [names[f] for f in REQUIRED if f not in positions]
@@ -353,6 +367,7 @@ class Checker:
         self.cols.update(zip(chunk.fields, columns, strict=True))
         self.problems: dict[int, list[tuple[str, str]]] = {}
         self.tabular = chunk.shapes is None  # CSV or HXL, not GeoJSON
+        self.given_points: dict[int, tuple[float, float]] = {}  # plain GeoJSON Points
 
     def bad(self, i: int, name: str, reason: str) -> None:
         self.problems.setdefault(i, []).append((name, reason))
@@ -506,6 +521,10 @@ class Checker:
             value: Any = given[i] if given is not None else texts[i].strip()
             if given is None and not value:
                 continue
+            point = _point_xy(value) if given is not None else None
+            if point is not None:  # checked with the lat/lon columns, all at once
+                self.given_points[i] = point
+                continue
             shaped[i] = True
             name = "geometry"
             if value is None:
@@ -531,7 +550,11 @@ class Checker:
         xy = np.zeros((self.n, 2))
         todo = [i for i in range(self.n) if not shaped[i]]
         unread = set()
-        if len(todo) == self.n:
+        given = self.given_points
+        if given:
+            xy[list(given)] = np.array(list(given.values()), dtype=np.float64)
+            todo_cells = [i for i in todo if i not in given]
+        elif len(todo) == self.n:
             try:  # fast path: every cell a number
                 xy[:, 0] = np.fromiter(map(float, self.cols["lon"]), np.float64, self.n)
                 xy[:, 1] = np.fromiter(map(float, self.cols["lat"]), np.float64, self.n)
@@ -563,11 +586,13 @@ class Checker:
         for i in idx[~(ok & (inside | allowed))].tolist():
             if i in unread:
                 continue
-            point = {"type": "Point", "coordinates": [float(xy[i, 0]), float(xy[i, 1])]}
+            name, point = "lat/lon", {"type": "Point", "coordinates": [*xy[i].tolist()]}
+            if i in given and self.chunk.shapes is not None:
+                name, point = "geometry", self.chunk.shapes[i]
             try:
-                parse_geometry(point, field="lat/lon", aoi=self.options.aoi, outside_aoi=outside[i])
+                parse_geometry(point, field=name, aoi=self.options.aoi, outside_aoi=outside[i])
             except InvalidInput as exc:
-                self.bad(i, "lat/lon", exc.errors[0].message)
+                self.bad(i, name, exc.errors[0].message)
         return xy
 
     def run(self) -> Rows:
