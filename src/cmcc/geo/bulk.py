@@ -74,7 +74,11 @@ def rebuild(session: Session, index: SuspendedIndex) -> int:
     try:
         rows = cursor.execute(select, (index.top_id,)).fetchall()
         if rows:
-            arr = np.array([r[1:] for r in rows], dtype=np.float64)
+            # The bounds (min_x, max_x, min_y, max_y[, min_t, max_t]) in pairs; the auxiliary
+            # columns after them (the marking, `cmcc.geo.ddl.MARKED_TABLES`) are not ordered on.
+            names = [c.strip() for c in cols.split(",")]
+            bounds = [i for i, c in enumerate(names) if c.startswith(("min_", "max_"))]
+            arr = np.array([[r[i] for i in bounds] for r in rows], dtype=np.float64)
             centres = [(arr[:, k] + arr[:, k + 1]) / 2 for k in range(0, arr.shape[1], 2)]
             marks = ", ".join("?" * len(rows[0]))
             cursor.executemany(
