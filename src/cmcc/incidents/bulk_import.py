@@ -159,12 +159,7 @@ def _store(session: Session, run: _Run, rows: Rows, lines: str) -> None:
         fence=run.fence,
         bus=run.platform.bus,
     )
-    report.add_time("store", time.perf_counter() - tick)
-    report.add_time("insert", result.insert_seconds)
-    report.batches += 1
-    report.stored += result.stored
-    report.skipped += result.skipped
-    report.alerts += result.alerts
+    report.count_batch(result, tick)
 
 
 @contextmanager

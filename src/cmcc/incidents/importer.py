@@ -157,6 +157,15 @@ class ImportReport:
     def complete(self) -> bool:
         return self.stopped is None
 
+    def count_batch(self, result: BatchResult, started: float) -> None:
+        """A batch stored (`started`: its perf_counter when its storing began)."""
+        self.add_time("store", time.perf_counter() - started)
+        self.add_time("insert", result.insert_seconds)
+        self.batches += 1
+        self.stored += result.stored
+        self.skipped += result.skipped
+        self.alerts += result.alerts
+
     def add_time(self, key: str, seconds: float) -> None:
         self.timings[key] = self.timings.get(key, 0.0) + seconds
 
@@ -1033,12 +1042,7 @@ class _Run:
                 fence=self.fence,
                 bus=self.platform.bus,
             )
-        report.add_time("store", time.perf_counter() - tick)
-        report.add_time("insert", result.insert_seconds)
-        report.batches += 1
-        report.stored += result.stored
-        report.skipped += result.skipped
-        report.alerts += result.alerts
+        report.count_batch(result, tick)
 
 
 def import_incidents(
