@@ -26,18 +26,8 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cmcc.access.throttle import address_key
-from cmcc.tips.anonymity import is_public
+from cmcc.tips.anonymity import ADDRESS_HEADERS, is_public
 
-ADDRESS_HEADERS = frozenset(
-    {
-        b"x-forwarded-for",
-        b"x-forwarded-proto",
-        b"x-real-ip",
-        b"forwarded",
-        b"true-client-ip",
-        b"cf-connecting-ip",
-    }
-)
 CLIENT_KEY = "client_key"
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

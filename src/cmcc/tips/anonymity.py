@@ -37,20 +37,19 @@ from cmcc.api import errors
 from cmcc.core.errors import DomainError
 
 PUBLIC_PREFIX = "/public"
-DROPPED_HEADERS = frozenset(
+# The headers that name a client's address (removed from every request by
+# `cmcc.api.clients.ClientAddresses`), and those that identify a tipster besides.
+ADDRESS_HEADERS = frozenset(
     {
         b"x-forwarded-for",
+        b"x-forwarded-proto",
         b"x-real-ip",
         b"forwarded",
-        b"user-agent",
-        b"referer",
-        b"cookie",
-        b"x-request-id",
-        b"via",
         b"true-client-ip",
         b"cf-connecting-ip",
     }
 )
+DROPPED_HEADERS = ADDRESS_HEADERS | {b"user-agent", b"referer", b"cookie", b"x-request-id", b"via"}
 DEFAULT_CSP = (
     "default-src 'none'; connect-src 'self'; img-src 'self' blob:; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'"
