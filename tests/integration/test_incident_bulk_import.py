@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -293,7 +294,7 @@ def test_killed_load_leaves_the_table_and_index_as_before(
     cmd = [sys.executable, "-m", "cmcc", "import", "incidents", str(path), "--bulk"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        _wait_until_loading(platform, proc)
+        _stop_midway(platform, proc, path)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -304,19 +305,59 @@ def test_killed_load_leaves_the_table_and_index_as_before(
     _index_intact(platform)
 
 
-def _wait_until_loading(platform: Platform, proc: subprocess.Popen[bytes]) -> None:
-    """Until the first batch is written (in the load's open transaction)."""
+def _stop_midway(platform: Platform, proc: subprocess.Popen[bytes], path: Path) -> None:
+    """Freeze the load (SIGSTOP) inside its transaction once it has read 4 MiB more of the file
+    than when the transaction was first seen (it reads 1 MiB at a time, one ahead of the parser;
+    3 MiB parsed are about 12,000 rows: at least one batch of 5,000 is stored on either
+    backend, PostgreSQL checking one batch ahead),
+    and before it has committed: the kill that follows lands inside the transaction whatever
+    the machine's speed. The file is read whole once for its hash before the transaction,
+    hence the check of the transaction each time the position moves."""
+    first = last = None
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-        if platform.engine.dialect.name == "postgresql":
-            with platform.engine.connect() as c:
-                stmt = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY incidents%'"
-                if c.scalar(text(stmt)):
-                    return
-        else:
-            wal = Path(str(platform.engine.url.database) + "-wal")
-            if wal.exists() and wal.stat().st_size > 4_000_000:
+        position = _read_position(proc.pid, path)
+        if position is None or position == last:
+            time.sleep(0.01)
+            continue
+        proc.send_signal(signal.SIGSTOP)
+        last = position = _read_position(proc.pid, path)
+        if position is not None and _writing(platform):
+            if first is None:
+                first = position
+            elif position >= first + 4 * 2**20:
                 return
-        time.sleep(0.05)
+        proc.send_signal(signal.SIGCONT)
     raise AssertionError("the load did not start")
+
+
+def _writing(platform: Platform) -> bool:
+    """Whether another connection holds a write transaction on the test's database."""
+    if platform.engine.dialect.name == "postgresql":
+        stmt = (
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL"
+        )
+        with platform.engine.connect() as c:
+            return bool(c.scalar(text(stmt)))
+    probe = sqlite3.connect(str(platform.engine.url.database), timeout=0)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError:
+        return True  # locked: the load's transaction holds the write lock
+    finally:
+        probe.close()
+    return False
+
+
+def _read_position(pid: int, path: Path) -> int | None:
+    """Where process `pid` is in its open `path` (Linux /proc), or None while it has none."""
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            if Path(os.readlink(fd)) == path:
+                info = Path(f"/proc/{pid}/fdinfo/{fd.name}").read_text()
+                return int(info.split("pos:")[1].split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return None
