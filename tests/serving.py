@@ -53,6 +53,9 @@ def platform_env(platform: Platform, home: Path, **extra: str) -> dict[str, str]
 class Running(Protocol):
     """What the tests use of a started process (a Popen, or a forked `_Forked`)."""
 
+    @property
+    def pid(self) -> int: ...
+
     def poll(self) -> int | None: ...
 
     def terminate(self) -> None: ...
@@ -103,6 +106,11 @@ class _Forked:
 
     def __init__(self, proc: multiprocessing.process.BaseProcess) -> None:
         self.proc = proc
+
+    @property
+    def pid(self) -> int:
+        assert self.proc.pid is not None  # started
+        return self.proc.pid
 
     def poll(self) -> int | None:
         return self.proc.exitcode

@@ -13,7 +13,9 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import os
 import re
+import signal
 import sqlite3
 import threading
 import time
@@ -221,6 +223,20 @@ def _funding_flows(platform: Platform, count: int) -> None:
         conn.execute(copies, {"count": count, "first": pledge.json()["id"]})
 
 
+def _freeze_once_partial(proc: Running, folder: Path) -> None:
+    """Stop the export (SIGSTOP) at a moment its temporary file has bytes: it is checked while
+    the export is frozen, so the export cannot finish between the check and the kill."""
+    deadline = time.monotonic() + SECONDS
+    while True:
+        assert proc.poll() is None, "the export ended before it could be killed"
+        assert time.monotonic() < deadline, "the export wrote nothing"
+        os.kill(proc.pid, signal.SIGSTOP)
+        if any(p.stat().st_size for p in folder.glob(".flows.csv.*.partial")):
+            return
+        os.kill(proc.pid, signal.SIGCONT)
+        time.sleep(0.002)
+
+
 def test_export_killed_midway_leaves_no_file_that_looks_complete(
     platform: Platform, tmp_path: Path
 ) -> None:
@@ -230,11 +246,7 @@ def test_export_killed_midway_leaves_no_file_that_looks_complete(
     target.write_bytes(b"yesterday's export\n")
     command = ["export", "funding", "--format", "fts", "--output", str(target)]
     proc = forked(command, env, tmp_path / "export.log")
-    deadline = time.monotonic() + SECONDS
-    while not any(p.stat().st_size for p in tmp_path.glob(".flows.csv.*.partial")):
-        assert proc.poll() is None, "the export ended before it could be killed"
-        assert time.monotonic() < deadline, "the export wrote nothing"
-        time.sleep(0.002)
+    _freeze_once_partial(proc, tmp_path)
     proc.kill()
     proc.wait(10)
     assert target.read_bytes() == b"yesterday's export\n"  # the older file, whole
