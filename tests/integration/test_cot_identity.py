@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -124,8 +125,17 @@ def caveat_alerts(platform: Platform) -> int:
         return int(s.scalar(stmt) or 0)
 
 
-async def flushed(server: CotServer) -> None:
-    await asyncio.sleep(0.3)
+async def arrived(server: CotServer, events: int) -> None:
+    """Until the server has handled `events` events in all (it counts them as it routes them)."""
+    deadline = time.monotonic() + 30
+    while server.received < events:
+        assert time.monotonic() < deadline, f"{server.received} of {events} events arrived"
+        await asyncio.sleep(0.01)
+
+
+async def flushed(server: CotServer, events: int) -> None:
+    """Until `events` events have arrived and what they left pending is stored."""
+    await arrived(server, events)
     await server._flush()
 
 
@@ -137,7 +147,7 @@ def test_no_connection_moves_another_registered_unit(
     async def body(server: CotServer, connect: Callable[[], Awaitable[Conn]], udp: int) -> None:
         real = await connect()
         await real.send(event("us-1", OUTSIDE, callsign="EAGLE-1"))
-        await flushed(server)
+        await flushed(server, 1)
         assert us1_track(platform) == OUTSIDE
 
         rogue = await connect()
@@ -146,8 +156,7 @@ def test_no_connection_moves_another_registered_unit(
         await rogue.send(event("marker-9", INSIDE, callsign="EAGLE-1"))  # in its callsign
         await rogue.send(event("rogue-1", INSIDE, callsign="GARUDA-1"))  # or another's
         datagram(udp, event("us-1", INSIDE, callsign="EAGLE-1"))  # anonymous
-        await asyncio.sleep(0.3)
-        await flushed(server)
+        await flushed(server, 6)
         assert server.refused == 4
         assert us1_track(platform) == OUTSIDE
         assert caveat_alerts(platform) == 0
@@ -158,7 +167,7 @@ def test_no_connection_moves_another_registered_unit(
         assert [(e.lat, e.lon) for e in replayed] == [OUTSIDE]
         # The unit itself, on its own connection, is believed.
         await real.send(event("us-1", INSIDE, callsign="EAGLE-1"))
-        await flushed(server)
+        await flushed(server, 8)
         assert us1_track(platform) == INSIDE and caveat_alerts(platform) == 1
 
     serve(platform, body)
@@ -177,7 +186,7 @@ def test_a_delete_of_another_registered_unit_is_refused(
         await rogue.send(
             event("del-1", (0.0, 0.0), type="t-x-d-d", detail_children='<link uid="us-1"/>')
         )
-        await asyncio.sleep(0.3)
+        await arrived(server, 3)
         assert server.refused == 1 and "us-1" in server.latest
 
     serve(platform, body)
@@ -190,8 +199,7 @@ def test_datagrams_move_registered_units_only_when_trusted(
 
     async def body(server: CotServer, connect: Callable[[], Awaitable[Conn]], udp: int) -> None:
         datagram(udp, event("us-1", INSIDE, callsign="EAGLE-1"))
-        await asyncio.sleep(0.3)
-        await flushed(server)
+        await flushed(server, 1)
         assert server.refused == 0
         assert us1_track(platform) == INSIDE and caveat_alerts(platform) == 1
 
@@ -216,7 +224,7 @@ def test_the_store_keeps_only_what_may_be_replayed_within_its_caps(
                 event(f"i-{i}", OUTSIDE, type="a-f-G-U-C", stale=10 * 86400) for i in range(300)
             )
         )
-        await asyncio.sleep(0.5)
+        await arrived(server, 602)
         assert not [u for u in server.latest if u.startswith(("m-", "stranger"))]
         # 50 per connection: the newest (its own first position was the oldest, and went out)
         assert list(server.latest) == [f"i-{i}" for i in range(250, 300)]
@@ -235,7 +243,7 @@ def test_the_store_has_a_bound_in_all_and_forgets_what_is_too_old(
         for n in range(3):
             c = await connect()
             await c.send(b"".join(event(f"c{n}-{i}", OUTSIDE) for i in range(40)))
-            await asyncio.sleep(0.2)
+            await arrived(server, 40 * (n + 1))
         assert len(server.latest) == 80  # the oldest 40 (all of c0) went out
         assert {u.split("-")[0] for u in server.latest} == {"c1", "c2"}
         await asyncio.sleep(1.2)  # past the longest time an event is kept
@@ -266,7 +274,7 @@ def test_no_echo_of_ones_own_event_and_one_public_picture(
     async def body(server: CotServer, connect: Callable[[], Awaitable[Conn]], udp: int) -> None:
         idn = await connect()
         await idn.send(event("idn-1", OUTSIDE, callsign="GARUDA-1"))
-        await asyncio.sleep(0.3)
+        await arrived(server, 1)
         again = await connect()  # the same device, after a reconnect
         await again.send(event("idn-1", OUTSIDE, callsign="GARUDA-1"))
         got = await again.read_for(1.0)

@@ -46,6 +46,7 @@ def test_the_ports_follow_the_authority_and_cmcc_cot_plain(
     s = platform.settings
     s.cot_tcp_port, s.cot_tak_port, s.cot_udp_port = free_port(), 0, _udp_port()
     s.cot_tls_port, s.cot_plain = free_port(), plain  # type: ignore[assignment]
+    s.tak_https_port = s.tak_enroll_port = 0  # not 8443 and 8446: the other worker's run binds them
     if plain != "off":  # no authority: the TLS port stays shut, the plain ports open
         assert opened(platform) == ([s.cot_tcp_port], [], True)
     else:  # ... and with the plain ports off, no gateway at all

@@ -209,6 +209,7 @@ class CotServer:
         self.kept_by: dict[str, OrderedDict[str, None]] = {}  # owner -> its uids, oldest first
         self.registry = Registry()
         self.pending: list[Report] = []
+        self._flushing = asyncio.Lock()
         self.shed = 0
         self.received = 0
         self.refused = 0  # events that spoke for another registered device
@@ -747,15 +748,22 @@ class CotServer:
             await self._flush()
 
     async def _flush(self) -> None:
+        """Store what is pending, in order: one flush at a time (the loop's, or the last one at
+        stop), and when it returns, what was pending when it was called is stored."""
         if self.sink is None:
             return
-        while self.pending:
-            batch = self.pending[:FLUSH_EVENTS]
-            del self.pending[:FLUSH_EVENTS]
-            try:
-                await asyncio.to_thread(self.sink.ingest, batch)
-            except Exception:  # the gateway keeps relaying when the platform refuses a batch
-                log.exception("cot: a batch of %d events was not stored", len(batch))
+        async with self._flushing:
+            while self.pending:
+                batch = self.pending[:FLUSH_EVENTS]
+                del self.pending[:FLUSH_EVENTS]
+                stored = asyncio.ensure_future(asyncio.to_thread(self.sink.ingest, batch))
+                try:
+                    await asyncio.shield(stored)
+                except asyncio.CancelledError:  # (stop) the batch in its thread ends first
+                    await asyncio.wait([stored])
+                    raise
+                except Exception:  # the gateway keeps relaying when the platform refuses a batch
+                    log.exception("cot: a batch of %d events was not stored", len(batch))
 
 
 class _Datagrams(asyncio.DatagramProtocol):
