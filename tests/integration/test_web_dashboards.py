@@ -3,6 +3,7 @@ on the gaza-2025 scenario plus records released to CMCC only (which a donor must
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -11,10 +12,9 @@ from fastapi.testclient import TestClient
 from lxml import html
 
 from cmcc.access.domain import Role
+from cmcc.api.app import create_app
 from cmcc.bootstrap import Platform
-from cmcc.cli.common import operator_session
 from cmcc.forces.domain import PIPELINE, ReadinessLevel
-from cmcc.scenarios.loader import load_scenario
 from cmcc.web.words import label
 from tests.factories import Caller, caller, pledge_body
 
@@ -22,12 +22,17 @@ STEPS = [s.value for s in PIPELINE[1:]]
 
 
 @pytest.fixture
-def people(platform: Platform, client: TestClient) -> dict[str, Caller]:
-    with operator_session(platform, write=True, actor="system:test") as session:
-        load_scenario(session, "gaza-2025", aoi=platform.settings.aoi_bbox, fence=platform.fence())
-    staff = caller(platform, "CMCC", Role.STAFF_OFFICER)
-    officer = caller(platform, "CMCC", Role.FUNDING_OFFICER)
-    donor = caller(platform, "GBR", Role.DONOR)
+def client(gaza: Platform) -> Iterator[TestClient]:
+    """The app on a copy of the scenario's database (conftest's `gaza`)."""
+    with TestClient(create_app(gaza)) as c:
+        yield c
+
+
+@pytest.fixture
+def people(gaza: Platform, client: TestClient) -> dict[str, Caller]:
+    staff = caller(gaza, "CMCC", Role.STAFF_OFFICER)
+    officer = caller(gaza, "CMCC", Role.FUNDING_OFFICER)
+    donor = caller(gaza, "GBR", Role.DONOR)
     # Records released to the owner (CMCC) only: staff count them, the donor does not.
     body = pledge_body(releasability="owner", registered_on="2024-01-10", strength=333)
     assert client.post("/api/v1/pledges", headers=staff.headers, json=body).status_code == 201
