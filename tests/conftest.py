@@ -24,7 +24,7 @@ from cmcc.api.app import create_app
 from cmcc.bootstrap import Platform, bootstrap
 from cmcc.config import Settings
 from cmcc.initialize import initialize
-from cmcc.schema import metadata
+from cmcc.schema import metadata, upgrade
 
 PG_ADMIN_URL = os.environ.get(
     "CMCC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -111,6 +111,7 @@ class _Seed:
     """What `initialize` leaves in a PostgreSQL test database: the rows of each table it fills,
     and where each sequence it moved stands."""
 
+    revision: str
     rows: dict[str, list[dict[str, Any]]]
     sequences: list[tuple[str, int]]
 
@@ -123,6 +124,7 @@ _SEQUENCES = (
     "SELECT format('%I.%I', schemaname, sequencename), last_value FROM pg_sequences "
     "WHERE schemaname = current_schema() AND last_value IS NOT NULL"
 )
+_REVISION = "SELECT version_num FROM alembic_version"
 _RESTART = (
     "SELECT setval(format('%I.%I', schemaname, sequencename), 1, false) FROM pg_sequences "
     "WHERE schemaname = current_schema() AND last_value IS NOT NULL"
@@ -143,6 +145,10 @@ def _reset_postgres(url: str) -> Platform:
         initialize(platform)
         _seeds[url] = _keep_seed(platform)
         return platform
+    with platform.engine.connect() as conn:
+        revision = conn.scalar(text(_REVISION))
+    if revision != seed.revision:  # a test that migrated down failed before it came back up
+        upgrade(platform.engine)
     with platform.engine.begin() as conn:
         conn.execute(text("SET LOCAL session_replication_role = replica"))
         used = [row[0] for row in conn.execute(text(_PROBES))]
@@ -168,7 +174,8 @@ def _keep_seed(platform: Platform) -> _Seed:
             for name in used
         }
         sequences = [(str(r[0]), int(r[1])) for r in conn.execute(text(_SEQUENCES))]
-    return _Seed(rows, sequences)
+        revision = str(conn.scalar(text(_REVISION)))
+    return _Seed(revision, rows, sequences)
 
 
 @pytest.fixture(params=BACKENDS)

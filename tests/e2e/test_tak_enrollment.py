@@ -107,7 +107,9 @@ def _counts(platform: Platform) -> tuple[int, list[dict[str, Any]]]:
     with platform.unit_of_work(Principal.system_operator()) as session:
         clients = select(TakCertificate.id).where(TakCertificate.kind == "client")
         issued = len(session.scalars(clients).all())
-        refusals = session.scalars(select(AuditEntry).where(AuditEntry.action == "refuse")).all()
+        refusals = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "refuse").order_by(AuditEntry.seq)
+        ).all()
         return issued, [json.loads(e.changes) for e in refusals]
 
 

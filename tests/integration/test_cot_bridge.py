@@ -100,7 +100,11 @@ def test_batch_of_positions_becomes_tracks(platform: Platform) -> None:
         assert [(t.uid, t.time) for t in at_start] == [("usa-1", T0)]
 
         # One audit entry for the batch, in the chain, whose digest covers the rows.
-        entries = list(s.scalars(select(AuditEntry).where(AuditEntry.entity == "tracks")))
+        entries = list(
+            s.scalars(
+                select(AuditEntry).where(AuditEntry.entity == "tracks").order_by(AuditEntry.seq)
+            )
+        )
         assert len(entries) == 1
         assert '"count":3' in entries[0].changes
         assert verify(s).ok

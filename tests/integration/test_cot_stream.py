@@ -100,7 +100,11 @@ def test_a_batch_delivered_twice_is_stored_once(platform: Platform) -> None:
         assert [t.uid for t in stored] == [f"u{n}" for n in range(8)]
         keys = {t.event_key.replace("-", "") for t in stored if t.event_key}
         assert keys == {f.key for f in first + overlap}
-        entries = list(s.scalars(select(AuditEntry).where(AuditEntry.entity == "tracks")))
+        entries = list(
+            s.scalars(
+                select(AuditEntry).where(AuditEntry.entity == "tracks").order_by(AuditEntry.seq)
+            )
+        )
         assert ['"count":5' in e.changes for e in entries] == [True, False]
         assert '"count":3' in entries[1].changes
         for entry in entries:  # each digest covers exactly the rows its batch stored

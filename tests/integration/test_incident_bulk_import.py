@@ -178,7 +178,11 @@ def test_bulk_answers_equal_the_normal_import(platform: Platform, tmp_path: Path
     assert any(got for _, _, _, got, _ in normal[0])  # the queries found rows
     with platform.unit_of_work(Principal.system_operator()) as s:
         assert verify(s).ok
-        entries = list(s.scalars(select(AuditEntry).where(AuditEntry.action == "import")))
+        entries = list(
+            s.scalars(
+                select(AuditEntry).where(AuditEntry.action == "import").order_by(AuditEntry.seq)
+            )
+        )
         ids = sorted(s.scalars(select(Incident.id).where(Incident.external_ref.like("B-%"))))
     last = [json.loads(e.changes) for e in entries][-5:]
     assert [c["rows"] for c in last] == [100, 100, 99, 99, 52]

@@ -397,7 +397,11 @@ def test_one_audit_entry_per_batch_and_the_chain_holds(platform: Platform, tmp_p
     path = _csv(tmp_path / "a.csv", [_row(f"A-{n}") for n in range(12)])
     report = _import(platform, path, batch_size=5)
     with platform.unit_of_work(Principal.system_operator()) as s:
-        entries = list(s.scalars(select(AuditEntry).where(AuditEntry.action == "import")))
+        entries = list(
+            s.scalars(
+                select(AuditEntry).where(AuditEntry.action == "import").order_by(AuditEntry.seq)
+            )
+        )
         assert verify(s).ok
         ids = sorted(s.scalars(select(Incident.id)))
     assert len(entries) == 3

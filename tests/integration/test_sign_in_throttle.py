@@ -219,7 +219,11 @@ def test_administrators_see_and_clear_lockouts_and_the_audit_keeps_no_name(
 
     with strict.unit_of_work(Principal.system_operator()) as s:
         entries = list(
-            s.scalars(select(AuditEntry).where(AuditEntry.entity == "sign_in_throttles"))
+            s.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.entity == "sign_in_throttles")
+                .order_by(AuditEntry.seq)
+            )
         )
     actors = {e.actor for e in entries}
     assert {"sign-in", f"{admin.username}@CMCC"} <= actors  # (and the test's own, aging rows)

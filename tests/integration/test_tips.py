@@ -221,7 +221,9 @@ def test_the_audit_log_names_no_one_and_holds_no_code(
 ) -> None:
     code = send_tip(client, text="a secret sighting").json()["claim_code"]
     with platform.unit_of_work(Principal.system_operator()) as s:
-        entries = list(s.scalars(select(AuditEntry).where(AuditEntry.entity == "tips")))
+        entries = list(
+            s.scalars(select(AuditEntry).where(AuditEntry.entity == "tips").order_by(AuditEntry.seq))
+        )
     assert [e.actor for e in entries] == ["anonymous"]
     changes = entries[0].changes
     assert code.replace(" ", "") not in changes and code[:6] not in changes.replace(" ", "")
@@ -361,5 +363,11 @@ def test_rewards_four_eyes_and_a_payout_that_works_once(
     assert after == paid.json()  # the replay changed nothing
     assert status_of(client, code).json()["reward"]["state"] == "paid"
     with platform.unit_of_work(Principal.system_operator()) as s:
-        steps = list(s.scalars(select(AuditEntry.action).where(AuditEntry.entity == "rewards")))
+        steps = list(
+            s.scalars(
+                select(AuditEntry.action)
+                .where(AuditEntry.entity == "rewards")
+                .order_by(AuditEntry.seq)
+            )
+        )
     assert steps == ["create", "update", "update"]  # nominated, approved, paid
