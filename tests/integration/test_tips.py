@@ -222,7 +222,9 @@ def test_the_audit_log_names_no_one_and_holds_no_code(
     code = send_tip(client, text="a secret sighting").json()["claim_code"]
     with platform.unit_of_work(Principal.system_operator()) as s:
         entries = list(
-            s.scalars(select(AuditEntry).where(AuditEntry.entity == "tips").order_by(AuditEntry.seq))
+            s.scalars(
+                select(AuditEntry).where(AuditEntry.entity == "tips").order_by(AuditEntry.seq)
+            )
         )
     assert [e.actor for e in entries] == ["anonymous"]
     changes = entries[0].changes
