@@ -16,16 +16,12 @@ import json
 import os
 import re
 import signal
-import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
@@ -39,6 +35,7 @@ from cmcc.funding.models import Flow
 from cmcc.incidents.importer import ImportOptions
 from cmcc.incidents.models import Incident
 from tests.factories import caller, org
+from tests.probes import write_probe
 from tests.serving import Running, forked, platform_env, run_cmcc, serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
@@ -57,39 +54,6 @@ def _csv(path: Path) -> Path:
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
-
-
-@contextmanager
-def write_probe(platform: Platform) -> Iterator[Callable[[], bool]]:
-    """Whether another connection is inside a write transaction right now. SQLite: the write
-    lock is taken (BEGIN IMMEDIATE, asked without waiting); PostgreSQL: a session of the
-    database has written in its open transaction (it holds a transaction id)."""
-    url = platform.engine.url
-    if url.get_backend_name() == "sqlite":
-        with closing(sqlite3.connect(str(url.database), timeout=0, isolation_level=None)) as c:
-
-            def locked() -> bool:
-                try:
-                    c.execute("BEGIN IMMEDIATE")
-                except sqlite3.OperationalError:
-                    return True
-                c.execute("ROLLBACK")
-                return False
-
-            yield locked
-        return
-    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(plain, autocommit=True) as c:
-
-        def writing() -> bool:
-            stmt = (
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL"
-            )
-            row = c.execute(stmt).fetchone()
-            return bool(row and row[0])
-
-        yield writing
 
 
 def _import_batches(platform: Platform) -> list[tuple[int, int, int]]:

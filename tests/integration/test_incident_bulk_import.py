@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ from cmcc.incidents.importer import ImportOptions, ImportReport, import_incident
 from cmcc.incidents.models import Alert, Incident
 from cmcc.ops.presence import ServerPresence, ServerRunning
 from tests.factories import caller
+from tests.probes import write_probe
 
 SAFE = [[34.44, 31.50], [34.46, 31.50], [34.46, 31.52], [34.44, 31.52], [34.44, 31.50]]
 
@@ -313,46 +313,28 @@ def _stop_midway(platform: Platform, proc: subprocess.Popen[bytes], path: Path) 
     """Freeze the load (SIGSTOP) inside its transaction once it has read 4 MiB more of the file
     than when the transaction was first seen (it reads 1 MiB at a time, one ahead of the parser;
     3 MiB parsed are about 12,000 rows: at least one batch of 5,000 is stored on either
-    backend, PostgreSQL checking one batch ahead),
-    and before it has committed: the kill that follows lands inside the transaction whatever
-    the machine's speed. The file is read whole once for its hash before the transaction,
-    hence the check of the transaction each time the position moves."""
+    backend, PostgreSQL checking one batch ahead), and before it has committed: the kill that
+    follows lands inside the transaction whatever the machine's speed. The file is read whole
+    once for its hash before the transaction, hence the check of the transaction each time
+    the position moves."""
     first = last = None
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-        position = _read_position(proc.pid, path)
-        if position is None or position == last:
-            time.sleep(0.01)
-            continue
-        proc.send_signal(signal.SIGSTOP)
-        last = position = _read_position(proc.pid, path)
-        if position is not None and _writing(platform):
-            if first is None:
-                first = position
-            elif position >= first + 4 * 2**20:
-                return
-        proc.send_signal(signal.SIGCONT)
+    with write_probe(platform) as writing:
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            position = _read_position(proc.pid, path)
+            if position is None or position == last:
+                time.sleep(0.01)
+                continue
+            proc.send_signal(signal.SIGSTOP)
+            last = position = _read_position(proc.pid, path)
+            if position is not None and writing():
+                if first is None:
+                    first = position
+                elif position >= first + 4 * 2**20:
+                    return
+            proc.send_signal(signal.SIGCONT)
     raise AssertionError("the load did not start")
-
-
-def _writing(platform: Platform) -> bool:
-    """Whether another connection holds a write transaction on the test's database."""
-    if platform.engine.dialect.name == "postgresql":
-        stmt = (
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL"
-        )
-        with platform.engine.connect() as c:
-            return bool(c.scalar(text(stmt)))
-    probe = sqlite3.connect(str(platform.engine.url.database), timeout=0)
-    try:
-        probe.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError:
-        return True  # locked: the load's transaction holds the write lock
-    finally:
-        probe.close()
-    return False
 
 
 def _read_position(pid: int, path: Path) -> int | None:
