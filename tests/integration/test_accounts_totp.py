@@ -39,6 +39,12 @@ def csr() -> bytes:
 
 
 def enrol(client: TestClient, who: Caller | dict[str, str]) -> pyotp.TOTP:
+    return enrol_spending(client, who)[0]
+
+
+def enrol_spending(client: TestClient, who: Caller | dict[str, str]) -> tuple[pyotp.TOTP, str]:
+    """Enrol; the app and the code the confirmation spent (the time step may have moved on
+    since, so the test cannot take `app.now()` for it)."""
     headers = who.headers if isinstance(who, Caller) else who
     made = client.post("/api/v1/account/totp", headers=headers)
     assert made.status_code == 201, made.text
@@ -49,9 +55,10 @@ def enrol(client: TestClient, who: Caller | dict[str, str]) -> pyotp.TOTP:
     wrong = client.post("/api/v1/account/totp/confirm", headers=headers, json={"code": "000000"})
     if app.now() != "000000":
         assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "body.code"
-    ok = client.post("/api/v1/account/totp/confirm", headers=headers, json={"code": app.now()})
+    spent = app.now()
+    ok = client.post("/api/v1/account/totp/confirm", headers=headers, json={"code": spent})
     assert ok.status_code == 204, ok.text
-    return app
+    return app, spent
 
 
 def later(app: pyotp.TOTP) -> str:
@@ -61,13 +68,13 @@ def later(app: pyotp.TOTP) -> str:
 
 def test_enrolment_then_sign_in_needs_a_fresh_code(platform: Platform, client: TestClient) -> None:
     staff = caller(platform, "CMCC", Role.STAFF_OFFICER, password=PASSWORD)
-    app = enrol(client, staff)
+    app, spent = enrol_spending(client, staff)
     assert client.get("/api/v1/auth/me", headers=staff.headers).json()["second_factor"] is True
     assert client.post("/api/v1/account/totp", headers=staff.headers).status_code == 409
 
     without = login(client, staff.username, PASSWORD)
     assert without.status_code == 401 and without.json()["type"].endswith("totp-code-required")
-    used = login(client, staff.username, PASSWORD, app.now())  # spent by the confirmation
+    used = login(client, staff.username, PASSWORD, spent)
     assert used.status_code == 401 and used.json()["type"].endswith("totp-code-wrong")
     wrong = login(client, staff.username, PASSWORD, "12345")
     assert wrong.status_code == 401 and wrong.json()["type"].endswith("totp-code-wrong")
