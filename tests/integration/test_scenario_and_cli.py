@@ -8,7 +8,7 @@ import tomllib
 from decimal import Decimal
 from importlib import resources
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from cmcc.access.domain import Principal
@@ -217,8 +217,8 @@ def test_database_errors_are_one_clear_line() -> None:
 
 
 def test_index_optimize_keeps_every_answer(platform: Platform) -> None:
-    """After `cmcc index optimize` (Z-order repack on SQLite, ANALYZE on PostgreSQL) the same
-    queries give the same incidents and zones."""
+    """After `cmcc index optimize` (R*Trees packed on SQLite, CLUSTER and ANALYZE on
+    PostgreSQL) the same queries give the same incidents and zones."""
     from fastapi.testclient import TestClient
 
     from cmcc.access.domain import Role
@@ -255,7 +255,17 @@ def test_index_optimize_keeps_every_answer(platform: Platform) -> None:
         before = answers(client)
         done = runner.invoke(app, ["index", "optimize"], env=env)
         assert done.exit_code == 0, done.output
-        if platform.engine.dialect.name == "sqlite":
-            assert "5 incidents, 30 zones" in done.output  # 11 from notifications
+        with platform.engine.connect() as conn:
+            if platform.engine.dialect.name == "sqlite":
+                assert "5 incidents, 30 zones" in done.output  # 11 from notifications
+                check = "SELECT rtreecheck('incidents_rtree'), rtreecheck('zones_rtree')"
+                assert conn.execute(text(check)).one() == ("ok", "ok")
+            else:
+                assert "incidents and tracks clustered" in done.output
+                clustered = (
+                    "SELECT indisclustered FROM pg_index WHERE indexrelid = CAST(:i AS regclass)"
+                )
+                for index in ("gist_incidents_geom_time", "gist_tracks_geom_time"):
+                    assert conn.execute(text(clustered), {"i": index}).scalar() is True
         assert answers(client) == before
     assert all(before[:2]) and before[3]

@@ -19,7 +19,7 @@ from cmcc.core.schemas import CONTROL, MAX_ID
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def plain_parameters(request: Request) -> None:
+async def plain_parameters(request: Request) -> None:
     """No control character in a query or path parameter, as in bodies (`Input`): 422 naming
     it (found by the API fuzz: `?sector=` with a NUL was a 500 on PostgreSQL). Every route."""
     for where, params in (
@@ -32,7 +32,7 @@ def plain_parameters(request: Request) -> None:
                 raise InvalidInput.field(f"{where}.{name}", message)
 
 
-def get_platform(request: Request) -> Platform:
+async def get_platform(request: Request) -> Platform:
     platform: Platform = request.app.state.platform
     return platform
 
@@ -96,7 +96,7 @@ def get_account_principal(
 AccountPrincipal = Annotated[Principal, Depends(get_account_principal)]
 
 
-def get_principal(principal: AccountPrincipal) -> Principal:
+async def get_principal(principal: AccountPrincipal) -> Principal:
     """The caller named by `Authorization: Bearer <token>`; anonymous callers see public
     records. A session that must change its password or enrol a second factor gets 403."""
     if principal.limited_to is not None:
@@ -107,7 +107,7 @@ def get_principal(principal: AccountPrincipal) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-def require_account_login(principal: AccountPrincipal) -> Principal:
+async def require_account_login(principal: AccountPrincipal) -> Principal:
     if principal.user_id is None:
         raise Unauthorized("this resource needs a token: Authorization: Bearer <token>")
     return principal
@@ -117,7 +117,7 @@ AccountHolder = Annotated[Principal, Depends(require_account_login)]
 """The signed-in user on the routes of their own account (limited sessions included)."""
 
 
-def require_login(principal: CurrentPrincipal) -> Principal:
+async def require_login(principal: CurrentPrincipal) -> Principal:
     if principal.user_id is None:
         raise Unauthorized("this resource needs a token: Authorization: Bearer <token>")
     return principal

@@ -2,9 +2,9 @@
 
 SQLite: the R*Tree's insert trigger (`cmcc.geo.ddl`) is dropped for the load, so rows arrive
 without index entries; afterwards the entries of the new rows are computed by the trigger's own
-expressions, put in Morton (Z) order (`cmcc.geo.maintenance.morton_order`, as `cmcc index
-optimize` does) and inserted, and the trigger is created again. PostgreSQL: the GiST index is
-dropped and made again by its CREATE INDEX.
+expressions and the whole tree, the entries it held and the new ones, is written packed
+(`cmcc.geo.packing`, as `cmcc index optimize` does), and the trigger is created again.
+PostgreSQL: the GiST index is dropped and made again by its CREATE INDEX.
 
 Both happen inside the load's transaction, and DDL is transactional on both backends: a load
 that fails, or whose process is killed, leaves the table, its index and its triggers as they
@@ -17,12 +17,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import numpy as np
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from cmcc.geo.ddl import create_spatial_index
-from cmcc.geo.maintenance import morton_order
+from cmcc.geo.packing import Entries, pack, raw_cursor
 
 # the trigger that fills the R*Tree: INSERT INTO <rtree> (<columns>) VALUES (<new.expressions>)
 TRIGGER_INSERT = re.compile(r"BEGIN INSERT INTO (\w+) \(([^)]*)\) VALUES \((.*)\); END$")
@@ -70,22 +69,13 @@ def rebuild(session: Session, index: SuspendedIndex) -> int:
     assert match is not None  # checked by suspend
     rtree, cols, values = match.groups()
     select = f"SELECT {values} FROM {index.table} AS new WHERE new.id > ?"  # noqa: S608
-    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
+    with raw_cursor(session) as cursor:
         rows = cursor.execute(select, (index.top_id,)).fetchall()
         if rows:
-            # The bounds (min_x, max_x, min_y, max_y[, min_t, max_t]) in pairs; the auxiliary
-            # columns after them (the marking, `cmcc.geo.ddl.MARKED_TABLES`) are not ordered on.
-            names = [c.strip() for c in cols.split(",")]
-            bounds = [i for i, c in enumerate(names) if c.startswith(("min_", "max_"))]
-            arr = np.array([[r[i] for i in bounds] for r in rows], dtype=np.float64)
-            centres = [(arr[:, k] + arr[:, k + 1]) / 2 for k in range(0, arr.shape[1], 2)]
-            marks = ", ".join("?" * len(rows[0]))
-            cursor.executemany(
-                f"INSERT INTO {rtree} ({cols}) VALUES ({marks})",  # noqa: S608
-                map(rows.__getitem__, morton_order(*centres).tolist()),
-            )
-    finally:
-        cursor.close()
+            # The trigger's values are in the R*Tree's column order: id, the bounds in pairs
+            # (min_x, max_x, min_y, max_y[, min_t, max_t]), then the auxiliary columns.
+            held = cursor.execute(f"SELECT {cols} FROM {rtree}").fetchall()  # noqa: S608
+            dimensions = sum(c.strip().startswith("min_") for c in cols.split(","))
+            pack(cursor, rtree, Entries.from_rows(held + rows, dimensions))
     session.execute(text(index.create))
     return len(rows)

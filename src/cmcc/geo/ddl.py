@@ -84,9 +84,14 @@ def rtree_statements(table: str, time_col: str | None, marked: bool | None = Non
     ]
 
 
+def gist_name(table: str, timed: bool) -> str:
+    """The name of a table's GiST index on PostgreSQL."""
+    return f"gist_{table}_geom_time" if timed else f"gist_{table}_geom"
+
+
 def postgis_statements(table: str, time_col: str | None) -> list[str]:
     indexed = f"geom, {time_col}" if time_col else "geom"
-    name = f"gist_{table}_geom_time" if time_col else f"gist_{table}_geom"
+    name = gist_name(table, time_col is not None)
     return [
         f"ALTER TABLE {table} ADD COLUMN geom geometry(Geometry, 4326) "
         "GENERATED ALWAYS AS (ST_GeomFromWKB(geom_wkb, 4326)) STORED",
