@@ -56,6 +56,13 @@ def test_liaison_officer_reads_and_downloads_the_sitrep(
     with open_visit(browser, server, case_name(request), locale="en-GB") as visit:
         visit.login("lo-idn", "/sitrep")
         page = visit.page
+        # By default the UTC day before the moment the server made the page: past midnight
+        # since `day` was taken, the day after it (and a report without the incidents filed).
+        heading = page.get_by_role("heading", name=re.compile(r"^SITREP \d{4}-\d\d-\d\d$"), level=1)
+        expect(heading).to_be_visible()
+        shown = dt.date.fromisoformat(heading.inner_text().removeprefix("SITREP "))
+        assert day <= shown <= yesterday()
+        visit.goto(f"/sitrep?date={day.isoformat()}")  # the incidents' day, at any moment
         expect(
             page.get_by_role("heading", name=f"SITREP {day.isoformat()}", level=1)
         ).to_be_visible()

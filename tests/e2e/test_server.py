@@ -19,6 +19,13 @@ from tests.serving import free_port
 pytestmark = pytest.mark.e2e
 
 
+def _healthy(base: str) -> bool:
+    try:
+        return httpx.get(base + "/api/v1/health", timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
 @pytest.fixture
 def server(platform: Platform, tmp_path: Path) -> Iterator[tuple[str, str, str]]:
     env = {
@@ -51,14 +58,13 @@ def server(platform: Platform, tmp_path: Path) -> Iterator[tuple[str, str, str]]
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                if httpx.get(base + "/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("the server did not start")
+        # A new interpreter imports the whole platform first: seconds, more on a loaded machine.
+        deadline = time.monotonic() + 60
+        while not _healthy(base):
+            assert proc.poll() is None, "the server stopped"
+            if time.monotonic() > deadline:
+                pytest.fail("the server did not start")
+            time.sleep(0.1)
         yield base, match.group(2), match.group(1)
     finally:
         proc.terminate()

@@ -423,10 +423,13 @@ def test_alert_stream_delivers_only_what_the_caller_may_see(platform: Platform) 
         time.sleep(0.05)
     base = f"http://127.0.0.1:{port}"
     received: dict[str, list[dict[str, Any]]] = {"staff": [], "gbr": []}
+    subscribed = {"staff": threading.Event(), "gbr": threading.Event()}
 
     def listen(name: str, headers: dict[str, str], want: int) -> None:
         with httpx.stream("GET", base + "/api/v1/alerts/stream", headers=headers, timeout=10) as r:
             for line in r.iter_lines():
+                if line == ": connected":  # subscribed: every alert from now on comes
+                    subscribed[name].set()
                 if line.startswith("data: "):
                     received[name].append(json.loads(line[6:]))
                     if len(received[name]) >= want:
@@ -441,7 +444,8 @@ def test_alert_stream_delivers_only_what_the_caller_may_see(platform: Platform) 
             ]
             for t in listeners:
                 t.start()
-            time.sleep(0.5)
+            for name, ready in subscribed.items():  # an alert before that is not for them
+                assert ready.wait(30), f"the {name} stream did not connect"
             secret = http.post("/api/v1/incidents", json=incident(releasability="owner")).json()
             shared = http.post("/api/v1/incidents", json=incident()).json()
             for t in listeners:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cmcc.funding.domain import conversion_terms
@@ -14,6 +14,7 @@ from cmcc.funding.domain import conversion_terms
 MARKINGS = ("mission", "owner", "rel:QAT", "public")
 
 
+@settings(deadline=None)  # microseconds each, but one stall of a loaded machine is 200 ms
 @given(
     amount=st.integers(0, 10_000),
     converted=st.dictionaries(st.sampled_from(MARKINGS), st.integers(0, 8_000)),

@@ -31,6 +31,7 @@ import datetime as dt
 import hashlib
 import hmac
 import ipaddress
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
@@ -151,7 +152,7 @@ class Throttle:
             return
         row = max(rows, key=lambda r: (r.locked, r.blocked_until or now))
         assert row.blocked_until is not None
-        seconds = int((row.blocked_until - now).total_seconds() + 0.999)
+        seconds = math.ceil((row.blocked_until - now).total_seconds())  # > 0: at least 1
         raise TooManyAttempts(refusal(row, seconds), seconds)
 
     def failed(self, attempt: Attempt) -> None:
