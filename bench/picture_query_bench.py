@@ -4,7 +4,10 @@ Targets (issue 18): the common request (first page of 100, or a property selecti
 `properties=`, OGC API - Features Part 6) p95 under 10 ms over HTTP, the database alone p95
 under 3 ms, on SQLite (R*Tree with the marking as auxiliary columns) and on PostgreSQL (PostGIS
 GiST on geom and time). The previous paths are measured side by side in the same run: the
-statement of issue 3 (ids, the release policy on the table rows) and the page of 500.
+page on the index as the inserts left it (before `cmcc index optimize` packs SQLite's R*Tree
+and clusters PostgreSQL's table), the statement of issue 3 (ids, the release policy on the
+table rows) and the page of 500; and the page's two statements as SQL text to the driver (the
+database's own time).
 Prints figures, asserts nothing. The rows are bulk-loaded into a scratch database (SQLite:
 executemany with the R*Tree triggers live; PostgreSQL: COPY) with mixed markings (a fifth of
 them the viewer may not see), then `cmcc index optimize` runs, as after any bulk load. HTTP goes
@@ -38,7 +41,7 @@ import numpy as np
 import orjson
 import psycopg
 import shapely
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from cmcc.access.domain import Principal, Role
 from cmcc.access.policy import release_filter, visible
@@ -218,6 +221,18 @@ def explain(platform: Platform, viewer: Viewer, w: Window) -> list[str]:
         return ["  " + r[0] for r in plan]
 
 
+def driver_sql(platform: Platform, viewer: Viewer, w: Window) -> tuple[str, str]:
+    """The page's two statements (the page of 101 rows, the count) as SQL text with the values
+    in it: what the database alone runs, without SQLAlchemy's building and row processing."""
+    stmt = page_statement(platform, viewer, w, True)
+    page = stmt.with_only_columns(*readout.COLUMNS).order_by(Incident.id).limit(101)
+    count = select(func.count()).select_from(stmt.order_by(None).subquery())
+    return tuple(  # type: ignore[return-value]
+        str(q.compile(platform.engine, compile_kwargs={"literal_binds": True}))
+        for q in (page, count)
+    )
+
+
 def serialization(platform: Platform, viewer: Viewer, qs: list[Window]) -> list[str]:
     """Per-record cost of a page of 100 built from rows to bytes (the list's JSON), and where
     the time goes (cProfile, first lines)."""
@@ -249,15 +264,28 @@ def serialization(platform: Platform, viewer: Viewer, qs: list[Window]) -> list[
 
 
 def run(name: str, platform: Platform, n_queries: int, home: Path) -> list[str]:
+    qs = windows(random.Random(7), n_queries)
+    viewer = Viewer(_org(platform, "CMCC"), "CMCC", True)
+    hits: list[int] = []
+
+    def page(in_index: bool) -> Callable[[Any, Window], None]:
+        def query(s: Any, w: Window) -> None:
+            stmt = page_statement(platform, viewer, w, in_index)
+            paginate(s, stmt, Incident.id, None, 100, columns=readout.COLUMNS)
+
+        return query
+
+    # The index as the inserts left it (the previous state of any database), then optimized.
+    as_loaded = {"page of 100 + count, index as loaded": page(True)}
+    timed(platform, qs[:20], as_loaded)
+    before = timed(platform, qs, as_loaded)
     t0 = time.perf_counter()
     with platform.unit_of_work(Principal.system_operator(), write=True) as s:
         optimize(s)  # what an operator runs after a bulk load: `cmcc index optimize`
     print(f"{name}: index optimize in {time.perf_counter() - t0:.1f} s")
-    qs = windows(random.Random(7), n_queries)
-    viewer = Viewer(_org(platform, "CMCC"), "CMCC", True)
     print(f"{name}: the plan of the page query (first window)")
     print("\n".join(explain(platform, viewer, qs[0])))
-    hits: list[int] = []
+    sql = {id(w): driver_sql(platform, viewer, w) for w in qs}
 
     def old_ids(s: Any, w: Window) -> None:  # issue 3's statement: ids, policy on the rows
         bbox, start, end = w
@@ -273,15 +301,14 @@ def run(name: str, platform: Platform, n_queries: int, home: Path) -> list[str]:
     def new_ids(s: Any, w: Window) -> None:
         s.execute(page_statement(platform, viewer, w, True).with_only_columns(Incident.id)).all()
 
-    def page(in_index: bool) -> Callable[[Any, Window], None]:
-        def query(s: Any, w: Window) -> None:
-            stmt = page_statement(platform, viewer, w, in_index)
-            paginate(s, stmt, Incident.id, None, 100, columns=readout.COLUMNS)
-
-        return query
+    def driver(s: Any, w: Window) -> None:  # the same two statements, SQL text to the driver
+        conn = s.connection()
+        for statement in sql[id(w)]:
+            conn.exec_driver_sql(statement).all()
 
     measured = {
         "ids, policy on the rows (previous)": old_ids,
+        "page of 100 + count, the SQL alone": driver,
         "ids, policy in the index": new_ids,
         "page of 100 + count, policy on the rows": page(False),
         "page of 100 + count, policy in the index": page(True),
@@ -289,7 +316,7 @@ def run(name: str, platform: Platform, n_queries: int, home: Path) -> list[str]:
     timed(platform, qs[:20], measured)  # warm the cache
     hits.clear()
     results = timed(platform, qs, measured)
-    lines = [f"{name:<10} DB   {k:<40} {figures(v)}" for k, v in results.items()]
+    lines = [f"{name:<10} DB   {k:<40} {figures(v)}" for k, v in (before | results).items()]
     lines.append(
         f"{name:<10}      hits per query: median {statistics.median(hits):.0f}, max {max(hits)}"
     )
