@@ -4,10 +4,12 @@ nothing; the CLI commands work against both backends."""
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import tomllib
 from decimal import Decimal
 from importlib import resources
 
+import pytest
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
@@ -17,6 +19,7 @@ from cmcc.bootstrap import Platform
 from cmcc.cli import app
 from cmcc.forces.models import Pledge, Requirement, State, StateTransition
 from cmcc.funding.models import Flow, Phase, Plan
+from cmcc.geo import maintenance
 from cmcc.hazards.models import EOSpotReport, HazardArea
 from cmcc.incidents.models import Alert, Incident
 from cmcc.remains.models import SearchTask, SearchTaskHazard
@@ -214,6 +217,51 @@ def test_database_errors_are_one_clear_line() -> None:
     assert bad.exit_code == 1
     assert "error: the database is not available" in bad.output
     assert "Traceback" not in bad.output
+
+
+def test_index_optimize_gives_up_on_a_table_in_use(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A table another session holds: `cmcc index optimize` gives up after a bounded wait, says
+    why, and changes nothing (PostgreSQL: CLUSTER's lock timeout, since every reader would
+    queue behind it; SQLite: the write lock's wait, as for any writer)."""
+    runner = CliRunner()
+    env = _env(platform)
+    assert runner.invoke(app, ["scenario", "load", "gaza-2025"], env=env).exit_code == 0
+    if platform.engine.dialect.name == "postgresql":
+        monkeypatch.setattr(maintenance, "CLUSTER_LOCK_WAIT", "300ms")
+        # CLUSTER writes the table anew (a new file): the same file afterwards, nothing changed.
+        files = "SELECT relfilenode FROM pg_class WHERE relname IN ('incidents', 'tracks')"
+        with platform.engine.connect() as conn:
+            before = sorted(conn.scalars(text(files)))
+        with platform.engine.connect() as other:
+            other.execute(text("LOCK TABLE tracks IN ACCESS SHARE MODE"))  # a session reading
+            done = runner.invoke(app, ["index", "optimize"], env=env)
+            other.rollback()
+        said = " ".join(done.output.split())
+        assert done.exit_code == 1, done.output
+        assert "error: tracks is in use by another session (CLUSTER waited 300ms" in said
+        assert "nothing was changed" in said
+        with platform.engine.connect() as conn:  # incidents, clustered first, rolled back too
+            assert sorted(conn.scalars(text(files))) == before
+        return
+    nodes = "SELECT count(*), sum(length(data)) FROM incidents_rtree_node"
+    with platform.engine.connect() as conn:
+        before = conn.execute(text(nodes)).one()
+    holder = sqlite3.connect(platform.engine.url.database or "", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer
+    try:
+        done = runner.invoke(
+            app, ["index", "optimize"], env={**env, "CMCC_DATABASE_WAIT_SECONDS": "0.3"}
+        )
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert done.exit_code == 1, done.output
+    assert "the database is busy, try again" in " ".join(done.output.split())
+    with platform.engine.connect() as conn:
+        assert conn.execute(text(nodes)).one() == before
+        assert conn.execute(text("SELECT rtreecheck('incidents_rtree')")).scalar() == "ok"
 
 
 def test_index_optimize_keeps_every_answer(platform: Platform) -> None:

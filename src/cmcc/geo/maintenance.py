@@ -10,7 +10,8 @@ written: a box of 180 incidents read 155 heap blocks. `optimize` rewrites each t
 time dimension in the order of its GiST index (CLUSTER: the rows of a box and window then
 share blocks, half as many), then refreshes the planner statistics. CLUSTER locks the table
 while it runs (about 11 s per 1,000,000 incidents here): run `optimize` after a bulk load or
-at a quiet hour.
+at a quiet hour. It waits at most CLUSTER_LOCK_WAIT for a table another session holds (every
+reader queues behind a waiting CLUSTER), then gives up with nothing changed.
 
 Storage only: no record changes (ids, values and versions stay), so nothing enters the audit
 log.
@@ -21,10 +22,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from cmcc.core.errors import Conflict
 from cmcc.geo.ddl import SPATIAL_TABLES, gist_name, table_rtree_columns
 from cmcc.geo.packing import Entries, pack, raw_cursor
+
+CLUSTER_LOCK_WAIT = "10s"
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock_timeout that ran out
 
 
 @dataclass(frozen=True)
@@ -33,12 +39,28 @@ class OptimizeResult:
     entries: dict[str, int]
 
 
+def _cluster(session: Session, table: str) -> None:
+    try:
+        session.execute(text(f"CLUSTER {table} USING {gist_name(table, True)}"))
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        raise Conflict(
+            f"{table} is in use by another session (CLUSTER waited {CLUSTER_LOCK_WAIT} for it): "
+            "nothing was changed; run `cmcc index optimize` again when the table is free, "
+            "for example with the server stopped"
+        ) from None
+
+
 def optimize(session: Session) -> OptimizeResult:
     dialect = session.get_bind().dialect.name
     if dialect != "sqlite":
+        # CLUSTER queues for an exclusive lock, and every reader queues behind it: behind a
+        # session that keeps a table open it gives up after a while instead of stalling all.
+        session.execute(text(f"SET LOCAL lock_timeout = '{CLUSTER_LOCK_WAIT}'"))
         for table, timed in SPATIAL_TABLES.items():
             if timed:
-                session.execute(text(f"CLUSTER {table} USING {gist_name(table, True)}"))
+                _cluster(session, table)
         session.execute(text("ANALYZE"))  # every table: the audit log's filter needs them too
         return OptimizeResult(dialect, {})
     counts = {}
