@@ -50,6 +50,17 @@ def found(db: sqlite3.Connection, box: list[float], dims: int) -> list[tuple[obj
     return db.execute(f"SELECT id{extra} FROM t WHERE {where} ORDER BY id", box).fetchall()
 
 
+def on_bounds(
+    rows: list[tuple[object, ...]], dims: int, rng: np.random.Generator
+) -> list[list[float]]:
+    """Boxes exactly on entries' own bounds (each entry's box, and its corner as a point)."""
+    out = []
+    for i in rng.permutation(len(rows))[:20].tolist():
+        box = [float(v) for v in rows[i][1 : 1 + 2 * dims]]  # type: ignore[arg-type]
+        out += [box, [v for d in range(dims) for v in (box[2 * d], box[2 * d])]]
+    return out
+
+
 def boxes(rng: np.random.Generator, dims: int, count: int) -> list[list[float]]:
     out = []
     for _ in range(count):
@@ -62,7 +73,7 @@ def boxes(rng: np.random.Generator, dims: int, count: int) -> list[list[float]]:
     return out
 
 
-@pytest.mark.parametrize("n", [0, 1, 51, 52, 3000])
+@pytest.mark.parametrize("n", [0, 1, 51, 52, 2601, 2602, 3000])
 @pytest.mark.parametrize("dims", [2, 3])
 def test_a_packed_tree_finds_what_the_inserted_one_finds(n: int, dims: int) -> None:
     rng = np.random.default_rng(n + dims)
@@ -79,7 +90,7 @@ def test_a_packed_tree_finds_what_the_inserted_one_finds(n: int, dims: int) -> N
     packed.execute("COMMIT")
     assert nodes >= 1 and packed.execute("SELECT rtreecheck('t')").fetchone() == ("ok",)
     assert packed.execute("SELECT count(*) FROM t").fetchone() == (n,)
-    for box in boxes(rng, dims, 40):
+    for box in boxes(rng, dims, 40) + on_bounds(rows, dims, rng):
         assert found(packed, box, dims) == found(inserted, box, dims)
     if n > 51 * 51:  # three levels: every node but the last of a level is full
         assert nodes < 1.2 * n / 51
@@ -111,6 +122,51 @@ def test_a_pack_that_fails_leaves_the_tree_as_it_was() -> None:
     db.execute("ROLLBACK")
     assert db.execute("SELECT rtreecheck('t')").fetchone() == ("ok",)
     assert [found(db, box, 3) for box in asked] == before and any(before)
+
+
+@pytest.mark.parametrize(
+    "bad", [(float("nan"), 1.0), (2.0, 1.0)], ids=["a missing bound", "min above max"]
+)
+def test_a_box_that_is_no_box_is_refused_before_anything_is_written(
+    bad: tuple[float, float],
+) -> None:
+    db = tree(COLUMNS_2D)
+    rows = as_rows(entries(200, 2, np.random.default_rng(5), aux=False), 2)
+    db.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?)", rows)
+    stored = db.execute("SELECT nodeno, data FROM t_node ORDER BY nodeno").fetchall()
+    broken = [*rows[:-1], (rows[-1][0], *bad, *rows[-1][3:])]
+    db.execute("BEGIN")
+    with pytest.raises(ValueError, match=f"t: entry {rows[-1][0]} has no valid box"):
+        pack(db.cursor(), "t", Entries.from_rows(broken, 2))
+    db.execute("COMMIT")  # nothing to commit: the check came first
+    assert db.execute("SELECT nodeno, data FROM t_node ORDER BY nodeno").fetchall() == stored
+
+
+def test_a_tree_written_through_then_packed_in_one_transaction() -> None:
+    """Writes through the R*Tree, then a pack, then more writes, in one transaction (SQLite
+    3.40 keeps no node of the tree across statements; a version that did would fail here)."""
+    rng = np.random.default_rng(11)
+    packed, inserted = tree(COLUMNS_3D), tree(COLUMNS_3D)
+    rows = as_rows(entries(3000, 3, rng, aux=True), 3)
+    more = [(r[0] + 10_000, *r[1:]) for r in as_rows(entries(300, 3, rng, aux=True), 3)]
+    insert = "INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    for db in (packed, inserted):
+        db.executemany(insert, rows[:1000])
+    packed.execute("BEGIN")
+    packed.executemany(insert, rows[1000:])
+    packed.execute("DELETE FROM t WHERE id % 7 = 0")
+    held = packed.execute("SELECT * FROM t").fetchall()
+    pack(packed.cursor(), "t", Entries.from_rows(held, 3))
+    packed.executemany(insert, more)
+    packed.execute("UPDATE t SET max_y = max_y + 0.001 WHERE id % 5 = 0")
+    packed.execute("COMMIT")
+    inserted.executemany(insert, rows[1000:])
+    inserted.execute("DELETE FROM t WHERE id % 7 = 0")
+    inserted.executemany(insert, more)
+    inserted.execute("UPDATE t SET max_y = max_y + 0.001 WHERE id % 5 = 0")
+    assert packed.execute("SELECT rtreecheck('t')").fetchone() == ("ok",)
+    for box in boxes(rng, 3, 40):
+        assert found(packed, box, 3) == found(inserted, box, 3)
 
 
 @settings(max_examples=60, deadline=None)

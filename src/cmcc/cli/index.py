@@ -16,10 +16,11 @@ app = typer.Typer(help="Spatial index maintenance.", no_args_is_help=True)
 def optimize_command() -> None:
     """After a bulk load: rebuild SQLite's R*Trees packed (tighter, faster lookups), or on
     PostgreSQL put the rows of incidents and tracks in the order of their spatial index
-    (CLUSTER, which locks each table while it runs) and refresh the planner statistics."""
-    with platform() as p, operator_session(p, write=True, actor="system:index") as session:
+    (CLUSTER, which locks each table while it is rewritten) and refresh the planner
+    statistics."""
+    with platform() as p:
         started = time.perf_counter()
-        result = optimize(session)
+        result = optimize(lambda: operator_session(p, write=True, actor="system:index"))
     took = time.perf_counter() - started
     done = ", ".join(f"{n:,} {t}" for t, n in result.entries.items()) or (
         "incidents and tracks clustered on their spatial index, statistics refreshed"

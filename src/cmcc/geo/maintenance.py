@@ -8,10 +8,11 @@ half full and their boxes overlap. `optimize` rebuilds each R*Tree packed
 On PostgreSQL a GiST index needs no repacking, but the rows it finds lie wherever they were
 written: a box of 180 incidents read 155 heap blocks. `optimize` rewrites each table with a
 time dimension in the order of its GiST index (CLUSTER: the rows of a box and window then
-share blocks, half as many), then refreshes the planner statistics. CLUSTER locks the table
-while it runs (about 11 s per 1,000,000 incidents here): run `optimize` after a bulk load or
-at a quiet hour. It waits at most CLUSTER_LOCK_WAIT for a table another session holds (every
-reader queues behind a waiting CLUSTER), then gives up with nothing changed.
+share blocks, half as many), then refreshes the planner statistics. Each table is clustered in
+a transaction of its own, so it is locked only while it is rewritten (about 11 s per
+1,000,000 incidents here): run `optimize` after a bulk load or at a quiet hour. It waits at
+most CLUSTER_LOCK_WAIT for a table another session holds (every reader queues behind a waiting
+CLUSTER), then gives up, that table as it was.
 
 Storage only: no record changes (ids, values and versions stay), so nothing enters the audit
 log.
@@ -19,6 +20,8 @@ log.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -32,6 +35,9 @@ from cmcc.geo.packing import Entries, pack, raw_cursor
 CLUSTER_LOCK_WAIT = "10s"
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock_timeout that ran out
 
+Units = Callable[[], AbstractContextManager[Session]]
+"""Opens a unit of work (one transaction) of the operator who runs the maintenance."""
+
 
 @dataclass(frozen=True)
 class OptimizeResult:
@@ -40,29 +46,38 @@ class OptimizeResult:
 
 
 def _cluster(session: Session, table: str) -> None:
+    # CLUSTER queues for an exclusive lock, and every reader queues behind it: behind a
+    # session that keeps the table open it gives up after a while instead of stalling all.
+    session.execute(text(f"SET LOCAL lock_timeout = '{CLUSTER_LOCK_WAIT}'"))
     try:
         session.execute(text(f"CLUSTER {table} USING {gist_name(table, True)}"))
     except OperationalError as exc:
         if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
             raise
         raise Conflict(
-            f"{table} is in use by another session (CLUSTER waited {CLUSTER_LOCK_WAIT} for it): "
-            "nothing was changed; run `cmcc index optimize` again when the table is free, "
-            "for example with the server stopped"
+            f"{table} is in use by another session (CLUSTER waited {CLUSTER_LOCK_WAIT} for it) "
+            "and was left as it was; run `cmcc index optimize` again when it is free, for "
+            "example with the server stopped"
         ) from None
 
 
-def optimize(session: Session) -> OptimizeResult:
-    dialect = session.get_bind().dialect.name
-    if dialect != "sqlite":
-        # CLUSTER queues for an exclusive lock, and every reader queues behind it: behind a
-        # session that keeps a table open it gives up after a while instead of stalling all.
-        session.execute(text(f"SET LOCAL lock_timeout = '{CLUSTER_LOCK_WAIT}'"))
-        for table, timed in SPATIAL_TABLES.items():
-            if timed:
+def optimize(units: Units) -> OptimizeResult:
+    """Pack SQLite's R*Trees (one transaction), or cluster PostgreSQL's tables with a time
+    dimension (a transaction each) and refresh the planner statistics."""
+    with units() as session:
+        dialect = session.get_bind().dialect.name
+        if dialect == "sqlite":
+            return OptimizeResult(dialect, _pack_all(session))
+    for table, timed in SPATIAL_TABLES.items():
+        if timed:
+            with units() as session:
                 _cluster(session, table)
+    with units() as session:
         session.execute(text("ANALYZE"))  # every table: the audit log's filter needs them too
-        return OptimizeResult(dialect, {})
+    return OptimizeResult(dialect, {})
+
+
+def _pack_all(session: Session) -> dict[str, int]:
     counts = {}
     with raw_cursor(session) as cursor:
         for table, timed in SPATIAL_TABLES.items():
@@ -71,4 +86,4 @@ def optimize(session: Session) -> OptimizeResult:
             counts[table] = len(rows)
             pack(cursor, f"{table}_rtree", Entries.from_rows(rows, 3 if timed else 2))
     session.execute(text("ANALYZE"))
-    return OptimizeResult(dialect, counts)
+    return counts

@@ -11,9 +11,16 @@ parentnode)` and `<name>_rowid(rowid, nodeno, a0, a1, ...)` (the leaf of each en
 auxiliary columns). A node is a blob of the tree's node size: the tree's depth (in the root
 only) and the number of cells, each a 16-bit big-endian integer, then the cells: a 64-bit
 big-endian rowid (a child's node number above the leaves), then for each dimension the lower and
-upper bound as big-endian 32-bit floats, rounded outwards as SQLite rounds them. `pack` writes
-exactly that, in the caller's transaction, then has SQLite check the whole tree
-(`rtreecheck`): a tree it does not accept is never committed.
+upper bound as big-endian 32-bit floats, rounded outwards (by one float32 step; SQLite's own
+rounding may step further: either way the stored box holds the true one, and the queries'
+exact test on the table's columns does the rest). `pack` writes exactly that, in the caller's
+transaction, then has SQLite check the whole tree (`rtreecheck`): a tree it does not accept is
+never committed.
+
+Precondition: nothing in the same transaction has written through the R*Tree itself before
+`pack` (SQLite versions differ in whether they keep its nodes cached for the rest of a write
+transaction). `cmcc index optimize` and the bulk load's rebuild write nothing through it
+first; a unit test holds the case of SQLite 3.40 so that an upgrade that breaks it shows.
 """
 
 from __future__ import annotations
@@ -46,11 +53,11 @@ class Entries:
     def from_rows(cls, rows: list[Any], dimensions: int) -> Entries:
         """From rows in the R*Tree's column order: id, min, max for each dimension, aux."""
         n, width = len(rows), 1 + 2 * dimensions
-        arr = np.array([r[:width] for r in rows], dtype=np.float64).reshape(n, width)
+        bounds = np.array([r[1:width] for r in rows], dtype=np.float64).reshape(n, width - 1)
         return cls(
-            arr[:, 0].astype(np.int64),
-            arr[:, 1:width:2],
-            arr[:, 2:width:2],
+            np.array([r[0] for r in rows], dtype=np.int64),
+            bounds[:, 0::2],
+            bounds[:, 1::2],
             [tuple(r[width:]) for r in rows],
         )
 
@@ -119,6 +126,14 @@ def pack(cursor: sqlite3.Cursor, name: str, entries: Entries) -> int:
     In the caller's transaction; raises (and the caller rolls back) if SQLite's own check of
     the written tree fails."""
     n, k = entries.lo.shape
+    wrong = np.isnan(entries.lo).any(axis=1) | np.isnan(entries.hi).any(axis=1)
+    wrong |= (entries.lo > entries.hi).any(axis=1)
+    if wrong.any():  # a NaN box would hide whole subtrees, and rtreecheck passes it
+        i = int(np.flatnonzero(wrong)[0])
+        raise ValueError(
+            f"{name}: entry {int(entries.ids[i])} has no valid box "
+            f"(lower {entries.lo[i].tolist()}, upper {entries.hi[i].tolist()})"
+        )
     cell = 8 + 8 * k
     size = node_size(cursor, name)
     capacity = (size - HEADER) // cell
