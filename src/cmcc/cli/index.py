@@ -23,6 +23,6 @@ def optimize_command() -> None:
         result = optimize(lambda: operator_session(p, write=True, actor="system:index"))
     took = time.perf_counter() - started
     done = ", ".join(f"{n:,} {t}" for t, n in result.entries.items()) or (
-        "incidents and tracks clustered on their spatial index, statistics refreshed"
+        f"{' and '.join(result.clustered)} clustered on their spatial index, statistics refreshed"
     )
     console.print(f"{result.backend}: {done} in {took:.1f} s")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 from cmcc.core.dbfaults import watch
@@ -43,6 +45,17 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if stored.tzinfo is None:
             return stored.replace(tzinfo=dt.UTC)
         return stored.astimezone(dt.UTC)
+
+
+@contextmanager
+def raw_cursor(session: Session) -> Iterator[Any]:
+    """A cursor of the driver's own connection under the session, in its transaction (for
+    what SQLAlchemy adds only cost to: executemany of plain tuples, COPY, shadow tables)."""
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        yield cursor
+    finally:
+        cursor.close()
 
 
 class Base(DeclarativeBase):

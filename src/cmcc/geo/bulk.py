@@ -3,7 +3,7 @@
 SQLite: the R*Tree's insert trigger (`cmcc.geo.ddl`) is dropped for the load, so rows arrive
 without index entries; afterwards the entries of the new rows are computed by the trigger's own
 expressions and the whole tree, the entries it held and the new ones, is written packed
-(`cmcc.geo.packing`, as `cmcc index optimize` does), and the trigger is created again.
+(`cmcc.geo.maintenance.repack`, as `cmcc index optimize` does), and the trigger is created again.
 PostgreSQL: the GiST index is dropped and made again by its CREATE INDEX.
 
 Both happen inside the load's transaction, and DDL is transactional on both backends: a load
@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from cmcc.core.db import raw_cursor
 from cmcc.geo.ddl import create_spatial_index
-from cmcc.geo.packing import Entries, pack, raw_cursor
+from cmcc.geo.maintenance import repack
 
 # the trigger that fills the R*Tree: INSERT INTO <rtree> (<columns>) VALUES (<new.expressions>)
 TRIGGER_INSERT = re.compile(r"BEGIN INSERT INTO (\w+) \(([^)]*)\) VALUES \((.*)\); END$")
@@ -67,15 +68,11 @@ def rebuild(session: Session, index: SuspendedIndex) -> int:
         return 0
     match = TRIGGER_INSERT.search(index.create)
     assert match is not None  # checked by suspend
-    rtree, cols, values = match.groups()
+    values = match.group(3)  # the trigger's values: in the R*Tree's column order
     select = f"SELECT {values} FROM {index.table} AS new WHERE new.id > ?"  # noqa: S608
     with raw_cursor(session) as cursor:
         rows = cursor.execute(select, (index.top_id,)).fetchall()
         if rows:
-            # The trigger's values are in the R*Tree's column order: id, the bounds in pairs
-            # (min_x, max_x, min_y, max_y[, min_t, max_t]), then the auxiliary columns.
-            held = cursor.execute(f"SELECT {cols} FROM {rtree}").fetchall()  # noqa: S608
-            dimensions = sum(c.strip().startswith("min_") for c in cols.split(","))
-            pack(cursor, rtree, Entries.from_rows(held + rows, dimensions))
+            repack(cursor, index.table, rows)
     session.execute(text(index.create))
     return len(rows)

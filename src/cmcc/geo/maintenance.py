@@ -20,17 +20,19 @@ log.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from cmcc.core.db import raw_cursor
 from cmcc.core.errors import Conflict
 from cmcc.geo.ddl import SPATIAL_TABLES, gist_name, table_rtree_columns
-from cmcc.geo.packing import Entries, pack, raw_cursor
+from cmcc.geo.packing import Entries, pack
 
 CLUSTER_LOCK_WAIT = "10s"
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock_timeout that ran out
@@ -42,7 +44,8 @@ Units = Callable[[], AbstractContextManager[Session]]
 @dataclass(frozen=True)
 class OptimizeResult:
     backend: str
-    entries: dict[str, int]
+    entries: dict[str, int]  # SQLite: the entries of each R*Tree packed
+    clustered: tuple[str, ...] = ()  # PostgreSQL: the tables written in their index's order
 
 
 def _cluster(session: Session, table: str) -> None:
@@ -68,22 +71,26 @@ def optimize(units: Units) -> OptimizeResult:
         dialect = session.get_bind().dialect.name
         if dialect == "sqlite":
             return OptimizeResult(dialect, _pack_all(session))
-    for table, timed in SPATIAL_TABLES.items():
-        if timed:
-            with units() as session:
-                _cluster(session, table)
+    clustered = tuple(table for table, timed in SPATIAL_TABLES.items() if timed)
+    for table in clustered:
+        with units() as session:
+            _cluster(session, table)
     with units() as session:
         session.execute(text("ANALYZE"))  # every table: the audit log's filter needs them too
-    return OptimizeResult(dialect, {})
+    return OptimizeResult(dialect, {}, clustered)
 
 
 def _pack_all(session: Session) -> dict[str, int]:
-    counts = {}
     with raw_cursor(session) as cursor:
-        for table, timed in SPATIAL_TABLES.items():
-            cols = ", ".join(table_rtree_columns(table))
-            rows = cursor.execute(f"SELECT {cols} FROM {table}_rtree").fetchall()  # noqa: S608
-            counts[table] = len(rows)
-            pack(cursor, f"{table}_rtree", Entries.from_rows(rows, 3 if timed else 2))
+        counts = {table: repack(cursor, table) for table in SPATIAL_TABLES}
     session.execute(text("ANALYZE"))
     return counts
+
+
+def repack(cursor: Any, table: str, added: Sequence[Any] = ()) -> int:
+    """Write the R*Tree of `table` (of `SPATIAL_TABLES`) packed, with the entries it holds and
+    the rows `added` (in its column order, `table_rtree_columns`); how many entries it holds."""
+    cols = ", ".join(table_rtree_columns(table))
+    rows = cursor.execute(f"SELECT {cols} FROM {table}_rtree").fetchall() + list(added)  # noqa: S608
+    pack(cursor, f"{table}_rtree", Entries.from_rows(rows, 3 if SPATIAL_TABLES[table] else 2))
+    return len(rows)

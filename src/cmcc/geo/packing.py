@@ -27,14 +27,11 @@ from __future__ import annotations
 
 import sqlite3
 import struct
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy.orm import Session
 
 HEADER = 4  # depth, number of cells
 
@@ -60,16 +57,6 @@ class Entries:
             bounds[:, 1::2],
             [tuple(r[width:]) for r in rows],
         )
-
-
-@contextmanager
-def raw_cursor(session: Session) -> Iterator[sqlite3.Cursor]:
-    """A cursor of the session's own SQLite connection, in its transaction."""
-    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        yield cursor
-    finally:
-        cursor.close()
 
 
 def _outwards(a: npt.NDArray[np.float64], down: bool) -> npt.NDArray[np.float32]:

@@ -41,6 +41,7 @@ from cmcc.access.domain import Principal
 from cmcc.audit.service import record_entries
 from cmcc.bootstrap import Platform
 from cmcc.core.clock import utcnow
+from cmcc.core.db import raw_cursor
 from cmcc.core.dbfaults import DatabaseFault, database_fault
 from cmcc.core.errors import DomainError, InvalidInput
 from cmcc.core.releasability import Marking
@@ -719,7 +720,6 @@ def _write_sqlite(session: Session, rows: Rows, ids: list[int], consts: tuple[An
     SQLite spills and re-reads them (measured: about 40% faster at 300,000 rows). It is put
     back afterwards, so pooled connections keep their usual size."""
     b = rows.bounds
-    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     values = zip(
         ids,
         rows.refs,
@@ -737,13 +737,13 @@ def _write_sqlite(session: Session, rows: Rows, ids: list[int], consts: tuple[An
         *(itertools.repeat(c) for c in consts),
         strict=False,  # the constants repeat without end
     )
-    usual = int(cursor.execute("PRAGMA cache_size").fetchone()[0])
-    cursor.execute(f"PRAGMA cache_size = {-SQLITE_BATCH_CACHE_KIB}")
-    try:
-        cursor.executemany(SQLITE_INSERT, values)
-    finally:
-        cursor.execute(f"PRAGMA cache_size = {usual}")
-        cursor.close()
+    with raw_cursor(session) as cursor:
+        usual = int(cursor.execute("PRAGMA cache_size").fetchone()[0])
+        cursor.execute(f"PRAGMA cache_size = {-SQLITE_BATCH_CACHE_KIB}")
+        try:
+            cursor.executemany(SQLITE_INSERT, values)
+        finally:
+            cursor.execute(f"PRAGMA cache_size = {usual}")
 
 
 def _copy_escape(col: list[str]) -> list[str]:
