@@ -120,15 +120,11 @@ _seeds: dict[str, _Seed] = {}
 _PROBES = " UNION ALL ".join(
     f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM \"{t.name}\")" for t in metadata.sorted_tables
 )
-_SEQUENCES = (
-    "SELECT format('%I.%I', schemaname, sequencename), last_value FROM pg_sequences "
-    "WHERE schemaname = current_schema() AND last_value IS NOT NULL"
-)
+_SEQUENCE = "format('%I.%I', schemaname, sequencename)"
+_MOVED = "FROM pg_sequences WHERE schemaname = current_schema() AND last_value IS NOT NULL"
+_SEQUENCES = f"SELECT {_SEQUENCE}, last_value {_MOVED}"
+_RESTART = f"SELECT setval({_SEQUENCE}, 1, false) {_MOVED}"
 _REVISION = "SELECT version_num FROM alembic_version"
-_RESTART = (
-    "SELECT setval(format('%I.%I', schemaname, sequencename), 1, false) FROM pg_sequences "
-    "WHERE schemaname = current_schema() AND last_value IS NOT NULL"
-)
 
 
 def _reset_postgres(url: str) -> Platform:

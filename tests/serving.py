@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
+import httpx
 import pytest
 
 from cmcc.bootstrap import Platform
@@ -227,6 +228,23 @@ def in_thread(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def until_healthy(proc: Running | subprocess.Popen[Any], base: str, seconds: float = 60) -> None:
+    """Wait until the server at `base` answers its health check (a `cmcc serve` started in a new
+    interpreter imports the whole platform first: seconds, more on a loaded machine); fail at
+    once if its process stops."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(base + "/api/v1/health", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert proc.poll() is None, "the server stopped"
+        if time.monotonic() > deadline:
+            pytest.fail("the server did not start")
+        time.sleep(0.1)
 
 
 def eventually(check: Any, seconds: float) -> Any:

@@ -7,17 +7,15 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
 from cmcc.access.domain import Principal
 from cmcc.bootstrap import Platform
 from cmcc.incidents.models import Incident
-from tests.serving import free_port
+from tests.serving import free_port, until_healthy
 
 pytestmark = pytest.mark.e2e
 
@@ -40,13 +38,6 @@ def _incidents(platform: Platform) -> int:
         return s.scalar(select(func.count()).select_from(Incident)) or 0
 
 
-def _healthy(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=5).is_success
-    except httpx.TransportError:
-        return False
-
-
 def test_bulk_import_refused_while_the_server_runs(platform: Platform, tmp_path: Path) -> None:
     env = {
         **os.environ,
@@ -64,12 +55,7 @@ def test_bulk_import_refused_while_the_server_runs(platform: Platform, tmp_path:
     serve = [sys.executable, "-m", "cmcc", "serve", "--port", str(port), "--no-gateway"]
     proc = subprocess.Popen(serve, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60  # a new interpreter: seconds, more on a loaded machine
-        while not _healthy(port):
-            assert proc.poll() is None, "the server stopped"
-            if time.monotonic() > deadline:
-                pytest.fail("the server did not start")
-            time.sleep(0.1)
+        until_healthy(proc, f"http://127.0.0.1:{port}")
         refused = subprocess.run(bulk, env=env, capture_output=True, text=True, timeout=120)
         assert refused.returncode == 2, refused.stdout + refused.stderr
         assert "a server runs on this database" in refused.stderr

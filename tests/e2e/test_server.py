@@ -6,7 +6,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,16 +13,9 @@ import httpx
 import pytest
 
 from cmcc.bootstrap import Platform
-from tests.serving import free_port
+from tests.serving import free_port, until_healthy
 
 pytestmark = pytest.mark.e2e
-
-
-def _healthy(base: str) -> bool:
-    try:
-        return httpx.get(base + "/api/v1/health", timeout=5).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 @pytest.fixture
@@ -58,13 +50,7 @@ def server(platform: Platform, tmp_path: Path) -> Iterator[tuple[str, str, str]]
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        # A new interpreter imports the whole platform first: seconds, more on a loaded machine.
-        deadline = time.monotonic() + 60
-        while not _healthy(base):
-            assert proc.poll() is None, "the server stopped"
-            if time.monotonic() > deadline:
-                pytest.fail("the server did not start")
-            time.sleep(0.1)
+        until_healthy(proc, base)
         yield base, match.group(2), match.group(1)
     finally:
         proc.terminate()
