@@ -7,7 +7,8 @@ GiST on geom and time). The previous paths are measured side by side in the same
 page on the index as the inserts left it (before `cmcc index optimize` packs SQLite's R*Tree
 and clusters PostgreSQL's table), the statement of issue 3 (ids, the release policy on the
 table rows) and the page of 500; and the page's two statements as SQL text to the driver (the
-database's own time).
+database's own time), beside the page and its total in one statement (a window count, capped:
+`counted_page`), as SQL text and through SQLAlchemy: the form weighed and left (docs).
 Prints figures, asserts nothing. The rows are bulk-loaded into a scratch database (SQLite:
 executemany with the R*Tree triggers live; PostgreSQL: COPY) with mixed markings (a fifth of
 them the viewer may not see), then `cmcc index optimize` runs, as after any bulk load. HTTP goes
@@ -61,6 +62,7 @@ LON0, LAT0, LON1, LAT1 = 34.22, 31.22, 34.57, 31.60
 T0 = dt.datetime(2025, 10, 10, tzinfo=dt.UTC)
 SPAN_S = 365 * 86400
 TYPES = ["ceasefire_violation_fire", "aid_obstruction", "explosive_ordnance_found", "demonstration"]
+CAP = 10_000  # matches a one-statement count holds at most (`counted_page`)
 SELECTION = "type,severity,occurred_at,status"  # what the map styles and labels by
 COLS = [
     "type",
@@ -175,13 +177,15 @@ def timed(
     platform: Platform, qs: list[Window], queries: dict[str, Callable[[Any, Window], Any]]
 ) -> dict[str, list[float]]:
     """Each query on each window, the queries in turn for every window (so that the machine's
-    load, shared and noisy, falls on all of them alike)."""
+    load, shared and noisy, falls on all of them alike), each window starting with the next
+    query (a query run after another on the same window finds its pages warm)."""
     times: dict[str, list[float]] = {name: [] for name in queries}
-    for w in qs:
-        for name, query in queries.items():
+    names = list(queries)
+    for i, w in enumerate(qs):
+        for name in names[i % len(names) :] + names[: i % len(names)]:
             with platform.unit_of_work(Principal.system_operator()) as s:
                 t0 = time.perf_counter()
-                query(s, w)
+                queries[name](s, w)
                 times[name].append((time.perf_counter() - t0) * 1000)
     return times
 
@@ -231,6 +235,47 @@ def driver_sql(platform: Platform, viewer: Viewer, w: Window) -> tuple[str, str]
         str(q.compile(platform.engine, compile_kwargs={"literal_binds": True}))
         for q in (page, count)
     )
+
+
+def counted_page(stmt: Any, cap: int | None = CAP) -> Any:
+    """The first page of 101 and the count of all matches in one statement (`count(*) OVER ()`,
+    counted before the LIMIT); with `cap`, the window over at most cap + 1 matches (past it,
+    the count would be a statement of its own)."""
+    hits = stmt.with_only_columns(*readout.COLUMNS).order_by(None)
+    hits = (hits if cap is None else hits.limit(cap + 1)).subquery()
+    return select(*hits.c, func.count().over().label("total")).order_by(hits.c.id).limit(101)
+
+
+def one_statement_sql(platform: Platform, viewer: Viewer, w: Window, cap: int | None = CAP) -> str:
+    """`counted_page` as SQL text with the values in it."""
+    page = counted_page(page_statement(platform, viewer, w, True), cap)
+    return str(page.compile(platform.engine, compile_kwargs={"literal_binds": True}))
+
+
+def whole_strip(platform: Platform, viewer: Viewer) -> list[str]:
+    """The largest request a map can make, the whole box and the whole year (about 800,000
+    matches): the two statements, one statement with the window over every match (which holds
+    every match before it gives a row: why `counted_page` caps it), and `paginate` itself."""
+    w: Window = ((LON0, LAT0, LON1, LAT1), T0, T0 + dt.timedelta(seconds=SPAN_S))
+    sql = {
+        "two statements, SQL alone": driver_sql(platform, viewer, w),
+        "one statement, no cap, SQL alone": (one_statement_sql(platform, viewer, w, None),),
+    }
+    lines = []
+    for label in [*sql, "paginate (the product's path)"]:
+        samples = []
+        for _ in range(3):
+            with platform.unit_of_work(Principal.system_operator()) as s:
+                t0 = time.perf_counter()
+                if label in sql:
+                    for statement in sql[label]:
+                        s.connection().exec_driver_sql(statement).all()
+                else:
+                    stmt = page_statement(platform, viewer, w, True)
+                    paginate(s, stmt, Incident.id, None, 100, columns=readout.COLUMNS)
+                samples.append((time.perf_counter() - t0) * 1000)
+        lines.append(f"  whole box, one year, {label:<34} best {min(samples):8.1f} ms")
+    return lines
 
 
 def serialization(platform: Platform, viewer: Viewer, qs: list[Window]) -> list[str]:
@@ -286,6 +331,7 @@ def run(name: str, platform: Platform, n_queries: int, home: Path) -> list[str]:
     print(f"{name}: the plan of the page query (first window)")
     print("\n".join(explain(platform, viewer, qs[0])))
     sql = {id(w): driver_sql(platform, viewer, w) for w in qs}
+    one = {id(w): one_statement_sql(platform, viewer, w) for w in qs}
 
     def old_ids(s: Any, w: Window) -> None:  # issue 3's statement: ids, policy on the rows
         bbox, start, end = w
@@ -306,20 +352,30 @@ def run(name: str, platform: Platform, n_queries: int, home: Path) -> list[str]:
         for statement in sql[id(w)]:
             conn.exec_driver_sql(statement).all()
 
+    def driver_one(s: Any, w: Window) -> None:  # the page and its total in one statement
+        s.connection().exec_driver_sql(one[id(w)]).all()
+
+    def one_statement(s: Any, w: Window) -> None:  # the same through SQLAlchemy
+        s.execute(counted_page(page_statement(platform, viewer, w, True))).all()
+
     measured = {
         "ids, policy on the rows (previous)": old_ids,
         "page of 100 + count, the SQL alone": driver,
+        "page and count in one (capped window), SQL alone": driver_one,
         "ids, policy in the index": new_ids,
         "page of 100 + count, policy on the rows": page(False),
+        "page and count in one (capped window), SQLAlchemy": one_statement,
         "page of 100 + count, policy in the index": page(True),
     }
     timed(platform, qs[:20], measured)  # warm the cache
     hits.clear()
     results = timed(platform, qs, measured)
-    lines = [f"{name:<10} DB   {k:<40} {figures(v)}" for k, v in (before | results).items()]
+    lines = [f"{name:<10} DB   {k:<50} {figures(v)}" for k, v in (before | results).items()]
     lines.append(
         f"{name:<10}      hits per query: median {statistics.median(hits):.0f}, max {max(hits)}"
     )
+    print(f"{name}: the page and its total, two statements or one (the SQL alone)")
+    print("\n".join(whole_strip(platform, viewer)))
     print(f"{name}: serialization")
     print("\n".join(serialization(platform, viewer, qs)))
     lines += http(platform, home, qs, name)
@@ -378,8 +434,10 @@ def http(platform: Platform, home: Path, qs: list[Window], name: str) -> list[st
                     pass
                 time.sleep(0.1)
             samples: dict[str, list[float]] = {label: [] for label in requests}
-            for i, (bbox, start, end) in enumerate(qs[:20] + qs):  # the requests in turn
-                for label, (path, extra) in requests.items():
+            labels = list(requests)
+            for i, (bbox, start, end) in enumerate(qs[:20] + qs):  # in turn, as in `timed`
+                for label in labels[i % len(labels) :] + labels[: i % len(labels)]:
+                    path, extra = requests[label]
                     params = {
                         "bbox": ",".join(f"{v:.6f}" for v in bbox),
                         "datetime": f"{start.isoformat()}/{end.isoformat()}",
@@ -389,7 +447,7 @@ def http(platform: Platform, home: Path, qs: list[Window], name: str) -> list[st
                     if i >= len(qs[:20]):  # the first 20 warm up
                         samples[label].append((time.perf_counter() - t0) * 1000)
                     r.raise_for_status()
-            lines += [f"{name:<10} HTTP {k:<38} {figures(v)}" for k, v in samples.items()]
+            lines += [f"{name:<10} HTTP {k:<50} {figures(v)}" for k, v in samples.items()]
     finally:
         server.terminate()
         server.wait(timeout=30)

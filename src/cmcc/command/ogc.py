@@ -17,6 +17,7 @@ from cmcc.command.models import Unit, unit_lineage_col
 from cmcc.command.orbat import orbat_statement
 from cmcc.core.clock import utcnow
 from cmcc.core.errors import NotFound
+from cmcc.core.pagination import count_matches
 from cmcc.core.releasability import Viewer
 from cmcc.core.timeparse import Interval
 from cmcc.interop.ogcapi.provider import BBox, ItemPage, ItemQuery, record_id
@@ -47,7 +48,7 @@ class UnitCollection:
         if q.bbox is not None:
             minx, miny, maxx, maxy = q.bbox
             stmt = stmt.where(Unit.lon.between(minx, maxx), Unit.lat.between(miny, maxy))
-        matched = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        matched = count_matches(session, stmt)
         rows = session.scalars(stmt.offset(q.offset).limit(q.limit))
         return ItemPage([feature(u) for u in rows], int(matched))
 

@@ -69,6 +69,14 @@ WRITE_OPTION = "cmcc_write"
 SQLITE_MMAP_BYTES = 1 << 30
 
 
+# PostgreSQL plans each statement for its own values. psycopg prepares a statement a connection
+# has run 5 times, and PostgreSQL may then keep one generic plan for it, made without the
+# values: measured over 1,000,000 incidents, once the picture's common request (a box of a few
+# kilometres) had run on a connection, the whole Strip over a year took 1.3-1.5 s on that plan
+# instead of 0.21-0.27 s. Planning each time costs the common request about 0.35 ms.
+PLAN_CACHE_MODE = "force_custom_plan"
+
+
 def _json_text(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
@@ -104,6 +112,15 @@ def make_engine(url: str, *, busy_seconds: float = 10.0, **kwargs: Any) -> Engin
         return engine
     connect = {"connect_timeout": max(1, round(busy_seconds))}  # libpq: whole seconds, 0 = none
     engine = create_engine(url, pool_pre_ping=True, connect_args=connect, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_pg_connect(dbapi_conn: Any, _record: Any) -> None:
+        # a SET, not a startup option, which some connection poolers refuse; committed, or the
+        # pool's rollback would undo it
+        with dbapi_conn.cursor() as cur:
+            cur.execute(f"SET plan_cache_mode = {PLAN_CACHE_MODE}")
+        dbapi_conn.commit()
+
     watch(engine)
     return engine
 

@@ -61,10 +61,11 @@ def paginate(
         items = list(session.scalars(query).unique())
     more = len(items) > limit
     items = items[:limit]
-    if after is None and not more:
-        count = len(items)
-    else:
-        total = select(func.count()).select_from(stmt.order_by(None).subquery())
-        count = session.scalar(total) or 0
+    count = len(items) if after is None and not more else count_matches(session, stmt)
     next_cursor = encode_cursor(getattr(items[-1], id_column.key)) if more and items else None
     return Page(items, count, next_cursor)
+
+
+def count_matches(session: Session, stmt: Select[Any]) -> int:
+    """How many rows `stmt` matches."""
+    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0

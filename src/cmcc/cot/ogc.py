@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cmcc.core.errors import NotFound
+from cmcc.core.pagination import count_matches
 from cmcc.core.releasability import Viewer
 from cmcc.core.timeparse import Interval
 from cmcc.cot.tracks import Track, latest_statement
@@ -36,7 +36,7 @@ class TrackCollection:
         start, end = q.interval or (None, None)
         since = None if start == end else start  # an instant: the latest at or before it
         stmt = latest_statement(session, viewer, at=end, since=since, bbox=q.bbox)
-        matched = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        matched = count_matches(session, stmt)
         rows = list(session.scalars(stmt.order_by(Track.uid).offset(q.offset).limit(q.limit)))
         return ItemPage(with_units(session, viewer, rows), int(matched))
 

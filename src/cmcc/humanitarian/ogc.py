@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, or_
 from sqlalchemy.orm import Session
 
 from cmcc.core.errors import NotFound
+from cmcc.core.pagination import count_matches
 from cmcc.core.releasability import Viewer
 from cmcc.core.timeparse import Interval
 from cmcc.geo.backend import backend_for
@@ -72,7 +73,7 @@ class NotificationCollection:
         if q.bbox is not None:
             spatial = backend_for(session.get_bind())
             stmt = stmt.where(spatial.shape_bbox_filter(session, Notification, q.bbox, stmt))
-        matched = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        matched = count_matches(session, stmt)
         rows = list(session.scalars(stmt.order_by(Notification.id).offset(q.offset).limit(q.limit)))
         return ItemPage(features(session, viewer, rows), int(matched))
 

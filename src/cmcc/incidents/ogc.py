@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cmcc.access.policy import visible
 from cmcc.core.errors import NotFound
+from cmcc.core.pagination import count_matches
 from cmcc.core.releasability import Viewer
 from cmcc.core.timeparse import Interval
 from cmcc.geo.backend import backend_for
@@ -50,8 +50,8 @@ class IncidentCollection:
         if q.offset == 0 and len(rows) < q.limit:  # the first page holds every match
             matched = len(rows)
         else:
-            matched = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        return ItemPage(readout.features(session, rows, q.properties), int(matched))
+            matched = count_matches(session, stmt)
+        return ItemPage(readout.features(session, rows, q.properties), matched)
 
     def get(self, session: Session, viewer: Viewer, feature_id: str) -> dict[str, Any]:
         stmt = visible(Incident, viewer).where(Incident.id == record_id(feature_id))

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cmcc.access.domain import OrgKind, Permission, Principal
@@ -24,6 +24,7 @@ from cmcc.access.models import Organization
 from cmcc.api.deps import PlatformDep, SessionDep
 from cmcc.core.clock import utcnow
 from cmcc.core.errors import InvalidInput, NotFound
+from cmcc.core.pagination import count_matches
 from cmcc.core.schemas import MAX_ID
 from cmcc.geo.geometry import to_geojson
 from cmcc.geo.measure import buffer_m
@@ -80,7 +81,7 @@ def notification_list(
     except InvalidInput as exc:
         error = str(exc)
     else:
-        count = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        count = count_matches(session, stmt)
         newest = stmt.order_by(Notification.valid_from.desc(), Notification.id.desc())
         notes = list(session.scalars(newest.limit(SHOWN)))
         rows = readout.public(session, viewer, notes, Rules.of(platform.settings))

@@ -6,10 +6,11 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from cmcc.access.policy import visible
+from cmcc.core.pagination import count_matches
 from cmcc.core.releasability import Viewer
 from cmcc.geo.backend import backend_for
 from cmcc.interop.ogcapi.provider import ItemPage, ItemQuery
@@ -35,6 +36,6 @@ def spatial_items(
     if q.bbox is not None:
         spatial = backend_for(session.get_bind())
         stmt = stmt.where(spatial.shape_bbox_filter(session, model, q.bbox, stmt))
-    matched = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    matched = count_matches(session, stmt)
     rows = session.scalars(stmt.order_by(model.id).offset(q.offset).limit(q.limit))
     return ItemPage([feature(r) for r in rows], int(matched))
