@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cmcc.access.models import Organization
@@ -28,6 +28,7 @@ from cmcc.command.relationships import relationship_statement
 from cmcc.command.reports import report_statement
 from cmcc.command.tasking import task_statement
 from cmcc.core.errors import NotFound
+from cmcc.core.pagination import count_matches
 from cmcc.core.releasability import Viewer
 from cmcc.core.schemas import MAX_ID
 from cmcc.cot import tracks
@@ -98,9 +99,7 @@ def unit_page(request: Request, lineage: int, session: SessionDep, visitor: Sign
     )
     task_stmt = task_statement(viewer, unit=lineage)
     tasks = list(session.scalars(task_stmt.limit(TASKS_SHOWN)))
-    task_count = session.scalar(
-        select(func.count()).select_from(task_stmt.order_by(None).subquery())
-    )
+    task_count = count_matches(session, task_stmt)
     reports = list(session.scalars(report_statement(viewer, unit=lineage).limit(RECENT_REPORTS)))
     devices = unit_devices(session, viewer, lineage)
     positions = tracks.latest(session, viewer, uids=[d.uid for d, _ in devices]) if devices else []
