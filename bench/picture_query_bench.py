@@ -173,6 +173,12 @@ def figures(samples: list[float]) -> str:
     return f"p50 {pct(samples, 0.5):6.2f} ms  p95 {pct(samples, 0.95):6.2f} ms"
 
 
+def in_turn(names: list[str], i: int) -> list[str]:
+    """`names` starting with the i-th (modulo): each window starts with the next one."""
+    k = i % len(names)
+    return names[k:] + names[:k]
+
+
 def timed(
     platform: Platform, qs: list[Window], queries: dict[str, Callable[[Any, Window], Any]]
 ) -> dict[str, list[float]]:
@@ -182,7 +188,7 @@ def timed(
     times: dict[str, list[float]] = {name: [] for name in queries}
     names = list(queries)
     for i, w in enumerate(qs):
-        for name in names[i % len(names) :] + names[: i % len(names)]:
+        for name in in_turn(names, i):
             with platform.unit_of_work(Principal.system_operator()) as s:
                 t0 = time.perf_counter()
                 queries[name](s, w)
@@ -436,7 +442,7 @@ def http(platform: Platform, home: Path, qs: list[Window], name: str) -> list[st
             samples: dict[str, list[float]] = {label: [] for label in requests}
             labels = list(requests)
             for i, (bbox, start, end) in enumerate(qs[:20] + qs):  # in turn, as in `timed`
-                for label in labels[i % len(labels) :] + labels[: i % len(labels)]:
+                for label in in_turn(labels, i):
                     path, extra = requests[label]
                     params = {
                         "bbox": ",".join(f"{v:.6f}" for v in bbox),
